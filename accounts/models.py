@@ -1,0 +1,58 @@
+"""Users, groups and API tokens."""
+
+from __future__ import annotations
+
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    Document,
+    ListField,
+    StringField,
+)
+
+from engine.models import utcnow
+
+
+class User(Document):
+    """A person or an API client (machine user) who signs in."""
+
+    username = StringField(required=True, regex=r"^[A-Za-z0-9_.@-]{1,64}$")
+    full_name = StringField(default="")
+    email = StringField(default="")
+    password_hash = StringField(default="")  # argon2; empty for API clients
+    groups = ListField(StringField())
+    is_admin = BooleanField(default=False)
+    is_machine = BooleanField(default=False)
+    active = BooleanField(default=True)
+    locale = StringField(default="ru", choices=("ru", "en"))
+    created_at = DateTimeField(default=utcnow)
+
+    meta = {"collection": "users", "indexes": [{"fields": ["username"], "unique": True},
+                                               {"fields": ["groups"]}]}
+
+
+class Group(Document):
+    """A department or a role; a BPMN lane of the same name is its work queue."""
+
+    name = StringField(required=True, regex=r"^[A-Za-z0-9_.-]{1,64}$")
+    title = StringField(default="")
+
+    meta = {"collection": "groups", "indexes": [{"fields": ["name"], "unique": True}]}
+
+
+class ApiToken(Document):
+    """A bearer token; only its hash is stored."""
+
+    token_hash = StringField(required=True)
+    username = StringField(required=True)
+    name = StringField(default="")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(null=True)  # None: until revoked
+    revoked = BooleanField(default=False)
+    last_used_at = DateTimeField(null=True)
+
+    meta = {"collection": "api_tokens", "indexes": [{"fields": ["token_hash"], "unique": True},
+                                                    {"fields": ["username"]}]}
+
+
+ALL_MODELS = (User, Group, ApiToken)

@@ -1,0 +1,248 @@
+"""Deploying BPMN/DMN: safe parse, validate, store an immutable versioned definition."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from bson import ObjectId
+from lxml import etree
+from mongoengine.errors import NotUniqueError
+from pymongo.errors import DuplicateKeyError
+
+from . import operators, runtime
+from .durations import parse_duration
+from .errors import DefinitionInvalid, DefinitionNotFound
+from .forms import parse_form
+from .models import ProcessDefinition, utcnow
+from .xml import BPMN_NS, CRM_NS, DEFAULT_MAX_BYTES, parse_xml
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class LoadedDefinition:
+    """An immutable definition with its specs restored, as instances need it."""
+
+    id: str
+    key: str
+    version: int
+    name: str
+    specs: runtime.Specs
+    forms: dict[str, Any]
+    user_tasks: dict[str, Any]
+
+
+def _kind(root: etree._Element) -> str:
+    ns = etree.QName(root).namespace or ""
+    if etree.QName(root).localname != "definitions":
+        raise DefinitionInvalid("the root element must be <definitions>",
+                                {"file": ["not a BPMN or DMN document"]})
+    if ns == BPMN_NS:
+        return "bpmn"
+    if "DMN" in ns.upper():
+        return "dmn"
+    raise DefinitionInvalid(f"unknown namespace {ns!r}", {"file": ["not a BPMN or DMN document"]})
+
+
+def _content_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _latest(kind: str, key: str) -> ProcessDefinition | None:
+    return ProcessDefinition.objects(kind=kind, key=key).order_by("-version").first()
+
+
+def _store(kind: str, key: str, content: bytes, values: dict[str, Any]) -> ProcessDefinition:
+    """Store a new version of `key`, or return the latest if its content is identical."""
+    digest = _content_hash(content)
+    for _ in range(5):  # another deploy may take the same version number first
+        latest = _latest(kind, key)
+        if latest is not None and latest.source_hash == digest:
+            return latest
+        definition = ProcessDefinition(kind=kind, key=key, source_hash=digest,
+                                       version=(latest.version + 1) if latest else 1,
+                                       source=content.decode("utf-8"), **values)
+        try:
+            definition.save(force_insert=True)
+            return definition
+        except (NotUniqueError, DuplicateKeyError):
+            continue
+    raise DefinitionInvalid(f"could not assign a version to {key}: too many concurrent deploys")
+
+
+def _user_task_meta(root: etree._Element, tasks: list[runtime.ParsedTask],
+                    errors: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    nodes = {n.get("id"): n for n in root.iter(f"{{{BPMN_NS}}}userTask",
+                                                 f"{{{BPMN_NS}}}manualTask")}
+    forms: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    for task in tasks:
+        if task.kind == "service" and operators.get(task.operator or "") is None:
+            errors.append(f"task {task.bpmn_id}: unknown service operator {task.operator!r} "
+                          f"(known: {', '.join(operators.names()) or 'none'})")
+        if task.kind not in ("user", "manual"):
+            continue
+        if task.lane is not None and not task.lane.strip():
+            errors.append(f"task {task.bpmn_id}: its lane has no name, so no group can take it")
+        node = nodes.get(task.bpmn_id)
+        due_in = node.get(f"{{{CRM_NS}}}dueIn") if node is not None else None
+        if due_in:
+            try:
+                parse_duration(due_in)
+            except ValueError as exc:
+                errors.append(f"task {task.bpmn_id}: crm:dueIn: {exc}")
+        meta[task.bpmn_id] = {"name": task.name, "lane": task.lane, "due_in": due_in,
+                              "kind": task.kind}
+        form = parse_form(node, errors) if node is not None else None
+        if form is not None:
+            forms[task.bpmn_id] = form
+    return forms, meta
+
+
+def _message_starts(root: etree._Element, process_id: str) -> list[str]:
+    messages = {m.get("id"): m.get("name") or m.get("id")
+                for m in root.iter(f"{{{BPMN_NS}}}message")}
+    process = next((p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("id") == process_id),
+                   None)
+    if process is None:
+        return []
+    names = []
+    for start in process.findall(f"{{{BPMN_NS}}}startEvent"):
+        for med in start.findall(f"{{{BPMN_NS}}}messageEventDefinition"):
+            ref = med.get("messageRef")
+            if ref:
+                names.append(messages.get(ref, ref))
+    return names
+
+
+def _add_dependencies(parser: Any, root: etree._Element) -> None:
+    """Give the parser the latest deployed versions of called processes and decisions."""
+    own = {p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process")}
+    called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
+    for key in sorted(k for k in called - own if k):
+        dep = _latest("bpmn", key)
+        if dep is not None:
+            runtime.add_bpmn(parser, parse_xml(dep.source.encode()), dep.filename or key)
+    decisions = {(n.text or "").strip() for n in root.iter(f"{{{SPIFF_NS}}}calledDecisionId")}
+    for key in sorted(k for k in decisions if k):
+        dep = _latest("dmn", key)
+        if dep is not None:
+            runtime.add_dmn(parser, parse_xml(dep.source.encode()), dep.filename or key)
+
+
+def deploy(content: bytes, filename: str, deployed_by: str,
+           max_bytes: int = DEFAULT_MAX_BYTES) -> list[ProcessDefinition]:
+    """Deploy a BPMN or DMN file; return one definition per executable process/decision."""
+    root = parse_xml(content, max_bytes)
+    kind = _kind(root)
+    if kind == "dmn":
+        return _deploy_dmn(root, content, filename, deployed_by)
+    parser = runtime.new_parser()
+    runtime.add_bpmn(parser, root, filename)
+    _add_dependencies(parser, root)
+    process_ids = parser.get_process_ids()
+    if not process_ids:
+        raise DefinitionInvalid("the file has no executable process",
+                                {"diagram": ["no <process isExecutable='true'>"]})
+    prepared = []
+    errors: list[str] = []
+    for pid in process_ids:
+        if not _KEY.match(pid):
+            errors.append(f"process id {pid!r} must be a letter followed by letters, digits, _.-")
+            continue
+        specs = runtime.build_specs(parser, pid)
+        runtime.new_workflow_spec_check(specs)
+        forms, user_tasks = _user_task_meta(root, runtime.describe_tasks(specs), errors)
+        prepared.append((pid, specs, forms, user_tasks))
+    if errors:
+        raise DefinitionInvalid(f"{len(errors)} problem(s) in the diagram", {"diagram": errors})
+    result = []
+    for pid, specs, forms, user_tasks in prepared:
+        values = {"name": specs.spec.description or pid, "filename": filename,
+                  "spec": runtime.specs_to_json(specs), "forms": forms,
+                  "user_tasks": user_tasks, "message_starts": _message_starts(root, pid),
+                  "deployed_by": deployed_by, "deployed_at": utcnow()}
+        result.append(_store("bpmn", pid, content, values))
+    return result
+
+
+def _deploy_dmn(root: etree._Element, content: bytes, filename: str,
+                deployed_by: str) -> list[ProcessDefinition]:
+    parser = runtime.new_parser()
+    runtime.add_dmn(parser, root, filename)
+    ids = runtime.dmn_decision_ids(root)
+    if not ids:
+        raise DefinitionInvalid("the file has no decision", {"diagram": ["no <decision>"]})
+    bad = [i for i in ids if not _KEY.match(i)]
+    if bad:
+        raise DefinitionInvalid("bad decision ids", {"diagram": [f"bad id {i!r}" for i in bad]})
+    return [_store("dmn", did, content, {"name": did, "filename": filename,
+                                         "deployed_by": deployed_by, "deployed_at": utcnow()})
+            for did in ids]
+
+
+def find(key: str, version: int | None = None, kind: str = "bpmn") -> ProcessDefinition:
+    """The given version of `key` (the latest when version is None)."""
+    query = ProcessDefinition.objects(kind=kind, key=key)
+    found = (query.filter(version=version).first() if version is not None
+             else query.order_by("-version").first())
+    if found is None:
+        what = f"{key} v{version}" if version is not None else key
+        raise DefinitionNotFound(f"no deployed process {what}")
+    return found
+
+
+def list_latest(kind: str | None = None) -> list[ProcessDefinition]:
+    """The latest version of every definition key."""
+    query = ProcessDefinition.objects(kind=kind) if kind else ProcessDefinition.objects
+    latest: dict[tuple[str, str], ProcessDefinition] = {}
+    for d in query.only("id", "kind", "key", "version", "name", "deployed_at", "deployed_by",
+                        "filename").order_by("key", "-version"):
+        latest.setdefault((d.kind, d.key), d)
+    return list(latest.values())
+
+
+def versions(key: str, kind: str = "bpmn") -> list[ProcessDefinition]:
+    """All versions of `key`, newest first."""
+    found = list(ProcessDefinition.objects(kind=kind, key=key).exclude("spec", "source")
+                 .order_by("-version"))
+    if not found:
+        raise DefinitionNotFound(f"no deployed process {key}")
+    return found
+
+
+_loaded: OrderedDict[str, LoadedDefinition] = OrderedDict()
+
+
+def load(definition_id: ObjectId | str) -> LoadedDefinition:
+    """A definition with its specs, cached: definitions never change once stored."""
+    key = str(definition_id)
+    cached = _loaded.get(key)
+    if cached is not None:
+        return cached
+    found = ProcessDefinition.objects(id=ObjectId(key)).first()
+    if found is None:
+        raise DefinitionNotFound(f"definition {key} is gone")
+    loaded = LoadedDefinition(id=key, key=found.key, version=found.version, name=found.name,
+                              specs=runtime.specs_from_json(key, found.spec),
+                              forms=dict(found.forms), user_tasks=dict(found.user_tasks))
+    _loaded[key] = loaded
+    if len(_loaded) > 256:
+        _loaded.popitem(last=False)
+    return loaded
+
+
+def deploy_directory(directory: Path, by: str = "system") -> list[str]:
+    """Deploy every .dmn, then every .bpmn file of a directory; return 'key vN (file)' lines."""
+    lines = []
+    for pattern in ("*.dmn", "*.bpmn"):
+        for path in sorted(directory.glob(pattern)):
+            for d in deploy(path.read_bytes(), path.name, by):
+                lines.append(f"{d.key} v{d.version} ({path.name})")
+    return lines

@@ -1,0 +1,347 @@
+"""The instance service: start, complete, claim, suspend, resume, terminate, repair.
+
+Every change is: load the instance, run the workflow in memory, write the new state with
+one compare-and-set, then copy open tasks and events to their collections (`project`).
+If anything fails before the compare-and-set, nothing was written; if the process dies
+after it, `repair` (run on the next touch and by `repair_pending`) finishes the copy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+
+from . import data as data_rules
+from . import definitions, repository, runtime
+from .actor import Actor
+from .durations import parse_duration
+from .errors import (
+    FormInvalid,
+    InstanceNotActive,
+    InstanceNotFound,
+    TaskNotActive,
+    TaskNotClaimable,
+    TaskNotFound,
+    VersionConflict,
+)
+from .forms import validate_form_data
+from .models import HumanTask, utcnow
+from .operators import InstanceContext
+
+MAX_ATTEMPTS = 5  # retries of a compare-and-set lost to a concurrent change of another task
+
+
+@dataclass
+class Change:
+    """The outcome of one operation on an instance."""
+
+    instance: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+def _event(type_: str, actor: str, at: datetime, task: dict[str, Any] | None = None,
+           **data: Any) -> dict[str, Any]:
+    return {"type": type_, "actor": actor, "at": at,
+            "task_guid": task["guid"] if task else None,
+            "task_name": task["name"] if task else None, "data": data}
+
+
+def _context(doc: dict[str, Any]) -> InstanceContext:
+    return InstanceContext(instance_id=str(doc["_id"]), process_key=doc["process_key"],
+                           started_by=doc["started_by"], subject=doc.get("subject"))
+
+
+def _owners(task: runtime.ReadyTask, started_by: str) -> tuple[str | None, list[str]]:
+    """(assignee, candidates) by the lane convention; `lane_owners` in task data wins."""
+    lane_owners = task.data.get("lane_owners")
+    if task.lane and isinstance(lane_owners, dict) and isinstance(
+            lane_owners.get(task.lane), list):
+        owners = [str(o) for o in lane_owners[task.lane]]
+        users = [o for o in owners if not o.startswith("group:")]
+        if len(owners) == 1 and users:
+            return users[0], owners
+        return None, owners
+    if task.lane:
+        return None, [f"group:{task.lane}"]
+    return started_by, [started_by]
+
+
+def _open_tasks(runner: runtime.Runner, definition: definitions.LoadedDefinition,
+                doc: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    previous = {t["guid"]: t for t in doc.get("open_tasks", [])}
+    result = []
+    for ready in runner.ready_manual_tasks():
+        if ready.guid in previous:
+            result.append(previous[ready.guid])
+            continue
+        assignee, candidates = _owners(ready, doc["started_by"])
+        meta = definition.user_tasks.get(ready.bpmn_id, {})
+        due_in = meta.get("due_in")
+        result.append({
+            "guid": ready.guid, "bpmn_id": ready.bpmn_id, "name": ready.name,
+            "lane": ready.lane, "assignee": assignee, "candidates": candidates,
+            "form": definition.forms.get(ready.bpmn_id), "created_at": now,
+            "due_at": now + parse_duration(due_in) if due_in else None,
+        })
+    return result
+
+
+def _derive(doc: dict[str, Any], runner: runtime.Runner, definition: definitions.LoadedDefinition,
+            actor: Actor, now: datetime, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fields an instance write sets, and task events derived from the change."""
+    open_tasks = _open_tasks(runner, definition, doc, now)
+    before = {t["guid"] for t in doc.get("open_tasks", [])}
+    after = {t["guid"] for t in open_tasks}
+    handled = {e["task_guid"] for e in events if e["task_guid"]}
+    for task in doc.get("open_tasks", []):
+        if task["guid"] not in after and task["guid"] not in handled:
+            events.append(_event("task_cancelled", actor.username, now, task))
+    for task in open_tasks:
+        if task["guid"] not in before:
+            events.append(_event("task_created", actor.username, now, task,
+                                 assignee=task["assignee"], candidates=task["candidates"]))
+    status = doc["status"]
+    ended_at = doc.get("ended_at")
+    if runner.completed and status == "active":
+        status, ended_at = "completed", now
+        events.append(_event("instance_completed", actor.username, now))
+    timers = [{"name": t.name, "kind": t.kind, "due": t.due} for t in runner.timers()]
+    dues = [t["due"] for t in timers if t["due"] is not None]
+    return {
+        "state": runner.dump(),
+        "serializer_version": runtime.SERIALIZER_VERSION,
+        "engine_version": runtime.ENGINE_VERSION,
+        "variables": data_rules.to_json_text(runner.variables()),
+        "open_tasks": open_tasks,
+        "timers": timers,
+        "next_timer_at": min(dues) if dues else None,
+        "status": status,
+        "ended_at": ended_at,
+        "updated_at": now,
+    }
+
+
+def _number_events(instance_id: ObjectId, version: int, process_key: str,
+                   subject: dict[str, Any] | None, events: list[dict[str, Any]]) -> None:
+    for i, event in enumerate(events):
+        event.update({"_id": f"{instance_id}:{version}:{i}", "instance_id": instance_id,
+                      "process_key": process_key, "subject": subject})
+
+
+def _commit(doc: dict[str, Any], changes: dict[str, Any],
+            events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Compare-and-set the instance, then project it; return the new document."""
+    new_version = doc["version"] + 1
+    _number_events(doc["_id"], new_version, doc["process_key"], doc.get("subject"), events)
+    changes["pending_events"] = list(doc.get("pending_events", [])) + events
+    repository.compare_and_set(doc["_id"], doc["version"], changes)
+    new_doc = {**doc, **changes, "version": new_version, "projection_pending": True}
+    repository.project(new_doc)
+    return new_doc
+
+
+def _touch(instance_id: ObjectId | str) -> dict[str, Any]:
+    """Load an instance, first finishing a projection a crash left undone."""
+    doc = repository.load_instance(instance_id)
+    if doc.get("projection_pending"):
+        repository.project(doc)
+    return doc
+
+
+# ------------------------------------------------------------------------------ start
+
+
+def start(process_key: str, actor: Actor, variables: dict[str, Any] | None = None,
+          subject: dict[str, Any] | None = None, version: int | None = None) -> dict[str, Any]:
+    """Start an instance and run it to its first wait state; return the stored document."""
+    variables = data_rules.check_data(variables or {}, "variables")
+    subject = data_rules.check_subject(subject)
+    found = definitions.find(process_key, version)
+    definition = definitions.load(found.id)
+    now = utcnow()
+    instance_id = ObjectId()
+    doc: dict[str, Any] = {
+        "_id": instance_id, "definition_id": found.id, "process_key": found.key,
+        "definition_version": found.version, "status": "active", "subject": subject,
+        "started_by": actor.username, "started_at": now, "open_tasks": [],
+        "pending_events": [], "version": 0, "projected_version": 0, "error": None,
+    }
+    runner = runtime.Runner.create(definition.specs, _context(doc), variables)
+    events = [_event("instance_started", actor.username, now, version=found.version)]
+    events.extend(_service_events(runner, actor, now))
+    runner.advance()
+    changes = _derive(doc, runner, definition, actor, now, events)
+    doc.update(changes)
+    doc["version"] = 1
+    _number_events(instance_id, 1, found.key, subject, events)
+    doc["pending_events"] = events
+    doc["projection_pending"] = True
+    repository.insert_instance(doc)
+    repository.project(doc)
+    return doc
+
+
+def _service_events(runner: runtime.Runner, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+    """Record each service task the runner executes (as the monitor shows them)."""
+    recorded: list[dict[str, Any]] = []
+
+    def on_done(task: Any) -> None:
+        spec = task.task_spec
+        if hasattr(spec, "operation_name"):
+            recorded.append(_event("service_task_completed", actor.username, now,
+                                   {"guid": str(task.id), "name": spec.bpmn_name or spec.bpmn_id},
+                                   operator=spec.operation_name))
+
+    runner.on_task_done = on_done
+    return recorded
+
+
+# -------------------------------------------------------------------------- human tasks
+
+
+def _visible(task: HumanTask, actor: Actor) -> bool:
+    if actor.is_admin:
+        return True
+    if task.assignee == actor.username:
+        return True
+    return task.assignee is None and bool(set(task.candidates) & set(actor.principals))
+
+
+def get_task(guid: str, actor: Actor) -> HumanTask:
+    """A task the actor may see (assigned to them, or to their group and unclaimed)."""
+    task = HumanTask.objects(task_guid=str(guid)).first()
+    if task is None or not _visible(task, actor):
+        raise TaskNotFound(f"no task {guid}")
+    return task
+
+
+def complete_task(guid: str, actor: Actor, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Complete a READY user task with form data; return the instance document."""
+    data = data_rules.check_data(data or {}, "data")
+    task = get_task(guid, actor)
+    if task.status != "open":
+        raise TaskNotActive(f"task {guid} is {task.status} already")
+    if task.assignee and task.assignee != actor.username and not actor.is_admin:
+        raise TaskNotClaimable(f"task {guid} is claimed by {task.assignee}")
+    errors = validate_form_data(task.form, data)
+    if errors:
+        raise FormInvalid("the form has errors", errors)
+    for _ in range(MAX_ATTEMPTS):
+        doc = _touch(task.instance_id)
+        if doc["status"] != "active":
+            raise InstanceNotActive(f"instance {doc['_id']} is {doc['status']}")
+        definition = definitions.load(doc["definition_id"])
+        runner = runtime.Runner.restore(definition.specs, doc["state"], _context(doc))
+        if not runner.is_ready_manual(guid):
+            raise TaskNotActive(f"task {guid} is no longer active")
+        now = utcnow()
+        open_task = next((t for t in doc["open_tasks"] if t["guid"] == guid),
+                         {"guid": guid, "name": task.name})
+        events = [_event("task_completed", actor.username, now, open_task,
+                         fields=sorted(data))]
+        events.extend(_service_events(runner, actor, now))
+        runner.complete(guid, data)
+        changes = _derive(doc, runner, definition, actor, now, events)
+        try:
+            return _commit(doc, changes, events)
+        except VersionConflict:
+            continue  # another task of this instance moved first: run ours on the new state
+    raise VersionConflict(f"instance {task.instance_id} keeps changing; try again")
+
+
+def claim_task(guid: str, actor: Actor) -> HumanTask:
+    """Take an unclaimed group task; claiming one's own task again is a no-op."""
+    task = get_task(guid, actor)
+    if task.status != "open":
+        raise TaskNotActive(f"task {guid} is {task.status} already")
+    if task.assignee == actor.username:
+        return task
+    result = repository.human_tasks().update_one(
+        {"task_guid": task.task_guid, "status": "open", "assignee": None},
+        {"$set": {"assignee": actor.username}})
+    if result.modified_count == 0:
+        raise TaskNotClaimable(f"task {guid} was claimed by someone else")
+    task.reload()
+    return task
+
+
+def unclaim_task(guid: str, actor: Actor) -> HumanTask:
+    """Give a claimed group task back to its candidates."""
+    task = get_task(guid, actor)
+    if task.status != "open":
+        raise TaskNotActive(f"task {guid} is {task.status} already")
+    if task.assignee != actor.username and not actor.is_admin:
+        raise TaskNotClaimable(f"task {guid} is not claimed by you")
+    if not any(c.startswith("group:") for c in task.candidates) and len(task.candidates) <= 1:
+        raise TaskNotClaimable(f"task {guid} is assigned personally and cannot be released")
+    repository.human_tasks().update_one({"task_guid": task.task_guid, "status": "open"},
+                                        {"$set": {"assignee": None}})
+    task.reload()
+    return task
+
+
+# ---------------------------------------------------------------------------- lifecycle
+
+
+def get(instance_id: ObjectId | str) -> dict[str, Any]:
+    """The instance document (repairing its projection if a crash left it behind)."""
+    return _touch(instance_id)
+
+
+def _set_status(instance_id: ObjectId | str, actor: Actor, allowed_from: tuple[str, ...],
+                status: str, event: str) -> dict[str, Any]:
+    for _ in range(MAX_ATTEMPTS):
+        doc = _touch(instance_id)
+        if doc["status"] == status:
+            return doc
+        if doc["status"] not in allowed_from:
+            raise InstanceNotActive(f"instance {doc['_id']} is {doc['status']}")
+        now = utcnow()
+        changes: dict[str, Any] = {"status": status, "updated_at": now}
+        events = [_event(event, actor.username, now)]
+        if status == "terminated":
+            changes.update(open_tasks=[], timers=[], next_timer_at=None, ended_at=now)
+            events.extend(_event("task_cancelled", actor.username, now, t)
+                          for t in doc.get("open_tasks", []))
+        try:
+            return _commit(doc, changes, events)
+        except VersionConflict:
+            continue
+    raise VersionConflict(f"instance {instance_id} keeps changing; try again")
+
+
+def suspend(instance_id: ObjectId | str, actor: Actor) -> dict[str, Any]:
+    """Stop an active instance from advancing; its tasks cannot be completed meanwhile."""
+    return _set_status(instance_id, actor, ("active",), "suspended", "instance_suspended")
+
+
+def resume(instance_id: ObjectId | str, actor: Actor) -> dict[str, Any]:
+    """Let a suspended instance advance again."""
+    return _set_status(instance_id, actor, ("suspended",), "active", "instance_resumed")
+
+
+def terminate(instance_id: ObjectId | str, actor: Actor) -> dict[str, Any]:
+    """End an active or suspended instance for good; its open tasks are cancelled."""
+    return _set_status(instance_id, actor, ("active", "suspended"), "terminated",
+                       "instance_terminated")
+
+
+def repair_pending(limit: int = 100) -> int:
+    """Finish projections that a crash left undone; return how many were repaired."""
+    repaired = 0
+    for instance_id in repository.unprojected_instance_ids(limit):
+        try:
+            _touch(instance_id)
+            repaired += 1
+        except InstanceNotFound:
+            continue
+    return repaired
+
+
+def variables(doc: dict[str, Any]) -> dict[str, Any]:
+    """The instance's current data, decoded."""
+    return dict(json.loads(doc.get("variables") or "{}"))

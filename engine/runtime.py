@@ -1,0 +1,479 @@
+"""The one place that drives SpiffWorkflow: parse, run, serialize, restore.
+
+Works around SpiffWorkflow 3.2.0 bugs listed in ../shared/NOTES.md:
+- task iteration stops at depth 1000, so long loops stall silently (bug 3): we raise the
+  iterator's depth limit, run engine steps with our own loop that follows each branch
+  instead of rescanning the tree, and fail loudly if runnable work is left behind;
+- a failing service call surfaces as NameError (bug 2): `call_service` is overridden;
+- the spec is embedded in every serialization: we store it once per definition and
+  serialize instance state without it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnWorkflowConverter,
+    WorkflowConverter,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskIterator, TaskState
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.version import __version__ as SPIFF_VERSION
+
+from . import operators, sandbox
+from .errors import DefinitionInvalid, EngineStall, ProcessError
+
+ENGINE_VERSION = f"SpiffWorkflow {SPIFF_VERSION}"
+MAX_ENGINE_ROUNDS = 100_000
+_DEEP = 10**9
+
+
+def _raise_depth_limit(cls: type) -> None:
+    # TaskIterator(max_depth=1000) silently skips deeper tasks; a loop of a few hundred
+    # rounds is deeper than that. The default is a parameter, so we change the default.
+    defaults = list(cls.__init__.__defaults__)  # type: ignore[misc]
+    defaults[1] = _DEEP  # (end_at_spec, max_depth, ...)
+    cls.__init__.__defaults__ = tuple(defaults)  # type: ignore[misc]
+
+
+_raise_depth_limit(TaskIterator)
+_raise_depth_limit(BpmnTaskIterator)
+
+
+def _update_waiting_tasks(self: BpmnBaseWorkflow) -> None:
+    # The library walks the whole task tree after every completed task to find WAITING
+    # ones, which makes a loop of n rounds cost O(n^2) tree walks; a scan of the flat
+    # task table finds the same tasks far faster.
+    for task in [t for t in self.tasks.values() if t.state == TaskState.WAITING]:
+        task.task_spec._update(task)
+
+
+BpmnBaseWorkflow.update_waiting_tasks = _update_waiting_tasks  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------------------- scripts
+
+
+class SandboxEnvironment(BasePythonScriptEngineEnvironment):
+    """Expressions and scripts in RestrictedPython; service tasks call our operators."""
+
+    def __init__(self, instance: operators.InstanceContext | None = None):
+        super().__init__({})
+        self.instance = instance
+
+    def evaluate(self, expression: str, context: dict[str, Any],
+                 external_context: dict[str, Any] | None = None) -> Any:
+        return sandbox.evaluate(expression, context, external_context)
+
+    def execute(self, script: str, context: dict[str, Any],
+                external_context: dict[str, Any] | None = None) -> bool:
+        sandbox.execute(script, context, external_context)
+        return True
+
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> str:
+        name = kwargs["operation_name"]
+        operator = operators.get(name)
+        if operator is None:
+            raise ProcessError(f"unknown service operator {name!r}")
+        params = {k: v["value"] for k, v in (kwargs.get("operation_params") or {}).items()}
+        call = operators.OperatorCall(name=name, params=params, data=dict(context),
+                                      instance=self.instance)
+        return json.dumps(operator(call))
+
+
+class SandboxScriptEngine(PythonScriptEngine):
+    """PythonScriptEngine with a `call_service` that reports the real error (bug 2)."""
+
+    def call_service(self, task: Task, **kwargs: Any) -> str:
+        try:
+            return self.environment.call_service(task.data, **kwargs)  # type: ignore[no-any-return]
+        except SpiffWorkflowException:
+            raise
+        except Exception as err:
+            raise WorkflowTaskException(f"{type(err).__name__}: {err}", task=task,
+                                        exception=err) from err
+
+
+def script_engine(instance: operators.InstanceContext | None = None) -> SandboxScriptEngine:
+    """A script engine bound to one instance (the library does not serialize it)."""
+    return SandboxScriptEngine(environment=SandboxEnvironment(instance))
+
+
+# ------------------------------------------------------------------------- serializer
+
+
+class _StateConverter(BpmnWorkflowConverter):
+    """Serializes a workflow without its specs, which live once per definition."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+
+_STATE_CONFIG = {**SPIFF_CONFIG, BpmnWorkflow: _StateConverter}
+_state_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_STATE_CONFIG))
+_spec_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+SERIALIZER_VERSION: str = _state_serializer.VERSION
+
+
+def _to_json(serializer: BpmnWorkflowSerializer, obj: Any) -> str:
+    # Same as serialize_json, for any object: encoder mode turns task data into JSON.
+    registry = serializer.registry
+    registry._encoder_mode = True
+    try:
+        return json.dumps(serializer.to_dict(obj), cls=serializer._encoder_cls)
+    finally:
+        registry._encoder_mode = False
+
+
+@dataclass(frozen=True)
+class Specs:
+    """A process spec and the specs of the subprocesses and call activities it uses."""
+
+    spec: Any
+    subprocess_specs: dict[str, Any]
+
+
+def specs_to_json(specs: Specs) -> str:
+    """Serialize specs for storage with their definition."""
+    return json.dumps({
+        "spec": json.loads(_to_json(_spec_serializer, specs.spec)),
+        "subprocess_specs": {k: json.loads(_to_json(_spec_serializer, v))
+                             for k, v in specs.subprocess_specs.items()},
+    })
+
+
+_spec_cache: OrderedDict[str, Specs] = OrderedDict()
+_SPEC_CACHE_SIZE = 256
+
+
+def specs_from_json(cache_key: str, text: str) -> Specs:
+    """Restore stored specs; definitions are immutable, so restored specs are cached."""
+    cached = _spec_cache.get(cache_key)
+    if cached is not None:
+        _spec_cache.move_to_end(cache_key)
+        return cached
+    dct = json.loads(text)
+    registry = _spec_serializer.registry
+    specs = Specs(registry.restore(dct["spec"]),
+                  {k: registry.restore(v) for k, v in dct["subprocess_specs"].items()})
+    _spec_cache[cache_key] = specs
+    if len(_spec_cache) > _SPEC_CACHE_SIZE:
+        _spec_cache.popitem(last=False)
+    return specs
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class ParsedTask:
+    """What deploy needs to know about one task spec."""
+
+    bpmn_id: str
+    name: str
+    kind: str  # "user", "manual", "service", "other"
+    lane: str | None
+    operator: str | None = None
+
+
+def new_parser() -> SpiffBpmnParser:
+    """A parser that validates BPMN against the schema."""
+    return SpiffBpmnParser(validator=VALIDATOR)
+
+
+def _invalid(exc: Exception) -> DefinitionInvalid:
+    if isinstance(exc, ValidationException):
+        where = {k: v for k, v in (("id", exc.id), ("name", exc.name), ("line", exc.line_number),
+                                   ("file", exc.file_name)) if v}
+        return DefinitionInvalid(f"invalid diagram: {exc}", {"diagram": [str(exc)], **where})
+    return DefinitionInvalid(f"invalid diagram: {exc}", {"diagram": [str(exc)]})
+
+
+def add_bpmn(parser: SpiffBpmnParser, root: etree._Element, filename: str) -> None:
+    """Add a parsed BPMN tree to the parser (validates against the BPMN schema)."""
+    try:
+        parser.add_bpmn_xml(root, filename)
+    except (ValidationException, SpiffWorkflowException, etree.LxmlError, ValueError) as exc:
+        raise _invalid(exc) from exc
+
+
+def add_dmn(parser: SpiffBpmnParser, root: etree._Element, filename: str) -> None:
+    """Add a parsed DMN tree to the parser."""
+    try:
+        parser.add_dmn_xml(root, filename)
+    except (ValidationException, SpiffWorkflowException, etree.LxmlError, ValueError,
+            KeyError, AttributeError) as exc:
+        raise _invalid(exc) from exc
+
+
+def dmn_decision_ids(root: etree._Element) -> list[str]:
+    """Ids of the decisions a DMN tree defines."""
+    return [d.get("id", "") for d in root if etree.QName(d).localname == "decision"]
+
+
+def build_specs(parser: SpiffBpmnParser, process_id: str) -> Specs:
+    """The spec of `process_id` with everything it calls, or DefinitionInvalid."""
+    try:
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except (ValidationException, SpiffWorkflowException, KeyError, ValueError) as exc:
+        raise _invalid(exc) from exc
+    return Specs(spec, subprocess_specs)
+
+
+def describe_tasks(specs: Specs) -> list[ParsedTask]:
+    """Every user, manual and service task of the spec and its subprocesses."""
+    result = []
+    for spec in (specs.spec, *specs.subprocess_specs.values()):
+        for ts in spec.task_specs.values():
+            bpmn_id = getattr(ts, "bpmn_id", None)
+            if bpmn_id is None:
+                continue
+            kind = "other"
+            if hasattr(ts, "operation_name"):
+                kind = "service"
+            elif ts.manual:
+                kind = "user" if type(ts).__name__ == "UserTask" else "manual"
+            result.append(ParsedTask(bpmn_id=bpmn_id, name=ts.bpmn_name or bpmn_id, kind=kind,
+                                     lane=ts.lane, operator=getattr(ts, "operation_name", None)))
+    return result
+
+
+def new_workflow_spec_check(specs: Specs) -> None:
+    """Instantiate the spec once so that errors surface at deploy, not at first start."""
+    try:
+        BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=script_engine())
+    except (SpiffWorkflowException, KeyError, ValueError) as exc:
+        raise _invalid(exc) from exc
+
+
+# ---------------------------------------------------------------------------- running
+
+
+@dataclass
+class ReadyTask:
+    """A READY manual task as the projection needs it."""
+
+    guid: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+    data: dict[str, Any]
+
+
+@dataclass
+class Timer:
+    """A timer the instance waits for."""
+
+    name: str
+    kind: str
+    due: datetime | None
+
+
+def _all_tasks(wf: BpmnWorkflow) -> Iterator[Task]:
+    yield from wf.tasks.values()
+    for sub in wf.subprocesses.values():
+        yield from sub.tasks.values()
+
+
+def _is_engine_task(task: Task) -> bool:
+    return task.state == TaskState.READY and not task.task_spec.manual
+
+
+class Runner:
+    """One workflow in memory, with the operations the service layer needs."""
+
+    def __init__(self, workflow: BpmnWorkflow,
+                 on_task_done: Callable[[Task], None] | None = None):
+        self.workflow = workflow
+        self.on_task_done = on_task_done or (lambda task: None)
+
+    @classmethod
+    def create(cls, specs: Specs, instance: operators.InstanceContext | None,
+               variables: dict[str, Any]) -> Runner:
+        """A new workflow whose start task carries `variables`."""
+        wf = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=script_engine(instance))
+        start = wf.get_tasks(state=TaskState.READY)
+        for task in start:
+            task.data.update(variables)
+        return cls(wf)
+
+    @classmethod
+    def restore(cls, specs: Specs, state: str,
+                instance: operators.InstanceContext | None) -> Runner:
+        """Rebuild a workflow from its stored state and its definition's specs."""
+        dct = json.loads(state)
+        dct.pop(_state_serializer.VERSION_KEY, None)
+        dct["spec"] = specs.spec
+        dct["subprocess_specs"] = dict(specs.subprocess_specs)
+        wf = _state_serializer.from_dict(dct)
+        wf.script_engine = script_engine(instance)  # never serialized: reattach
+        return cls(wf)
+
+    def dump(self) -> str:
+        """The workflow state as JSON text, without specs."""
+        text = _to_json(_state_serializer, self.workflow)
+        # Keep the version marker inside the text too, as serialize_json does.
+        return text[:-1] + f', "{_state_serializer.VERSION_KEY}": "{SERIALIZER_VERSION}"}}'
+
+    # -- advancing
+
+    def _run_ready(self, wf: Any) -> int:
+        # Follow each branch from the task just run instead of rescanning the whole tree:
+        # the library's rescans make long loops quadratic and stop at depth 1000.
+        stack = [t for t in wf.tasks.values() if _is_engine_task(t)]
+        stack.reverse()
+        count = 0
+        while stack:
+            task = stack.pop()
+            if not _is_engine_task(task):
+                continue
+            task.run()
+            count += 1
+            self.on_task_done(task)
+            stack.extend(reversed([c for c in task.children if _is_engine_task(c)]))
+        return count
+
+    def _round(self) -> bool:
+        wf = self.workflow
+        active = wf.get_active_subprocesses()
+        for sub in sorted(active, key=lambda s: s.depth, reverse=True):
+            while self._run_ready(sub):
+                pass
+            if sub.parent_task_id is not None:
+                parent = wf.get_task_from_id(sub.parent_task_id)
+                parent.task_spec._update(parent)
+        count = self._run_ready(wf)
+        return count > 0 or len(wf.get_active_subprocesses()) > len(active)
+
+    def advance(self) -> None:
+        """Run every engine task until each branch waits; raise ProcessError on failure."""
+        try:
+            for _ in range(MAX_ENGINE_ROUNDS):
+                if self._round():
+                    continue
+                self.workflow.refresh_timers()  # a due timer makes its successor READY
+                if not self._round():
+                    break
+            else:
+                raise EngineStall(f"engine did not settle in {MAX_ENGINE_ROUNDS} rounds")
+        except EngineStall:
+            raise
+        except (SpiffWorkflowException, WorkflowException) as exc:
+            raise _process_error(exc) from exc
+        except sandbox.SandboxError as exc:
+            raise ProcessError(f"script refused: {exc}") from exc
+        stranded = [t for t in _all_tasks(self.workflow) if _is_engine_task(t)]
+        if stranded:
+            names = ", ".join(sorted({t.task_spec.bpmn_id or t.task_spec.name for t in stranded}))
+            raise EngineStall(f"runnable tasks were left behind: {names}")
+
+    def complete(self, guid: str, data: dict[str, Any]) -> Task:
+        """Merge `data` into a READY manual task, run it and advance."""
+        task = self.task(guid)
+        task.data.update(data)
+        try:
+            task.run()
+        except (SpiffWorkflowException, WorkflowException) as exc:
+            raise _process_error(exc) from exc
+        self.advance()
+        return task
+
+    def task(self, guid: str) -> Task:
+        """The task with this guid; KeyError if there is none."""
+        try:
+            task = self.workflow.get_task_from_id(UUID(guid))
+        except (ValueError, TypeError) as exc:
+            raise KeyError(guid) from exc
+        if task is None:
+            raise KeyError(guid)
+        return task
+
+    # -- reading
+
+    def is_ready_manual(self, guid: str) -> bool:
+        """Whether `guid` is a user or manual task waiting for a person."""
+        try:
+            task = self.task(guid)
+        except KeyError:
+            return False
+        return task.state == TaskState.READY and bool(task.task_spec.manual)
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.workflow.completed) and not any(
+            t.state & TaskState.NOT_FINISHED_MASK for t in _all_tasks(self.workflow))
+
+    def ready_manual_tasks(self) -> list[ReadyTask]:
+        """READY user and manual tasks, in creation order."""
+        return [ReadyTask(guid=str(t.id), bpmn_id=t.task_spec.bpmn_id,
+                          name=t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                          lane=t.task_spec.lane, data=t.data)
+                for t in _all_tasks(self.workflow)
+                if t.state == TaskState.READY and t.task_spec.manual]
+
+    def timers(self) -> list[Timer]:
+        """Timers the instance waits for, with their due time when known."""
+        result = []
+        for task in _all_tasks(self.workflow):
+            if not (isinstance(task.task_spec, CatchingEvent)
+                    and task.state & (TaskState.WAITING | TaskState.READY)):
+                continue
+            event = task.task_spec.event_definition
+            if "Timer" not in type(event).__name__:
+                continue
+            pending = event.details(task)
+            result.append(Timer(name=task.task_spec.bpmn_id or pending.name,
+                                kind=pending.event_type, due=_parse_due(pending.value)))
+        return result
+
+    def variables(self) -> dict[str, Any]:
+        """The data of the task that ran last: what the instance 'knows' now."""
+        last = self.workflow.last_task
+        return dict(last.data) if last is not None else {}
+
+    def thrown_events(self) -> list[Any]:
+        """Events thrown for other instances (messages), emptying the queue."""
+        return list(self.workflow.get_events())
+
+
+def _parse_due(value: Any) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            due = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if due.tzinfo is not None:
+            due = due.astimezone(UTC).replace(tzinfo=None)
+        return due
+    return None
+
+
+def _process_error(exc: Exception) -> ProcessError:
+    task = getattr(exc, "task", None)
+    task_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task else None
+    message = str(exc).strip() or type(exc).__name__
+    return ProcessError(message, task=task_id)

@@ -1,0 +1,13 @@
+"""The HTTP API's blueprints."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+from . import health
+
+
+def register_blueprints(api: Api) -> None:
+    """Register every blueprint under /api/v1."""
+    for module in (health,):
+        api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")

@@ -1,0 +1,186 @@
+"""The `crm` command: serve, deploy, users, tokens, demo data.
+
+Every command fails with a one-line message and exit code 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from waitress import create_server
+
+from accounts import service as accounts
+from engine import definitions
+from engine.errors import EngineError
+
+from . import create_app, database
+from .config import Settings
+from .demo import load_demo
+from .embedded_db import EmbeddedDatabase, EmbeddedDatabaseError
+
+log = logging.getLogger("crm")
+
+
+def fail(message: str) -> NoReturn:
+    """Print one line to stderr and exit with code 2."""
+    click.echo(f"crm: error: {message}", err=True)
+    sys.exit(2)
+
+
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[Settings]:
+    """Use MONGODB_URI if set, else run the embedded database for the duration."""
+    if settings.mongodb_uri:
+        yield settings
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server = EmbeddedDatabase(settings.data_dir / "db", port=settings.embedded_db_port,
+                              log_path=settings.data_dir / "secantusd.log")
+    try:
+        server.start()
+    except EmbeddedDatabaseError as exc:
+        fail(str(exc))
+    try:
+        yield settings.with_overrides({"mongodb_uri": server.uri})
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def _connected() -> Iterator[Settings]:
+    with _database(Settings.from_env()) as settings:
+        try:
+            database.connect(settings.mongodb_uri, settings.db_name)
+        except Exception as exc:  # the driver has many error types; all mean "no database"
+            fail(f"cannot reach the database: {exc}")
+        try:
+            yield settings
+        finally:
+            database.disconnect()
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into one-line failures instead of tracebacks."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EngineError as exc:
+            details = "; ".join(f"{k}: {v}" for k, v in exc.errors.items()) if exc.errors else ""
+            fail(exc.message + (f" ({details})" if details else ""))
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """BPM CRM: counterparties, correspondence and records office on BPMN procedures."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default CRM_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default CRM_PORT or 8000).")
+@_guard
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the app; without MONGODB_URI, run the embedded database under var/."""
+    with _database(Settings.from_env()) as settings:
+        database.connect(settings.mongodb_uri, settings.db_name)
+        for line in definitions.deploy_directory(settings.bpmn_dir):
+            log.info("deployed %s", line)
+        app = create_app({"mongodb_uri": settings.mongodb_uri})
+        server = create_server(app, host=host or settings.host, port=port or settings.port,
+                               threads=8)
+        stop = lambda *_: server.close()  # noqa: E731
+        signal.signal(signal.SIGTERM, stop)
+        url = f"http://{host or settings.host}:{port or settings.port}"
+        log.info("serving on %s (database %s); Ctrl-C stops", url,
+                 "embedded" if not Settings.from_env().mongodb_uri else "MONGODB_URI")
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            log.info("stopping")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--by", default="system", help="Who deploys (recorded with the version).")
+@_guard
+def deploy(files: tuple[str, ...], by: str) -> None:
+    """Deploy BPMN/DMN files as new versions (identical content keeps its version)."""
+    for name in files:
+        path = Path(name)
+        if not path.is_file():
+            fail(f"{name}: no such file")
+    with _connected() as settings:
+        for name in files:
+            path = Path(name)
+            for d in definitions.deploy(path.read_bytes(), path.name, by,
+                                        max_bytes=settings.max_bpmn_bytes):
+                click.echo(f"{d.key} v{d.version}")
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--password", "-p", help="Password (at least 8 characters).")
+@click.option("--group", "-g", "groups", multiple=True, help="Group to join (repeatable).")
+@click.option("--admin", is_flag=True, help="May see and act on everything.")
+@click.option("--machine", is_flag=True, help="An API client without a password.")
+@click.option("--full-name", default="", help="Display name.")
+@click.option("--email", default="", help="E-mail address.")
+@_guard
+def user_add(name: str, password: str | None, groups: tuple[str, ...], admin: bool,
+             machine: bool, full_name: str, email: str) -> None:
+    """Create a user."""
+    if not password and not machine:
+        fail("--password is required (or --machine for an API client)")
+    with _connected():
+        created = accounts.create_user(name, password, list(groups), is_admin=admin,
+                                       full_name=full_name, email=email, is_machine=machine)
+        click.echo(f"user {created.username} created"
+                   + (f" in {', '.join(created.groups)}" if created.groups else ""))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--ttl", default=0, type=int,
+              help="Seconds until it expires (default: valid until revoked).")
+@click.option("--label", default="cli", help="What the token is for.")
+@_guard
+def token(name: str, ttl: int, label: str) -> None:
+    """Print a new bearer token for user NAME."""
+    if ttl < 0:
+        fail("--ttl must be positive")
+    with _connected():
+        value, _ = accounts.issue_token(name, ttl or None, name=label)
+        click.echo(value)
+
+
+@main.command()
+@_guard
+def demo() -> None:
+    """Load demo users and start a few procedures to look at."""
+    with _connected() as settings:
+        for line in load_demo(settings):
+            click.echo(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Connecting to MongoDB (or the embedded SecantusDB) and preparing collections."""
+
+from __future__ import annotations
+
+import mongoengine
+from mongoengine.connection import get_db
+
+from accounts.models import ALL_MODELS as ACCOUNT_MODELS
+from engine.models import ALL_MODELS as ENGINE_MODELS
+
+_MODELS: list[type] = [*ENGINE_MODELS, *ACCOUNT_MODELS]
+
+
+def register_models(*models: type) -> None:
+    """Add models whose indexes `connect` creates (domain packages call this)."""
+    for model in models:
+        if model not in _MODELS:
+            _MODELS.append(model)
+
+
+def connect(uri: str, db_name: str) -> None:
+    """Connect the default MongoEngine alias and create every registered index."""
+    mongoengine.disconnect()
+    mongoengine.connect(db=db_name, host=uri, tz_aware=False, uuidRepresentation="standard",
+                        serverSelectionTimeoutMS=5000)
+    for model in _MODELS:
+        model.ensure_indexes()  # type: ignore[attr-defined]
+
+
+def disconnect() -> None:
+    mongoengine.disconnect()
+
+
+def ping() -> bool:
+    """Whether the database answers."""
+    try:
+        get_db().command("ping")
+        return True
+    except Exception:  # any driver error means: not reachable
+        return False
+
+
+def drop_all() -> None:
+    """Empty every registered collection (tests use this between cases)."""
+    db = get_db()
+    for model in _MODELS:
+        db[model._get_collection_name()].delete_many({})  # type: ignore[attr-defined]

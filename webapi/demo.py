@@ -1,0 +1,42 @@
+"""Demo data: users in the usual groups and a few running procedures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from accounts import service as accounts
+from accounts.errors import UserExists
+from engine import definitions, instances
+from engine.errors import DefinitionNotFound
+
+from .config import Settings
+
+DEMO_PASSWORD = "demo-password"
+DEMO_USERS = [
+    ("admin", ["designers"], True, "Администратор"),
+    ("designer", ["designers"], False, "Designer Dina"),
+    ("manager", ["sales"], False, "Менеджер Мария"),
+    ("clerk", ["office"], False, "Делопроизводитель Ксения"),
+    ("support", ["support"], False, "Support Sergey"),
+]
+
+
+def load_demo(settings: Settings) -> Iterator[str]:
+    """Create demo users (once) and start demo procedures; yield what was done."""
+    for line in definitions.deploy_directory(settings.bpmn_dir):
+        yield f"deployed {line}"
+    for username, groups, admin, name in DEMO_USERS:
+        try:
+            accounts.create_user(username, DEMO_PASSWORD, groups, is_admin=admin,
+                                 full_name=name)
+            yield f"user {username} (password {DEMO_PASSWORD}) in {', '.join(groups)}"
+        except UserExists:
+            yield f"user {username} exists"
+    manager = accounts.actor_of(accounts.get_user("manager"))
+    try:
+        doc = instances.start("incoming_call", manager,
+                              subject={"type": "organization", "id": "demo-1",
+                                       "title": "ООО «Ромашка»"})
+        yield f"started incoming_call {doc['_id']} for manager"
+    except DefinitionNotFound:
+        yield "incoming_call is not deployed"

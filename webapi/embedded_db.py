@@ -1,0 +1,119 @@
+"""Start and stop the embedded database (SecantusDB) as a separate process.
+
+SecantusDB is GPL-licensed: we only ever run its `secantusd-py` executable, installed by
+`make` from requirements/embedded.txt, and talk to it over the MongoDB wire protocol.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymongo
+
+
+class EmbeddedDatabaseError(RuntimeError):
+    """The embedded database could not be started."""
+
+
+def _executable() -> str:
+    beside_python = Path(sys.executable).parent / "secantusd-py"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("secantusd-py")
+    if not found:
+        raise EmbeddedDatabaseError(
+            "secantusd-py not found: install it with "
+            "`pip install -r requirements/embedded.txt` or set MONGODB_URI"
+        )
+    return found
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class EmbeddedDatabase:
+    """One SecantusDB server process on 127.0.0.1; `storage` is a directory or ':memory:'."""
+
+    def __init__(self, storage: str | Path, port: int | None = None, log_path: Path | None = None):
+        self.storage = str(storage)
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    def start(self, timeout: float = 30.0) -> EmbeddedDatabase:
+        """Start the server and wait until it answers a ping."""
+        if _port_in_use(self.port):
+            raise EmbeddedDatabaseError(
+                f"port {self.port} is already in use; is another `crm serve` running? "
+                "Set CRM_EMBEDDED_DB_PORT to another port."
+            )
+        if self.storage != ":memory:":
+            Path(self.storage).mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        argv = [_executable(), "--host", "127.0.0.1", "--port", str(self.port),
+                "--storage-path", self.storage, "--log-level", "WARNING"]
+        # A process group of its own: Ctrl-C in the terminal reaches us, and we stop it
+        # cleanly afterwards instead of having it die mid-write.
+        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True, env=os.environ.copy())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise EmbeddedDatabaseError(
+                    f"secantusd-py exited with code {self.process.returncode}"
+                    + (f"; see {self.log_path}" if self.log_path else ""))
+            try:
+                client: pymongo.MongoClient = pymongo.MongoClient(
+                    self.uri, serverSelectionTimeoutMS=300)
+                client.admin.command("ping")
+                client.close()
+                return self
+            except pymongo.errors.PyMongoError:
+                time.sleep(0.1)
+        self.stop()
+        raise EmbeddedDatabaseError(f"secantusd-py did not answer within {timeout:.0f} s")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop the server: SIGTERM (a clean checkpoint), SIGKILL only if it hangs."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def kill(self) -> None:
+        """Kill the server abruptly (for fault tests)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def __enter__(self) -> EmbeddedDatabase:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

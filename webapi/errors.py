@@ -1,0 +1,104 @@
+"""One error body for every 4xx/5xx: {"code", "message", "errors"}.
+
+Domain exceptions are mapped to HTTP statuses here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from accounts import errors as account_errors
+from engine import errors as engine_errors
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[Exception], int] = {
+    engine_errors.UnsafeXml: 422,
+    engine_errors.DefinitionInvalid: 422,
+    engine_errors.DefinitionNotFound: 404,
+    engine_errors.InstanceNotFound: 404,
+    engine_errors.TaskNotFound: 404,
+    engine_errors.TaskNotActive: 409,
+    engine_errors.TaskNotClaimable: 409,
+    engine_errors.InstanceNotActive: 409,
+    engine_errors.VersionConflict: 409,
+    engine_errors.FormInvalid: 422,
+    engine_errors.DataInvalid: 422,
+    engine_errors.ProcessError: 422,
+    account_errors.UserExists: 409,
+    account_errors.UserNotFound: 404,
+    account_errors.InvalidCredentials: 401,
+    account_errors.InvalidToken: 401,
+    account_errors.Forbidden: 403,
+    account_errors.InvalidAccountData: 422,
+}
+
+# Codes for plain HTTP errors (werkzeug's), so clients can switch on `code` alone.
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+              415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests"}
+
+
+class ErrorSchema(ma.Schema):
+    """The error body (for OpenAPI)."""
+
+    code = ma.fields.String(metadata={"description": "stable machine-readable error code"})
+    message = ma.fields.String(metadata={"description": "what went wrong, for people"})
+    errors = ma.fields.Dict(metadata={"description": "field → messages, or details"})
+
+
+def error_response(status: int, code: str, message: str,
+                   errors: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    """Build the one error body."""
+    response = jsonify({"code": code, "message": message, "errors": errors or {}})
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _status_of(exc: engine_errors.EngineError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def handle_domain_error(exc: engine_errors.EngineError) -> Response:
+    return error_response(_status_of(exc), exc.code, exc.message, exc.errors)
+
+
+def handle_http_exception(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    errors = data.get("messages") or data.get("errors") or {}
+    # webargs nests errors by location ("json", "query"): flatten to field → messages.
+    if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "files", "headers",
+                                                    "view_args", "path"} and errors:
+        flat: dict[str, Any] = {}
+        for part in errors.values():
+            flat.update(part if isinstance(part, dict) else {"_": part})
+        errors = flat
+    message = data.get("message") or exc.description or exc.name
+    if status == 422 and not data.get("message"):
+        message = "the request has invalid fields"
+    code = HTTP_CODES.get(status, "error" if status < 500 else "internal_error")
+    return error_response(status, code, message, errors, data.get("headers"))
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error")
+    return error_response(500, "internal_error", "an internal error occurred; it was logged")
+
+
+def register(app: Flask) -> None:
+    """Attach the handlers to the app."""
+    app.register_error_handler(engine_errors.EngineError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)
