@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bson import ObjectId
@@ -105,6 +105,16 @@ def _user_task_meta(root: etree._Element, tasks: list[runtime.ParsedTask],
     return forms, meta
 
 
+def _check_references(root: etree._Element, errors: list[str]) -> None:
+    """Sequence flows must connect elements that exist (the schema does not check it)."""
+    ids = {node.get("id") for node in root.iter() if node.get("id")}
+    for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        for attr in ("sourceRef", "targetRef"):
+            ref = flow.get(attr)
+            if ref not in ids:
+                errors.append(f"sequence flow {flow.get('id')}: {attr} {ref!r} does not exist")
+
+
 def _message_starts(root: etree._Element, process_id: str) -> list[str]:
     messages = {m.get("id"): m.get("name") or m.get("id")
                 for m in root.iter(f"{{{BPMN_NS}}}message")}
@@ -143,6 +153,10 @@ def deploy(content: bytes, filename: str, deployed_by: str,
     kind = _kind(root)
     if kind == "dmn":
         return _deploy_dmn(root, content, filename, deployed_by)
+    errors: list[str] = []
+    _check_references(root, errors)
+    if errors:
+        raise DefinitionInvalid(f"{len(errors)} problem(s) in the diagram", {"diagram": errors})
     parser = runtime.new_parser()
     runtime.add_bpmn(parser, root, filename)
     _add_dependencies(parser, root)
@@ -151,7 +165,6 @@ def deploy(content: bytes, filename: str, deployed_by: str,
         raise DefinitionInvalid("the file has no executable process",
                                 {"diagram": ["no <process isExecutable='true'>"]})
     prepared = []
-    errors: list[str] = []
     for pid in process_ids:
         if not _KEY.match(pid):
             errors.append(f"process id {pid!r} must be a letter followed by letters, digits, _.-")

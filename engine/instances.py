@@ -9,11 +9,13 @@ after it, `repair` (run on the next touch and by `repair_pending`) finishes the 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
+from pymongo.errors import PyMongoError
 
 from . import data as data_rules
 from . import definitions, repository, runtime
@@ -32,6 +34,7 @@ from .forms import validate_form_data
 from .models import HumanTask, utcnow
 from .operators import InstanceContext
 
+log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # retries of a compare-and-set lost to a concurrent change of another task
 
 
@@ -140,8 +143,17 @@ def _commit(doc: dict[str, Any], changes: dict[str, Any],
     changes["pending_events"] = list(doc.get("pending_events", [])) + events
     repository.compare_and_set(doc["_id"], doc["version"], changes)
     new_doc = {**doc, **changes, "version": new_version, "projection_pending": True}
-    repository.project(new_doc)
+    _project_or_defer(new_doc)
     return new_doc
+
+
+def _project_or_defer(doc: dict[str, Any]) -> None:
+    # The change is committed at this point; if copying it to the inbox fails, the copy is
+    # finished later (next touch, or repair_pending), so the caller still gets success.
+    try:
+        repository.project(doc)
+    except PyMongoError:
+        log.warning("projection of instance %s deferred", doc["_id"], exc_info=True)
 
 
 def _touch(instance_id: ObjectId | str) -> dict[str, Any]:
@@ -172,7 +184,7 @@ def start(process_key: str, actor: Actor, variables: dict[str, Any] | None = Non
     }
     runner = runtime.Runner.create(definition.specs, _context(doc), variables)
     events = [_event("instance_started", actor.username, now, version=found.version)]
-    events.extend(_service_events(runner, actor, now))
+    _record_service_tasks(runner, actor, now, events)
     runner.advance()
     changes = _derive(doc, runner, definition, actor, now, events)
     doc.update(changes)
@@ -181,23 +193,22 @@ def start(process_key: str, actor: Actor, variables: dict[str, Any] | None = Non
     doc["pending_events"] = events
     doc["projection_pending"] = True
     repository.insert_instance(doc)
-    repository.project(doc)
+    _project_or_defer(doc)
     return doc
 
 
-def _service_events(runner: runtime.Runner, actor: Actor, now: datetime) -> list[dict[str, Any]]:
-    """Record each service task the runner executes (as the monitor shows them)."""
-    recorded: list[dict[str, Any]] = []
+def _record_service_tasks(runner: runtime.Runner, actor: Actor, now: datetime,
+                          events: list[dict[str, Any]]) -> None:
+    """Append an event to `events` for each service task the runner executes."""
 
     def on_done(task: Any) -> None:
         spec = task.task_spec
         if hasattr(spec, "operation_name"):
-            recorded.append(_event("service_task_completed", actor.username, now,
-                                   {"guid": str(task.id), "name": spec.bpmn_name or spec.bpmn_id},
-                                   operator=spec.operation_name))
+            events.append(_event("service_task_completed", actor.username, now,
+                                 {"guid": str(task.id), "name": spec.bpmn_name or spec.bpmn_id},
+                                 operator=spec.operation_name))
 
     runner.on_task_done = on_done
-    return recorded
 
 
 # -------------------------------------------------------------------------- human tasks
@@ -208,11 +219,15 @@ def _visible(task: HumanTask, actor: Actor) -> bool:
         return True
     if task.assignee == actor.username:
         return True
-    return task.assignee is None and bool(set(task.candidates) & set(actor.principals))
+    return bool(set(task.candidates) & set(actor.principals))
 
 
 def get_task(guid: str, actor: Actor) -> HumanTask:
-    """A task the actor may see (assigned to them, or to their group and unclaimed)."""
+    """A task the actor may see: assigned to them or offered to them or their group.
+
+    Candidates still see a task another candidate claimed (and who has it), but only the
+    assignee may complete it.
+    """
     task = HumanTask.objects(task_guid=str(guid)).first()
     if task is None or not _visible(task, actor):
         raise TaskNotFound(f"no task {guid}")
@@ -232,6 +247,9 @@ def complete_task(guid: str, actor: Actor, data: dict[str, Any] | None = None) -
         raise FormInvalid("the form has errors", errors)
     for _ in range(MAX_ATTEMPTS):
         doc = _touch(task.instance_id)
+        if doc["status"] in ("completed", "terminated"):
+            raise TaskNotActive(f"task {guid} is no longer active: the instance is "
+                                f"{doc['status']}")
         if doc["status"] != "active":
             raise InstanceNotActive(f"instance {doc['_id']} is {doc['status']}")
         definition = definitions.load(doc["definition_id"])
@@ -243,7 +261,7 @@ def complete_task(guid: str, actor: Actor, data: dict[str, Any] | None = None) -
                          {"guid": guid, "name": task.name})
         events = [_event("task_completed", actor.username, now, open_task,
                          fields=sorted(data))]
-        events.extend(_service_events(runner, actor, now))
+        _record_service_tasks(runner, actor, now, events)
         runner.complete(guid, data)
         changes = _derive(doc, runner, definition, actor, now, events)
         try:

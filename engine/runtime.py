@@ -30,14 +30,14 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator, TaskState
-from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
-from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.version import __version__ as SPIFF_VERSION
 
 from . import operators, sandbox
@@ -68,7 +68,7 @@ def _update_waiting_tasks(self: BpmnBaseWorkflow) -> None:
         task.task_spec._update(task)
 
 
-BpmnBaseWorkflow.update_waiting_tasks = _update_waiting_tasks  # type: ignore[method-assign]
+BpmnBaseWorkflow.update_waiting_tasks = _update_waiting_tasks
 
 
 # ---------------------------------------------------------------------------- scripts
@@ -106,7 +106,7 @@ class SandboxScriptEngine(PythonScriptEngine):
 
     def call_service(self, task: Task, **kwargs: Any) -> str:
         try:
-            return self.environment.call_service(task.data, **kwargs)  # type: ignore[no-any-return]
+            return self.environment.call_service(task.data, **kwargs)
         except SpiffWorkflowException:
             raise
         except Exception as err:

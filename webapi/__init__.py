@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
 
 from . import database, errors
 from .api import register_blueprints
@@ -19,7 +20,7 @@ class CrmApi(Api):
 
     ERROR_SCHEMA = errors.ErrorSchema
 
-    def handle_http_exception(self, error):  # type: ignore[no-untyped-def]
+    def handle_http_exception(self, error: HTTPException) -> Any:
         return errors.handle_http_exception(error)
 
 

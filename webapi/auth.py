@@ -17,7 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def current_user() -> User:
-    return g.user  # type: ignore[no-any-return]
+    return g.user
 
 
 def current_actor() -> Actor:

@@ -84,7 +84,8 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.group()
 def main() -> None:
     """BPM CRM: counterparties, correspondence and records office on BPMN procedures."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)
 
 

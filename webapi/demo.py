@@ -11,7 +11,7 @@ from engine.errors import DefinitionNotFound
 
 from .config import Settings
 
-DEMO_PASSWORD = "demo-password"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed for the demo on purpose
 DEMO_USERS = [
     ("admin", ["designers"], True, "Администратор"),
     ("designer", ["designers"], False, "Designer Dina"),

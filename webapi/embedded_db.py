@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import pymongo
 
@@ -55,6 +56,7 @@ class EmbeddedDatabase:
         self.port = port or free_port()
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def uri(self) -> str:
@@ -69,12 +71,13 @@ class EmbeddedDatabase:
             )
         if self.storage != ":memory:":
             Path(self.storage).mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
         argv = [_executable(), "--host", "127.0.0.1", "--port", str(self.port),
                 "--storage-path", self.storage, "--log-level", "WARNING"]
         # A process group of its own: Ctrl-C in the terminal reaches us, and we stop it
         # cleanly afterwards instead of having it die mid-write.
-        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(argv, stdout=self._log or subprocess.DEVNULL,
+                                        stderr=subprocess.STDOUT,
                                         start_new_session=True, env=os.environ.copy())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -82,28 +85,37 @@ class EmbeddedDatabase:
                 raise EmbeddedDatabaseError(
                     f"secantusd-py exited with code {self.process.returncode}"
                     + (f"; see {self.log_path}" if self.log_path else ""))
+            client: pymongo.MongoClient = pymongo.MongoClient(self.uri,
+                                                              serverSelectionTimeoutMS=300)
             try:
-                client: pymongo.MongoClient = pymongo.MongoClient(
-                    self.uri, serverSelectionTimeoutMS=300)
                 client.admin.command("ping")
-                client.close()
                 return self
             except pymongo.errors.PyMongoError:
                 time.sleep(0.1)
+            finally:
+                client.close()
         self.stop()
         raise EmbeddedDatabaseError(f"secantusd-py did not answer within {timeout:.0f} s")
 
     def stop(self, timeout: float = 20.0) -> None:
         """Stop the server: SIGTERM (a clean checkpoint), SIGKILL only if it hangs."""
         proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            if proc is None or proc.poll() is not None:
+                return
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        finally:
+            self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def kill(self) -> None:
         """Kill the server abruptly (for fault tests)."""
@@ -111,6 +123,7 @@ class EmbeddedDatabase:
             self.process.kill()
             self.process.wait()
             self.process = None
+        self._close_log()
 
     def __enter__(self) -> EmbeddedDatabase:
         return self.start()
