@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from engine.errors import EngineError
+from engine.errors import Conflict, EngineError, InvalidInput, NotFound, PermissionDenied
 
 
 class AccountError(EngineError):
     code = "account_error"
 
 
-class UserExists(AccountError):
+class UserExists(Conflict):
     code = "user_exists"
 
 
-class UserNotFound(AccountError):
+class UserNotFound(NotFound):
     code = "user_not_found"
 
 
@@ -25,11 +25,11 @@ class InvalidToken(AccountError):
     code = "invalid_token"
 
 
-class InvalidAccountData(AccountError):
+class InvalidAccountData(InvalidInput):
     code = "validation_error"
 
 
-class Forbidden(AccountError):
+class Forbidden(PermissionDenied):
     """Authenticated, but not allowed."""
 
     code = "forbidden"

@@ -16,51 +16,79 @@ class EngineError(Exception):
         self.errors = errors or {}
 
 
-class UnsafeXml(EngineError):
+# Kinds of failure every package's exceptions derive from; webapi maps each kind to one
+# HTTP status, so a new domain exception needs no change there.
+
+
+class NotFound(EngineError):
+    """The object does not exist or the caller may not see it (404)."""
+
+    code = "not_found"
+
+
+class Conflict(EngineError):
+    """The request conflicts with the current state (409)."""
+
+    code = "conflict"
+
+
+class InvalidInput(EngineError):
+    """The input is well-formed but not acceptable; `errors` names the fields (422)."""
+
+    code = "validation_error"
+
+
+class PermissionDenied(EngineError):
+    """The caller is known but may not do this (403)."""
+
+    code = "forbidden"
+
+
+class UnsafeXml(InvalidInput):
     """The uploaded XML uses DTDs, entities or is too large."""
 
     code = "unsafe_xml"
 
 
-class DefinitionInvalid(EngineError):
+class DefinitionInvalid(InvalidInput):
     """The BPMN/DMN does not parse or does not pass validation; `errors` lists why."""
 
     code = "definition_invalid"
 
 
-class DefinitionNotFound(EngineError):
+class DefinitionNotFound(NotFound):
     code = "definition_not_found"
 
 
-class InstanceNotFound(EngineError):
+class InstanceNotFound(NotFound):
     code = "instance_not_found"
 
 
-class TaskNotFound(EngineError):
+class TaskNotFound(NotFound):
     """No such task, or the caller may not see it (we do not tell the two apart)."""
 
     code = "task_not_found"
 
 
-class TaskNotActive(EngineError):
+class TaskNotActive(Conflict):
     """The task was completed or cancelled already."""
 
     code = "task_not_active"
 
 
-class TaskNotClaimable(EngineError):
+class TaskNotClaimable(Conflict):
     """The task is claimed by someone else or the caller is not a candidate."""
 
     code = "task_not_claimable"
 
 
-class InstanceNotActive(EngineError):
+class InstanceNotActive(Conflict):
     """The instance is suspended, completed or terminated."""
 
     code = "instance_not_active"
 
 
-class VersionConflict(EngineError):
+class VersionConflict(Conflict):
     """Someone else changed the instance first; `current_version` is the stored one."""
 
     code = "version_conflict"
@@ -70,19 +98,19 @@ class VersionConflict(EngineError):
         self.current_version = current_version
 
 
-class FormInvalid(EngineError):
+class FormInvalid(InvalidInput):
     """Submitted task data does not match the task's form; `errors` maps field → messages."""
 
     code = "form_invalid"
 
 
-class DataInvalid(EngineError):
+class DataInvalid(InvalidInput):
     """Variables or task data cannot be stored (reserved names, `$` keys, not JSON)."""
 
     code = "data_invalid"
 
 
-class ProcessError(EngineError):
+class ProcessError(InvalidInput):
     """A script, expression or service operator failed while the instance ran."""
 
     code = "process_error"
@@ -96,3 +124,39 @@ class EngineStall(ProcessError):
     """The engine left runnable work undone (a guard against a SpiffWorkflow 3.2.0 bug)."""
 
     code = "engine_stall"
+
+
+class PayloadTooLarge(UnsafeXml):
+    """An uploaded file is larger than the configured limit."""
+
+    code = "payload_too_large"
+
+
+class NotAllowed(EngineError):
+    """The actor may see the object but not do this to it."""
+
+    code = "forbidden"
+
+
+class NoReceiver(EngineError):
+    """No instance waits for the message and no process starts with it."""
+
+    code = "no_receiver"
+
+
+class MessageInProgress(EngineError):
+    """A message with the same id is being processed right now; retry shortly."""
+
+    code = "message_in_progress"
+
+
+class IdempotencyKeyReused(EngineError):
+    """The idempotency key was used before with a different request."""
+
+    code = "idempotency_key_reused"
+
+
+class RequestInProgress(EngineError):
+    """A request with the same idempotency key is still running; retry shortly."""
+
+    code = "request_in_progress"

@@ -18,24 +18,12 @@ from engine import errors as engine_errors
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[Exception], int] = {
-    engine_errors.UnsafeXml: 422,
-    engine_errors.DefinitionInvalid: 422,
-    engine_errors.DefinitionNotFound: 404,
-    engine_errors.InstanceNotFound: 404,
-    engine_errors.TaskNotFound: 404,
-    engine_errors.TaskNotActive: 409,
-    engine_errors.TaskNotClaimable: 409,
-    engine_errors.InstanceNotActive: 409,
-    engine_errors.VersionConflict: 409,
-    engine_errors.FormInvalid: 422,
-    engine_errors.DataInvalid: 422,
-    engine_errors.ProcessError: 422,
-    account_errors.UserExists: 409,
-    account_errors.UserNotFound: 404,
+    engine_errors.NotFound: 404,
+    engine_errors.Conflict: 409,
+    engine_errors.InvalidInput: 422,
+    engine_errors.PermissionDenied: 403,
     account_errors.InvalidCredentials: 401,
     account_errors.InvalidToken: 401,
-    account_errors.Forbidden: 403,
-    account_errors.InvalidAccountData: 422,
 }
 
 # Codes for plain HTTP errors (werkzeug's), so clients can switch on `code` alone.
