@@ -138,7 +138,7 @@ class NotAllowed(EngineError):
     code = "forbidden"
 
 
-class NoReceiver(EngineError):
+class NoReceiver(NotFound):
     """No instance waits for the message and no process starts with it."""
 
     code = "no_receiver"
