@@ -8,4 +8,6 @@ BIN=.venv/bin
 $BIN/ruff check .
 $BIN/lint-imports
 $BIN/mypy
+# No Docker engine here: check the compose file against the Compose specification instead.
+$BIN/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 exec $BIN/pytest "$@"

@@ -102,8 +102,10 @@ def serve(host: str | None, port: int | None) -> None:
         app = create_app({"mongodb_uri": settings.mongodb_uri})
         server = create_server(app, host=host or settings.host, port=port or settings.port,
                                threads=8)
-        stop = lambda *_: server.close()  # noqa: E731
-        signal.signal(signal.SIGTERM, stop)
+        # Ctrl-C and `kill` both end the server loop, then the context managers stop the
+        # embedded database cleanly (SIGINT may arrive ignored from a background shell).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         url = f"http://{host or settings.host}:{port or settings.port}"
         log.info("serving on %s (database %s); Ctrl-C stops", url,
                  "embedded" if not Settings.from_env().mongodb_uri else "MONGODB_URI")
@@ -113,6 +115,10 @@ def serve(host: str | None, port: int | None) -> None:
             pass
         finally:
             log.info("stopping")
+
+
+def _exit_on_signal(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(0)
 
 
 @main.command()
