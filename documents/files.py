@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from bson import ObjectId
@@ -248,4 +248,16 @@ def checkin(actor: Actor, file_id: Any, force: bool = False) -> StoredFile:
         raise FileNotLocked("the file is not checked out by you",
                             {"locked_by": stored.locked_by})
     stored.reload()
+    return stored
+
+
+def set_access(actor: Actor, file_id: Any, read: Iterable[str],
+               write: Iterable[str]) -> StoredFile:
+    """Replace a file's own access list (its owner always keeps both rights)."""
+    stored = get_file(actor, file_id)
+    if not can_write(actor, stored.access):
+        raise NotAllowed("you may not change who sees this file")
+    stored.access = make_access(read=[stored.owner, *read], write=[stored.owner, *write])
+    stored.updated_at = utcnow()
+    stored.save()
     return stored

@@ -34,7 +34,8 @@ TOKENS = {
     "corr": "the correspondent's own number of the document",
 }
 MAX_PAD = 12
-_TOKEN = re.compile(r"\{([^{}]*)\}")
+# Left to right: an escaped brace, a token, plain text, or a lone brace (an error).
+_SCAN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[^{}]+|[{}]")
 _NAME = re.compile(r"^([a-z]+)(?::(0?)(\d{1,2}))?$")
 
 
@@ -76,22 +77,31 @@ def parse_template(source: str) -> NumberTemplate:
                                     {"number_template": ["1 to 200 characters"]})
     parts: list[Part] = []
     errors: list[str] = []
-    text = source.replace("{{", "\x00").replace("}}", "\x01")
-    pos = 0
-    for match in _TOKEN.finditer(text):
-        _literal(text[pos:match.start()], parts, errors)
-        pos = match.end()
-        found = _NAME.match(match.group(1))
-        if not found or found.group(1) not in TOKENS:
-            errors.append(f"unknown token {{{match.group(1)}}}; known: "
-                          + ", ".join(f"{{{t}}}" for t in TOKENS))
-            continue
-        name, _, width = found.groups()
-        pad = int(width) if width else 0
-        if pad > MAX_PAD:
-            errors.append(f"padding of {{{name}}} is at most {MAX_PAD}")
-        parts.append(Part(name=name, pad=pad))
-    _literal(text[pos:], parts, errors)
+    literal = ""
+    for match in _SCAN.finditer(source):
+        piece, inner = match.group(0), match.group(1)
+        if piece in ("{{", "}}"):
+            literal += piece[0]
+        elif inner is not None:
+            if literal:
+                parts.append(Part(text=literal))
+                literal = ""
+            found = _NAME.match(inner)
+            if not found or found.group(1) not in TOKENS:
+                errors.append(f"unknown token {{{inner}}}; known: "
+                              + ", ".join(f"{{{t}}}" for t in TOKENS))
+                continue
+            name, _, width = found.groups()
+            pad = int(width) if width else 0
+            if pad > MAX_PAD:
+                errors.append(f"padding of {{{name}}} is at most {MAX_PAD}")
+            parts.append(Part(name=name, pad=pad))
+        elif piece in ("{", "}"):
+            errors.append("a lone brace: write {{ or }} for a literal brace")
+        else:
+            literal += piece
+    if literal:
+        parts.append(Part(text=literal))
     seqs = sum(1 for p in parts if p.name == "seq")
     if seqs != 1:
         errors.append("the template needs exactly one {seq}")
@@ -99,14 +109,6 @@ def parse_template(source: str) -> NumberTemplate:
         raise NumberTemplateInvalid(f"number template {source!r} is invalid",
                                     {"number_template": errors})
     return NumberTemplate(source=source, parts=tuple(parts))
-
-
-def _literal(text: str, parts: list[Part], errors: list[str]) -> None:
-    if "{" in text or "}" in text:
-        errors.append("a lone brace: write {{ or }} for a literal brace")
-        return
-    if text:
-        parts.append(Part(text=text.replace("\x00", "{").replace("\x01", "}")))
 
 
 def format_for(journal: RegistrationJournal, seq: int, on: date, case: str = "",
