@@ -55,7 +55,8 @@ def test_forms_anonymous_individual_collective(appeals_journal: RegistrationJour
     assert [a.number for a in (anonymous, collective)] == ["ОГ-1", "ОГ-2"]
 
 
-def test_a_repeated_appeal_of_the_same_author_and_topic_is_detected(appeals_journal: RegistrationJournal) -> None:
+def test_a_repeated_appeal_of_the_same_author_and_topic_is_detected(
+        appeals_journal: RegistrationJournal) -> None:
     first = appeals.register_appeal(CLERK, appeals_journal.id, [IVANOV], "0003.0009", "post",
                                     "Яма во дворе")
     other_topic = appeals.register_appeal(CLERK, appeals_journal.id, [IVANOV], "0002", "post",
@@ -68,7 +69,8 @@ def test_a_repeated_appeal_of_the_same_author_and_topic_is_detected(appeals_jour
     assert again.repeated_of == [first.id]
 
 
-def test_extension_once_by_at_most_30_days_with_a_notice(appeals_journal: RegistrationJournal) -> None:
+def test_extension_once_by_at_most_30_days_with_a_notice(
+        appeals_journal: RegistrationJournal) -> None:
     appeal = appeals.register_appeal(CLERK, appeals_journal.id, [IVANOV], "0001", "post",
                                      "Вопрос", at=datetime(2026, 2, 2, 10))
     assert appeal.deadline == date(2026, 3, 4)
