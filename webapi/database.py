@@ -8,8 +8,9 @@ from mongoengine.connection import get_db
 from accounts.models import ALL_MODELS as ACCOUNT_MODELS
 from documents.models import ALL_MODELS as DOCUMENT_MODELS
 from engine.models import ALL_MODELS as ENGINE_MODELS
+from registry.models import ALL_MODELS as REGISTRY_MODELS
 
-_MODELS: list[type] = [*ENGINE_MODELS, *ACCOUNT_MODELS, *DOCUMENT_MODELS]
+_MODELS: list[type] = [*ENGINE_MODELS, *ACCOUNT_MODELS, *DOCUMENT_MODELS, *REGISTRY_MODELS]
 
 
 def register_models(*models: type) -> None:
