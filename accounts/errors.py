@@ -33,3 +33,13 @@ class Forbidden(PermissionDenied):
     """Authenticated, but not allowed."""
 
     code = "forbidden"
+
+
+class TooManyAttempts(AccountError):
+    """Too many sign-in attempts in the current minute; `retry_after` is in seconds."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message, {"retry_after": retry_after})
+        self.retry_after = retry_after

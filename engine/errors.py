@@ -132,7 +132,7 @@ class PayloadTooLarge(UnsafeXml):
     code = "payload_too_large"
 
 
-class NotAllowed(EngineError):
+class NotAllowed(PermissionDenied):
     """The actor may see the object but not do this to it."""
 
     code = "forbidden"
@@ -144,19 +144,25 @@ class NoReceiver(NotFound):
     code = "no_receiver"
 
 
-class MessageInProgress(EngineError):
+class MessageInProgress(Conflict):
     """A message with the same id is being processed right now; retry shortly."""
 
     code = "message_in_progress"
 
 
-class IdempotencyKeyReused(EngineError):
+class IdempotencyKeyReused(Conflict):
     """The idempotency key was used before with a different request."""
 
     code = "idempotency_key_reused"
 
 
-class RequestInProgress(EngineError):
+class RequestInProgress(Conflict):
     """A request with the same idempotency key is still running; retry shortly."""
 
     code = "request_in_progress"
+
+
+class InvalidCursor(InvalidInput):
+    """A pagination cursor that this service did not issue (or for another query)."""
+
+    code = "invalid_cursor"

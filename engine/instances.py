@@ -15,13 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from . import data as data_rules
-from . import definitions, repository, runtime
+from . import definitions, message_store, repository, runtime
 from .actor import Actor
 from .durations import parse_duration
 from .errors import (
+    EngineError,
     FormInvalid,
     InstanceNotActive,
     InstanceNotFound,
@@ -36,6 +37,7 @@ from .operators import InstanceContext
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # retries of a compare-and-set lost to a concurrent change of another task
+RECEIVED_KEPT = 100  # ids of the last messages an instance received, to ignore repeats
 
 
 @dataclass
@@ -114,7 +116,15 @@ def _derive(doc: dict[str, Any], runner: runtime.Runner, definition: definitions
         events.append(_event("instance_completed", actor.username, now))
     timers = [{"name": t.name, "kind": t.kind, "due": t.due} for t in runner.timers()]
     dues = [t["due"] for t in timers if t["due"] is not None]
+    participants = list(doc.get("participants") or [doc["started_by"]])
+    for name in [actor.username, *(p for t in open_tasks
+                                   for p in [*t["candidates"], t["assignee"]] if p)]:
+        if name not in participants:
+            participants.append(name)
     return {
+        "waiting_messages": [{"name": m.name, "correlation_key": m.correlation_key}
+                             for m in runner.waiting_messages()],
+        "participants": participants,
         "state": runner.dump(),
         "serializer_version": runtime.SERIALIZER_VERSION,
         "engine_version": runtime.ENGINE_VERSION,
@@ -136,7 +146,7 @@ def _number_events(instance_id: ObjectId, version: int, process_key: str,
 
 
 def _commit(doc: dict[str, Any], changes: dict[str, Any],
-            events: list[dict[str, Any]]) -> dict[str, Any]:
+            events: list[dict[str, Any]], receive_buffered: bool = True) -> dict[str, Any]:
     """Compare-and-set the instance, then project it; return the new document."""
     new_version = doc["version"] + 1
     _number_events(doc["_id"], new_version, doc["process_key"], doc.get("subject"), events)
@@ -144,7 +154,7 @@ def _commit(doc: dict[str, Any], changes: dict[str, Any],
     repository.compare_and_set(doc["_id"], doc["version"], changes)
     new_doc = {**doc, **changes, "version": new_version, "projection_pending": True}
     _project_or_defer(new_doc)
-    return new_doc
+    return _receive_buffered(new_doc) if receive_buffered else new_doc
 
 
 def _project_or_defer(doc: dict[str, Any]) -> None:
@@ -168,14 +178,20 @@ def _touch(instance_id: ObjectId | str) -> dict[str, Any]:
 
 
 def start(process_key: str, actor: Actor, variables: dict[str, Any] | None = None,
-          subject: dict[str, Any] | None = None, version: int | None = None) -> dict[str, Any]:
-    """Start an instance and run it to its first wait state; return the stored document."""
+          subject: dict[str, Any] | None = None, version: int | None = None, *,
+          instance_id: ObjectId | None = None,
+          message: message_store.InboundMessage | None = None) -> dict[str, Any]:
+    """Start an instance and run it to its first wait state; return the stored document.
+
+    With `instance_id` the start is idempotent: if that instance exists, it is returned and
+    nothing new starts. With `message`, the message start event receives it.
+    """
     variables = data_rules.check_data(variables or {}, "variables")
     subject = data_rules.check_subject(subject)
     found = definitions.find(process_key, version)
     definition = definitions.load(found.id)
     now = utcnow()
-    instance_id = ObjectId()
+    chosen_id, instance_id = instance_id, instance_id or ObjectId()
     doc: dict[str, Any] = {
         "_id": instance_id, "definition_id": found.id, "process_key": found.key,
         "definition_version": found.version, "status": "active", "subject": subject,
@@ -186,15 +202,25 @@ def start(process_key: str, actor: Actor, variables: dict[str, Any] | None = Non
     events = [_event("instance_started", actor.username, now, version=found.version)]
     _record_service_tasks(runner, actor, now, events)
     runner.advance()
+    if message is not None:
+        events.append(_message_event(message, actor, now))
+        runner.deliver_message(message.name, message.payload, None, any_key=True)
     changes = _derive(doc, runner, definition, actor, now, events)
     doc.update(changes)
+    if message is not None and message.message_id:
+        doc["received_messages"] = [message.message_id]
     doc["version"] = 1
     _number_events(instance_id, 1, found.key, subject, events)
     doc["pending_events"] = events
     doc["projection_pending"] = True
-    repository.insert_instance(doc)
+    try:
+        repository.insert_instance(doc)
+    except DuplicateKeyError:
+        if chosen_id is None:
+            raise
+        return _touch(chosen_id)  # the same start ran before: still one instance
     _project_or_defer(doc)
-    return doc
+    return _receive_buffered(doc)
 
 
 def _record_service_tasks(runner: runtime.Runner, actor: Actor, now: datetime,
@@ -346,6 +372,77 @@ def terminate(instance_id: ObjectId | str, actor: Actor) -> dict[str, Any]:
     """End an active or suspended instance for good; its open tasks are cancelled."""
     return _set_status(instance_id, actor, ("active", "suspended"), "terminated",
                        "instance_terminated")
+
+
+# ----------------------------------------------------------------------------- messages
+
+
+def _message_event(message: message_store.InboundMessage, actor: Actor,
+                   now: datetime) -> dict[str, Any]:
+    return _event("message_received", actor.username, now, name=message.name,
+                  correlation_key=message.correlation_key, message_id=message.message_id)
+
+
+def deliver_message(instance_id: ObjectId | str, actor: Actor,
+                    message: message_store.InboundMessage,
+                    receive_buffered: bool = True) -> dict[str, Any]:
+    """Hand a message to an instance that waits for it; return the instance document.
+
+    A message whose id the instance received before changes nothing (one effect).
+    """
+    data_rules.check_data(message.payload, "payload")
+    for _ in range(MAX_ATTEMPTS):
+        doc = _touch(instance_id)
+        received = list(doc.get("received_messages") or [])
+        if message.message_id and message.message_id in received:
+            return doc
+        if doc["status"] != "active":
+            raise InstanceNotActive(f"instance {doc['_id']} is {doc['status']}")
+        definition = definitions.load(doc["definition_id"])
+        runner = runtime.Runner.restore(definition.specs, doc["state"], _context(doc))
+        now = utcnow()
+        events = [_message_event(message, actor, now)]
+        _record_service_tasks(runner, actor, now, events)
+        runner.deliver_message(message.name, message.payload, message.correlation_key)
+        changes = _derive(doc, runner, definition, actor, now, events)
+        if message.message_id:
+            changes["received_messages"] = [*received, message.message_id][-RECEIVED_KEPT:]
+        try:
+            return _commit(doc, changes, events, receive_buffered)
+        except VersionConflict:
+            continue
+    raise VersionConflict(f"instance {instance_id} keeps changing; try again")
+
+
+def receive_buffered(instance_id: ObjectId | str) -> dict[str, Any]:
+    """Deliver buffered messages that the instance waits for; return its document."""
+    return _receive_buffered(_touch(instance_id))
+
+
+def _receive_buffered(doc: dict[str, Any]) -> dict[str, Any]:
+    """Deliver buffered messages that the instance now waits for (see engine.messages)."""
+    for _ in range(message_store.BUFFER_SCAN):
+        if doc["status"] != "active" or not doc.get("waiting_messages"):
+            return doc
+        found = message_store.buffered_for(doc["waiting_messages"], doc["_id"])
+        if found is None or not message_store.claim_buffered(found["_id"], doc["_id"]):
+            return doc
+        message = message_store.InboundMessage(
+            name=found["name"], payload=found["payload"],
+            correlation_key=found["correlation_key"],
+            message_id=found["message_id"] or f"buffered:{found['_id']}")
+        try:
+            doc = deliver_message(doc["_id"], Actor(found["sent_by"]), message,
+                                  receive_buffered=False)
+        except EngineError as exc:
+            # The instance's own write is committed already; a message that cannot be
+            # received is set aside (and logged) rather than failing that write.
+            log.warning("buffered message %s not received by %s: %s", found["_id"],
+                        doc["_id"], exc.message)
+            message_store.fail_buffered(found["_id"], exc.message)
+            continue
+        message_store.drop_buffered(found, doc["_id"])
+    return doc
 
 
 def repair_pending(limit: int = 100) -> int:

@@ -78,6 +78,12 @@ class ProcessInstance(Document):
     projected_version = IntField(default=0)
     projection_pending = BooleanField(default=True)
     error = DictField(default=None, null=True)
+    # Derived at each write too: messages the instance waits for ({name, correlation_key}),
+    # who may see it (started_by, task candidates and assignees, who acted on it), and the
+    # ids of the last messages it received (a repeated delivery is a no-op).
+    waiting_messages = ListField(DictField())
+    participants = ListField(StringField())
+    received_messages = ListField(StringField())
 
     meta = {
         "collection": "process_instances",
@@ -88,6 +94,8 @@ class ProcessInstance(Document):
             {"fields": ["subject.type", "subject.id"]},
             {"fields": ["next_timer_at"], "sparse": True},
             {"fields": ["projection_pending"]},
+            {"fields": ["waiting_messages.name", "waiting_messages.correlation_key"]},
+            {"fields": ["participants", "-started_at"]},
         ],
     }
 

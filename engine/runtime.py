@@ -11,6 +11,7 @@ Works around SpiffWorkflow 3.2.0 bugs listed in ../shared/NOTES.md:
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from lxml import etree
+from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -29,6 +31,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     WorkflowConverter,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
@@ -41,7 +44,7 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 from SpiffWorkflow.version import __version__ as SPIFF_VERSION
 
 from . import operators, sandbox
-from .errors import DefinitionInvalid, EngineStall, ProcessError
+from .errors import DefinitionInvalid, EngineStall, NoReceiver, ProcessError
 
 ENGINE_VERSION = f"SpiffWorkflow {SPIFF_VERSION}"
 MAX_ENGINE_ROUNDS = 100_000
@@ -458,6 +461,68 @@ class Runner:
     def thrown_events(self) -> list[Any]:
         """Events thrown for other instances (messages), emptying the queue."""
         return list(self.workflow.get_events())
+
+    # -- messages
+
+    def waiting_messages(self) -> list[WaitingMessage]:
+        """Messages the instance waits for, each with the correlation value it expects."""
+        result: list[WaitingMessage] = []
+        for task in _waiting_message_tasks(self.workflow):
+            waiting = WaitingMessage(task.task_spec.event_definition.name, _correlation_key(task))
+            if waiting not in result:
+                result.append(waiting)
+        return result
+
+    def deliver_message(self, name: str, payload: Any, correlation_key: str | None,
+                        any_key: bool = False) -> None:
+        """Hand a message to the task waiting for it (matching `correlation_key`) and advance.
+
+        `any_key` ignores the correlation (a message start event of a new instance).
+        """
+        tasks = [t for t in _waiting_message_tasks(self.workflow)
+                 if t.task_spec.event_definition.name == name
+                 and (any_key or _correlation_key(t) == correlation_key)]
+        if not tasks:
+            raise NoReceiver(f"the instance does not wait for message {name!r}")
+        task = tasks[0]
+        # Assert the correlation the match was made on, so that the library's own check
+        # (which compares the event's correlations with the instance's) agrees with it.
+        event = BpmnEvent(task.task_spec.event_definition, payload=payload,
+                          correlations=copy.deepcopy(task.workflow.correlations))
+        try:
+            self.workflow.send_event(event)
+        except Exception as exc:  # the library and the sandbox raise many kinds here
+            raise ProcessError(f"message {name!r} could not be received: {exc}",
+                               task=task.task_spec.bpmn_id) from exc
+        self.advance()
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    """A message a task waits for; `correlation_key` is the value it expects, if any."""
+
+    name: str
+    correlation_key: str | None
+
+
+def _waiting_message_tasks(wf: BpmnWorkflow) -> list[Task]:
+    return [t for t in _all_tasks(wf)
+            if isinstance(t.task_spec, CatchingEvent) and t.state == TaskState.WAITING
+            and isinstance(t.task_spec.event_definition, MessageEventDefinition)]
+
+
+def _correlation_key(task: Task) -> str | None:
+    # The first known value among the event's correlation properties: set from the
+    # instance's data by spiffworkflow:processVariableCorrelation when the task starts
+    # waiting, or by an earlier message of the same conversation.
+    event = task.task_spec.event_definition
+    known = task.workflow.correlations
+    for prop in [*getattr(event, "process_correlations", []), *event.correlation_properties]:
+        for key in prop.correlation_keys:
+            value = known.get(key, {}).get(prop.name)
+            if value is not None:
+                return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return None
 
 
 def _parse_due(value: Any) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .errors import DefinitionInvalid, UnsafeXml
+from .errors import DefinitionInvalid, PayloadTooLarge, UnsafeXml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CRM_NS = "urn:bpmcrm:bpmn"  # our extension elements: forms, due dates
@@ -27,7 +27,8 @@ def _parser() -> etree.XMLParser:
 def parse_xml(content: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
     """Parse untrusted XML into an element tree, or raise UnsafeXml / DefinitionInvalid."""
     if len(content) > max_bytes:
-        raise UnsafeXml(f"file is {len(content)} bytes; the limit is {max_bytes}")
+        raise PayloadTooLarge(f"file is {len(content)} bytes; the limit is {max_bytes}",
+                              {"file": [f"at most {max_bytes} bytes"]})
     # A DOCTYPE is the door to every entity attack (XXE, billion laughs): refuse it outright.
     head = content[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in content.lower():

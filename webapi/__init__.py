@@ -8,8 +8,12 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from . import database, errors
-from .api import register_blueprints
+from accounts.login import MODELS as LOGIN_MODELS
+from engine.idempotency import MODELS as IDEMPOTENCY_MODELS
+from engine.message_store import MODELS as MESSAGE_MODELS
+
+from . import database, errors, guards
+from .api import reference, register_blueprints
 from .config import Settings
 
 API_PREFIX = "/api/v1"
@@ -45,9 +49,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    database.register_models(*LOGIN_MODELS, *IDEMPOTENCY_MODELS, *MESSAGE_MODELS)
     database.connect(settings.mongodb_uri, settings.db_name)
     api = CrmApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}})
     errors.register(app)
+    app.before_request(guards.check_json_body)
     register_blueprints(api)
+    app.extensions["crm_api"] = api
+    app.register_blueprint(reference.bp)
     return app

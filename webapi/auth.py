@@ -30,6 +30,12 @@ def _authenticate() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("missing bearer token: send 'Authorization: Bearer <token>'")
     g.user = accounts.verify_token(token.strip())
+    g.token = token.strip()
+
+
+def current_token() -> str:
+    """The bearer token of this request (after authentication)."""
+    return str(g.token)
 
 
 def login_required(view: F) -> F:

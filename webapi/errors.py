@@ -24,6 +24,8 @@ STATUS: dict[type[Exception], int] = {
     engine_errors.PermissionDenied: 403,
     account_errors.InvalidCredentials: 401,
     account_errors.InvalidToken: 401,
+    account_errors.TooManyAttempts: 429,
+    engine_errors.PayloadTooLarge: 413,
 }
 
 # Codes for plain HTTP errors (werkzeug's), so clients can switch on `code` alone.
@@ -59,7 +61,9 @@ def _status_of(exc: engine_errors.EngineError) -> int:
 
 
 def handle_domain_error(exc: engine_errors.EngineError) -> Response:
-    return error_response(_status_of(exc), exc.code, exc.message, exc.errors)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return error_response(_status_of(exc), exc.code, exc.message, exc.errors, headers)
 
 
 def handle_http_exception(exc: HTTPException) -> Response:

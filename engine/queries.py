@@ -1,0 +1,252 @@
+"""Read-side queries of the engine: instance lists, instance details, the task inbox.
+
+Lists use keyset pagination: the opaque cursor holds the sort key of the last item, so a
+page is one indexed range query however deep the client pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from . import access, instances, repository
+from .actor import Actor
+from .errors import InstanceNotFound, InvalidCursor, NotAllowed
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+MAX_EVENTS = 1000
+# Large fields a list or a detail view never shows.
+_HEAVY = {"state": 0, "pending_events": 0, "received_messages": 0}
+
+
+@dataclass
+class Page:
+    """One page of a list and the cursor of the next one (None on the last page)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@dataclass
+class InstanceFilter:
+    """Conditions of an instance list; None means: any."""
+
+    process_key: str | None = None
+    status: str | None = None
+    subject_type: str | None = None
+    subject_id: str | None = None
+    started_by: str | None = None
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+
+
+@dataclass
+class TaskFilter:
+    """Conditions of an inbox list."""
+
+    status: str = "open"
+    process_key: str | None = None
+    everyone: bool = False  # admins only: every task, not just their inbox
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- cursors
+
+
+def _fingerprint(what: str, conditions: dict[str, Any]) -> str:
+    text = json.dumps([what, conditions], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _encode(fingerprint: str, key: list[Any]) -> str:
+    raw = json.dumps({"f": fingerprint, "k": key}, separators=(",", ":"), default=str)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, fingerprint: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        body = json.loads(raw)
+        key = body["k"]
+        valid = body["f"] == fingerprint and isinstance(key, list)
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]}) from exc
+    if not valid:
+        raise InvalidCursor("the cursor belongs to another query",
+                            {"cursor": ["use it with the filters it was issued for"]})
+    return key
+
+
+def _time(value: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]}) from exc
+
+
+def _oid(value: Any) -> ObjectId:
+    try:
+        return ObjectId(str(value))
+    except (InvalidId, TypeError) as exc:
+        raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]}) from exc
+
+
+def _naive_utc(value: datetime) -> datetime:
+    # The database stores naive UTC; compare like with like.
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _limit(limit: int | None) -> int:
+    return max(1, min(limit or DEFAULT_LIMIT, MAX_LIMIT))
+
+
+def _and(*conditions: dict[str, Any]) -> dict[str, Any]:
+    parts = [c for c in conditions if c]
+    if not parts:
+        return {}
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+# -------------------------------------------------------------------------- instances
+
+
+def list_instances(actor: Actor, where: InstanceFilter, limit: int | None = None,
+                   cursor: str | None = None) -> Page:
+    """Instances visible to the actor, newest first."""
+    conditions: dict[str, Any] = {}
+    for name in ("process_key", "status", "started_by"):
+        value = getattr(where, name)
+        if value is not None:
+            conditions[name] = value
+    if where.subject_type is not None:
+        conditions["subject.type"] = where.subject_type
+    if where.subject_id is not None:
+        conditions["subject.id"] = where.subject_id
+    started: dict[str, Any] = {}
+    if where.started_after is not None:
+        started["$gte"] = _naive_utc(where.started_after)
+    if where.started_before is not None:
+        started["$lt"] = _naive_utc(where.started_before)
+    if started:
+        conditions["started_at"] = started
+    fingerprint = _fingerprint("instances", {**conditions, "actor": actor.username})
+    after: dict[str, Any] = {}
+    if cursor:
+        key = _decode(cursor, fingerprint)
+        if len(key) != 2:
+            raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]})
+        at, oid = _time(key[0]), _oid(key[1])
+        after = {"$or": [{"started_at": {"$lt": at}}, {"started_at": at, "_id": {"$lt": oid}}]}
+    size = _limit(limit)
+    query = _and(conditions, access.instance_filter(actor), after)
+    docs = list(repository.instances().find(query, _HEAVY)
+                .sort([("started_at", -1), ("_id", -1)]).limit(size + 1))
+    next_cursor = None
+    if len(docs) > size:
+        docs = docs[:size]
+        last = docs[-1]
+        next_cursor = _encode(fingerprint, [last["started_at"].isoformat(), str(last["_id"])])
+    return Page(docs, next_cursor)
+
+
+def visible_instance(instance_id: str | ObjectId, actor: Actor) -> dict[str, Any]:
+    """The instance document if the actor may see it, else InstanceNotFound."""
+    try:
+        oid = ObjectId(str(instance_id))
+    except (InvalidId, TypeError) as exc:
+        raise InstanceNotFound(f"no instance {instance_id}") from exc
+    doc = repository.instances().find_one(_and({"_id": oid}, access.instance_filter(actor)),
+                                          {"_id": 1, "projection_pending": 1, "started_by": 1})
+    if doc is None:
+        raise InstanceNotFound(f"no instance {instance_id}")
+    if doc.get("projection_pending"):
+        instances.get(oid)  # finish a copy to tasks and events that a crash left undone
+    return doc
+
+
+def instance_detail(instance_id: str | ObjectId, actor: Actor) -> dict[str, Any]:
+    """An instance with its variables, open tasks and history, if the actor may see it."""
+    oid = visible_instance(instance_id, actor)["_id"]
+    doc = repository.instances().find_one({"_id": oid}, _HEAVY)
+    if doc is None:
+        raise InstanceNotFound(f"no instance {instance_id}")
+    doc["variables"] = instances.variables(doc)
+    doc["tasks"] = list(repository.human_tasks().find({"instance_id": oid, "status": "open"})
+                        .sort([("created_at", 1), ("_id", 1)]))
+    doc["events"] = list(repository.events().find({"instance_id": oid})
+                         .sort([("at", 1), ("_id", 1)]).limit(MAX_EVENTS))
+    return doc
+
+
+def waiting_instance(name: str, correlation_key: str | None) -> ObjectId | None:
+    """The oldest active instance waiting for this message with this correlation value."""
+    doc = repository.instances().find_one(
+        {"status": "active",
+         "waiting_messages": {"$elemMatch": {"name": name, "correlation_key": correlation_key}}},
+        {"_id": 1}, sort=[("started_at", 1), ("_id", 1)])
+    return doc["_id"] if doc else None
+
+
+# ------------------------------------------------------------------------------ tasks
+
+
+def inbox(actor: Actor, where: TaskFilter, limit: int | None = None,
+          cursor: str | None = None) -> Page:
+    """The actor's tasks, the earliest due first and those without a due date last."""
+    if where.everyone and not actor.is_admin:
+        raise NotAllowed("only admins may list everyone's tasks")
+    conditions: dict[str, Any] = {"status": where.status}
+    if where.process_key is not None:
+        conditions["process_key"] = where.process_key
+    scope = {} if where.everyone else access.inbox_filter(actor)
+    fingerprint = _fingerprint("tasks", {**conditions, "all": where.everyone,
+                                         "actor": actor.username})
+    # Two phases so that tasks without a due date come after all dated ones:
+    # phase 0 walks (due_at, _id) over dated tasks, phase 1 walks _id over the rest.
+    phase = 0
+    after_key: dict[str, Any] = {}
+    if cursor:
+        key = _decode(cursor, fingerprint)
+        if len(key) != 3 or key[0] not in (0, 1):
+            raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]})
+        phase, oid = key[0], _oid(key[2])
+        if phase == 0:
+            due = _time(key[1])
+            after_key = {"$or": [{"due_at": {"$gt": due}},
+                                 {"due_at": due, "_id": {"$gt": oid}}]}
+        else:
+            after_key = {"_id": {"$gt": oid}}
+    size = _limit(limit)
+    items: list[dict[str, Any]] = []
+    last_phase = phase
+    for current in (0, 1):
+        if current < phase:
+            continue
+        dated = {"due_at": {"$ne": None}} if current == 0 else {"due_at": None}
+        sort = [("due_at", 1), ("_id", 1)] if current == 0 else [("_id", 1)]
+        query = _and(conditions, scope, dated, after_key if current == phase else {})
+        found = list(repository.human_tasks().find(query).sort(sort)
+                     .limit(size + 1 - len(items)))
+        items.extend(found)
+        last_phase = current
+        if len(items) > size:
+            break
+    next_cursor = None
+    if len(items) > size:
+        items = items[:size]
+        last = items[-1]
+        last_phase = 0 if last.get("due_at") is not None else 1
+        due_text = last["due_at"].isoformat() if last_phase == 0 else None
+        next_cursor = _encode(fingerprint, [last_phase, due_text, str(last["_id"])])
+    return Page(items, next_cursor)

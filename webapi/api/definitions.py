@@ -1,0 +1,74 @@
+"""Deployed BPMN/DMN definitions: upload, list, versions, source."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from engine import definitions
+from webapi.auth import current_user
+from webapi.schemas import (
+    DefinitionListQuerySchema,
+    DefinitionListSchema,
+    DefinitionVersionsSchema,
+    DeployedSchema,
+    KindQuerySchema,
+    UploadSchema,
+)
+
+from .common import errors, secured
+
+PREFIX = "/definitions"
+DESIGNERS = "designers"
+blp = Blueprint("definitions", __name__, description="Process and decision definitions")
+
+
+@blp.route("")
+class Definitions(MethodView):
+    @secured(blp, DESIGNERS)
+    @blp.arguments(UploadSchema, location="files")
+    @blp.response(201, DeployedSchema)
+    @errors(blp, 413)
+    def post(self, files: dict[str, Any]) -> Any:
+        """Deploy a .bpmn or .dmn file (designers and admins); identical content keeps
+        its version."""
+        upload = files["file"]
+        limit = current_app.config["SETTINGS"].max_bpmn_bytes
+        # Read one byte past the limit: enough to tell that a file is too large.
+        return definitions.deploy(upload.read(limit + 1), upload.filename,
+                                  current_user().username, max_bytes=limit)
+
+    @secured(blp)
+    @blp.arguments(DefinitionListQuerySchema, location="query", unknown=None)
+    @blp.response(200, DefinitionListSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """The latest version of every definition."""
+        return {"items": definitions.list_latest(args.get("kind"))}
+
+
+@blp.route("/<key>")
+class DefinitionVersions(MethodView):
+    @secured(blp)
+    @blp.arguments(KindQuerySchema, location="query", unknown=None)
+    @blp.response(200, DefinitionVersionsSchema)
+    @errors(blp, 404)
+    def get(self, args: dict[str, Any], key: str) -> Any:
+        """Every version of a definition, newest first."""
+        return {"key": key, "kind": args["kind"],
+                "versions": definitions.versions(key, args["kind"])}
+
+
+@blp.route("/<key>/<int:version>/xml")
+class DefinitionSource(MethodView):
+    @secured(blp)
+    @blp.arguments(KindQuerySchema, location="query", unknown=None)
+    @blp.doc(responses={"200": {"description": "The BPMN or DMN source as deployed",
+                                "content": {"application/xml": {"schema": {"type": "string"}}}}})
+    @errors(blp, 404)
+    def get(self, args: dict[str, Any], key: str, version: int) -> Any:
+        """The XML of one version, as uploaded."""
+        found = definitions.find(key, version, args["kind"])
+        return Response(found.source, mimetype="application/xml")
