@@ -115,7 +115,7 @@ def check_phones(errors: FieldErrors, field: str, phones: list[str]) -> None:
     """Field errors for values that are not phone numbers."""
     for i, phone in enumerate(phones):
         count = sum(c.isdigit() for c in phone)
-        if not 5 <= count <= 15 or len(phone) > 40 or re.search(r"[^\d\s()+\-.,;доб#ext]", phone):
+        if not 3 <= count <= 15 or len(phone) > 40 or re.search(r"[^\d\s()+\-.,;доб#ext]", phone):
             errors.add(f"{field}.{i}", "not a phone number")
 
 
