@@ -14,7 +14,7 @@ from lxml import etree
 from mongoengine.errors import NotUniqueError
 from pymongo.errors import DuplicateKeyError
 
-from . import operators, runtime
+from . import operators, runtime, schedules
 from .durations import parse_duration
 from .errors import DefinitionInvalid, DefinitionNotFound
 from .forms import parse_form
@@ -58,19 +58,20 @@ def _latest(kind: str, key: str) -> ProcessDefinition | None:
     return ProcessDefinition.objects(kind=kind, key=key).order_by("-version").first()
 
 
-def _store(kind: str, key: str, content: bytes, values: dict[str, Any]) -> ProcessDefinition:
-    """Store a new version of `key`, or return the latest if its content is identical."""
+def _store(kind: str, key: str, content: bytes,
+           values: dict[str, Any]) -> tuple[ProcessDefinition, bool]:
+    """Store a new version of `key` (True), or return the latest if its content is identical."""
     digest = _content_hash(content)
     for _ in range(5):  # another deploy may take the same version number first
         latest = _latest(kind, key)
         if latest is not None and latest.source_hash == digest:
-            return latest
+            return latest, False
         definition = ProcessDefinition(kind=kind, key=key, source_hash=digest,
                                        version=(latest.version + 1) if latest else 1,
                                        source=content.decode("utf-8"), **values)
         try:
             definition.save(force_insert=True)
-            return definition
+            return definition, True
         except (NotUniqueError, DuplicateKeyError):
             continue
     raise DefinitionInvalid(f"could not assign a version to {key}: too many concurrent deploys")
@@ -181,7 +182,10 @@ def deploy(content: bytes, filename: str, deployed_by: str,
                   "spec": runtime.specs_to_json(specs), "forms": forms,
                   "user_tasks": user_tasks, "message_starts": _message_starts(root, pid),
                   "deployed_by": deployed_by, "deployed_at": utcnow()}
-        result.append(_store("bpmn", pid, content, values))
+        definition, created = _store("bpmn", pid, content, values)
+        if created:
+            schedules.plan_starts(definition.id, specs, definition.deployed_at)
+        result.append(definition)
     return result
 
 
@@ -196,7 +200,7 @@ def _deploy_dmn(root: etree._Element, content: bytes, filename: str,
     if bad:
         raise DefinitionInvalid("bad decision ids", {"diagram": [f"bad id {i!r}" for i in bad]})
     return [_store("dmn", did, content, {"name": did, "filename": filename,
-                                         "deployed_by": deployed_by, "deployed_at": utcnow()})
+                                         "deployed_by": deployed_by, "deployed_at": utcnow()})[0]
             for did in ids]
 
 

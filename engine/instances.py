@@ -98,6 +98,10 @@ def _open_tasks(runner: runtime.Runner, definition: definitions.LoadedDefinition
 def _derive(doc: dict[str, Any], runner: runtime.Runner, definition: definitions.LoadedDefinition,
             actor: Actor, now: datetime, events: list[dict[str, Any]]) -> dict[str, Any]:
     """The fields an instance write sets, and task events derived from the change."""
+    for message in runner.thrown_messages():  # before the state is dumped without them
+        events.append(_event("message_sent", actor.username, now, name=message.name,
+                             correlation_key=message.correlation_key,
+                             payload=message.payload))
     open_tasks = _open_tasks(runner, definition, doc, now)
     before = {t["guid"] for t in doc.get("open_tasks", [])}
     after = {t["guid"] for t in open_tasks}
@@ -108,7 +112,8 @@ def _derive(doc: dict[str, Any], runner: runtime.Runner, definition: definitions
     for task in open_tasks:
         if task["guid"] not in before:
             events.append(_event("task_created", actor.username, now, task,
-                                 assignee=task["assignee"], candidates=task["candidates"]))
+                                 bpmn_id=task["bpmn_id"], assignee=task["assignee"],
+                                 candidates=task["candidates"]))
     status = doc["status"]
     ended_at = doc.get("ended_at")
     if runner.completed and status == "active":
@@ -132,6 +137,8 @@ def _derive(doc: dict[str, Any], runner: runtime.Runner, definition: definitions
         "open_tasks": open_tasks,
         "timers": timers,
         "next_timer_at": min(dues) if dues else None,
+        "async_calls": [{"guid": c.guid, "name": c.name, "operator": c.operator}
+                        for c in runner.async_calls()],
         "status": status,
         "ended_at": ended_at,
         "updated_at": now,
@@ -460,3 +467,65 @@ def repair_pending(limit: int = 100) -> int:
 def variables(doc: dict[str, Any]) -> dict[str, Any]:
     """The instance's current data, decoded."""
     return dict(json.loads(doc.get("variables") or "{}"))
+
+
+# --------------------------------------------------------------------- background work
+
+SYSTEM_ACTOR = Actor("system", is_admin=True)
+
+
+def fire_timers(instance_id: ObjectId | str) -> dict[str, Any] | None:
+    """Let due timers of an instance fire and advance it; None if nothing was due."""
+    for _ in range(MAX_ATTEMPTS):
+        doc = _touch(instance_id)
+        if doc["status"] != "active":
+            return None
+        definition = definitions.load(doc["definition_id"])
+        runner = runtime.Runner.restore(definition.specs, doc["state"], _context(doc))
+        now = utcnow()
+        events: list[dict[str, Any]] = []
+        _record_service_tasks(runner, SYSTEM_ACTOR, now, events)
+        due = [t.name for t in runner.timers() if t.due is not None and t.due <= now]
+        runner.advance()
+        if runner.ran == 0:
+            return None
+        events.insert(0, _event("timer_fired", SYSTEM_ACTOR.username, now, timers=due))
+        changes = _derive(doc, runner, definition, SYSTEM_ACTOR, now, events)
+        try:
+            return _commit(doc, changes, events)
+        except VersionConflict:
+            continue
+    raise VersionConflict(f"instance {instance_id} keeps changing; try again")
+
+
+def run_async_task(instance_id: ObjectId | str, guid: str, job_key: str) -> dict[str, Any] | None:
+    """Call the operator of a waiting async service task, then complete it and advance.
+
+    `job_key` reaches the operator as its idempotency key: if this runs twice (a worker
+    died after the call), the operator's side effect must happen once.
+    """
+    result: Any = None
+    called = False
+    for _ in range(MAX_ATTEMPTS):
+        doc = _touch(instance_id)
+        if doc["status"] != "active":
+            return None
+        definition = definitions.load(doc["definition_id"])
+        runner = runtime.Runner.restore(definition.specs, doc["state"], _context(doc))
+        pending = runner.async_call(guid)
+        if pending is None:
+            return None  # completed by an earlier run of this job
+        if not called:
+            result = pending.call(_context(doc), job_key)
+            called = True
+        now = utcnow()
+        events = [_event("service_task_completed", SYSTEM_ACTOR.username, now,
+                         {"guid": guid, "name": pending.name}, operator=pending.operator)]
+        _record_service_tasks(runner, SYSTEM_ACTOR, now, events)
+        runner.complete_async(guid, result)
+        changes = _derive(doc, runner, definition, SYSTEM_ACTOR, now, events)
+        try:
+            return _commit(doc, changes, events)
+        except VersionConflict:
+            continue
+    raise VersionConflict(f"instance {instance_id} keeps changing; try again")

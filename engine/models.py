@@ -72,6 +72,9 @@ class ProcessInstance(Document):
     open_tasks = ListField(DictField())
     timers = ListField(DictField())
     next_timer_at = DateTimeField(null=True)
+    async_calls = ListField(DictField())  # service tasks waiting for a background job
+    job_keys = ListField(StringField())  # the jobs it needs now (timer, async calls)
+    incident = DictField(default=None, null=True)  # {id, error} of an open incident
     # The outbox: events not yet copied to ProcessEvent, and the version whose open tasks
     # were last copied to HumanTask. A crash between the two writes is repaired from these.
     pending_events = ListField(DictField())

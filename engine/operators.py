@@ -41,18 +41,34 @@ class OperatorCall:
     data: dict[str, Any]
     instance: InstanceContext | None = None
     task_id: str = ""
+    # Set when the call runs in a background job: the same key on every re-run, so the
+    # operator can make its side effect happen once.
+    idempotency_key: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 Operator = Callable[[OperatorCall], Any]
 _REGISTRY: dict[str, Operator] = {}
+_ASYNC: set[str] = set()
 
 
-def register(name: str) -> Callable[[Operator], Operator]:
-    """Decorator: make `fn` callable from diagrams as service task operator `name`."""
+class UnknownOperator(LookupError):
+    """No operator is registered under this name."""
+
+
+def register(name: str, asynchronous: bool = False) -> Callable[[Operator], Operator]:
+    """Decorator: make `fn` callable from diagrams as service task operator `name`.
+
+    An asynchronous operator (e-mail, rendering, calls to other systems) runs in a
+    background job; the instance waits at its task meanwhile.
+    """
 
     def wrap(fn: Operator) -> Operator:
         _REGISTRY[name] = fn
+        if asynchronous:
+            _ASYNC.add(name)
+        else:
+            _ASYNC.discard(name)
         return fn
 
     return wrap
@@ -61,6 +77,23 @@ def register(name: str) -> Callable[[Operator], Operator]:
 def unregister(name: str) -> None:
     """Remove an operator (tests use this to clean up)."""
     _REGISTRY.pop(name, None)
+    _ASYNC.discard(name)
+
+
+def is_async(name: str) -> bool:
+    """Whether the operator runs in a background job."""
+    return name in _ASYNC
+
+
+def invoke(name: str, params: dict[str, Any], data: dict[str, Any],
+           instance: InstanceContext | None, task_id: str = "",
+           idempotency_key: str = "") -> Any:
+    """Call operator `name` and return its JSON-serializable result."""
+    operator = _REGISTRY.get(name)
+    if operator is None:
+        raise UnknownOperator(f"unknown service operator {name!r}")
+    return operator(OperatorCall(name=name, params=params, data=data, instance=instance,
+                                 task_id=task_id, idempotency_key=idempotency_key))
 
 
 def get(name: str) -> Operator | None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bson import ObjectId
-from pymongo import UpdateOne
+from pymongo import UpdateMany, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
+from . import jobs
 from .errors import InstanceNotFound, VersionConflict
 from .models import HumanTask, ProcessEvent, ProcessInstance, utcnow
 
@@ -53,40 +54,60 @@ def compare_and_set(instance_id: ObjectId, expected_version: int, changes: dict[
             current_version=current["version"] if current else None)
 
 
-def project(doc: dict[str, Any]) -> None:
-    """Copy an instance's open tasks and pending events to HumanTask and ProcessEvent.
+def _task_fields(doc: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+    return {"instance_id": doc["_id"], "bpmn_id": task["bpmn_id"], "name": task["name"],
+            "process_key": doc["process_key"], "definition_version": doc["definition_version"],
+            "lane": task.get("lane"), "candidates": task.get("candidates", []),
+            "form": task.get("form"), "subject": doc.get("subject"),
+            "due_at": task.get("due_at"), "instance_suspended": doc["status"] == "suspended"}
 
-    Idempotent, so it is safe to repeat after a crash between the instance write and this.
-    """
-    iid, now = doc["_id"], utcnow()
-    suspended = doc["status"] == "suspended"
+
+def _task_ops(doc: dict[str, Any], pending: list[dict[str, Any]]) -> list[UpdateOne]:
+    """HumanTask writes for the changes the pending events describe, in order."""
+    open_tasks = {t["guid"]: t for t in doc.get("open_tasks", [])}
     ops = []
-    for task in doc.get("open_tasks", []):
-        ops.append(UpdateOne(
-            {"task_guid": task["guid"]},
-            {"$set": {"instance_id": iid, "bpmn_id": task["bpmn_id"], "name": task["name"],
-                      "process_key": doc["process_key"],
-                      "definition_version": doc["definition_version"],
-                      "lane": task.get("lane"), "candidates": task.get("candidates", []),
-                      "form": task.get("form"), "subject": doc.get("subject"),
-                      "due_at": task.get("due_at"), "status": "open",
-                      "instance_suspended": suspended},
-             "$setOnInsert": {"assignee": task.get("assignee"),
-                              "created_at": task.get("created_at", now)}},
-            upsert=True))
-    for event in doc.get("pending_events", []):
-        if event["type"] == "task_completed":
+    for event in pending:
+        guid, kind = event.get("task_guid"), event["type"]
+        if kind == "task_created":
+            task = open_tasks.get(guid) or {"guid": guid, "name": event.get("task_name") or "",
+                                            "bpmn_id": event["data"].get("bpmn_id", "")}
             ops.append(UpdateOne(
-                {"task_guid": event["task_guid"], "status": "open"},
+                {"task_guid": guid},
+                {"$set": _task_fields(doc, task),
+                 "$setOnInsert": {"status": "open", "assignee": task.get("assignee"),
+                                  "created_at": task.get("created_at", event["at"])}},
+                upsert=True))
+        elif kind == "task_completed":
+            ops.append(UpdateOne(
+                {"task_guid": guid, "status": "open"},
                 {"$set": {"status": "completed", "completed_by": event["actor"],
                           "completed_at": event["at"], "assignee": event["actor"]}}))
+        elif kind == "message_sent":
+            # Routed by a job, so the receiver gets it exactly once (the job key is the
+            # message id) even if this projection runs twice.
+            jobs.enqueue("message", f"message:{event['_id']}", None, doc["_id"],
+                         {k: event["data"].get(k) for k in ("name", "correlation_key",
+                                                            "payload")})
+        elif kind == "task_cancelled":
+            ops.append(UpdateOne({"task_guid": guid, "status": "open"},
+                                 {"$set": {"status": "cancelled", "completed_at": event["at"]}}))
+    return ops
+
+
+def project(doc: dict[str, Any]) -> None:
+    """Copy an instance's changes (its outbox of events) to HumanTask, ProcessEvent, Job.
+
+    Driven by the pending events, so its cost follows the size of the change, not of the
+    instance; idempotent, so it is safe to repeat after a crash between the instance
+    write and this.
+    """
+    pending = doc.get("pending_events", [])
+    ops = _task_ops(doc, pending)
+    if any(e["type"] in ("instance_suspended", "instance_resumed") for e in pending):
+        ops.append(UpdateMany({"instance_id": doc["_id"], "status": "open"},
+                              {"$set": {"instance_suspended": doc["status"] == "suspended"}}))
     if ops:
         human_tasks().bulk_write(ops, ordered=True)
-    open_guids = [t["guid"] for t in doc.get("open_tasks", [])]
-    human_tasks().update_many(
-        {"instance_id": iid, "status": "open", "task_guid": {"$nin": open_guids}},
-        {"$set": {"status": "cancelled", "completed_at": now}})
-    pending = doc.get("pending_events", [])
     if pending:
         try:
             events().insert_many(pending, ordered=False)
@@ -94,9 +115,37 @@ def project(doc: dict[str, Any]) -> None:
             # Events carry deterministic ids: a duplicate is an event copied before a crash.
             if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                 raise
-    instances().update_one({"_id": iid, "version": doc["version"]},
+    job_keys = _schedule_jobs(doc)
+    instances().update_one({"_id": doc["_id"], "version": doc["version"]},
                            {"$set": {"projected_version": doc["version"], "pending_events": [],
-                                     "projection_pending": False}})
+                                     "projection_pending": False, "job_keys": job_keys}})
+
+
+def _schedule_jobs(doc: dict[str, Any]) -> list[str]:
+    """Jobs for the instance's next timer and its waiting async service tasks.
+
+    Returns the keys of the jobs the instance needs now; pending jobs it needed before and
+    no longer does (an answered deadline, a terminated instance) are deleted.
+    """
+    iid = doc["_id"]
+    keys = []
+    if doc["status"] == "active" and doc.get("next_timer_at") is not None:
+        # One job per instance version: a later write (or a resume) schedules anew.
+        key = f"timer:{iid}:{doc['version']}"
+        jobs.enqueue("timer", key, doc["next_timer_at"], iid)
+        keys.append(key)
+    if doc["status"] in ("active", "suspended"):
+        for call in doc.get("async_calls") or []:
+            key = f"async:{iid}:{call['guid']}"
+            if key not in (doc.get("job_keys") or []):
+                jobs.enqueue("async_service", key, None, iid,
+                             {"guid": call["guid"], "task": call["name"],
+                              "operator": call["operator"]})
+            keys.append(key)
+    stale = [k for k in doc.get("job_keys") or [] if k not in keys]
+    if stale:
+        jobs.cancel_keys(stale)
+    return keys
 
 
 def unprojected_instance_ids(limit: int = 100) -> list[ObjectId]:

@@ -16,13 +16,14 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
@@ -32,13 +33,21 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 from SpiffWorkflow.version import __version__ as SPIFF_VERSION
@@ -95,13 +104,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
 
     def call_service(self, context: dict[str, Any], **kwargs: Any) -> str:
         name = kwargs["operation_name"]
-        operator = operators.get(name)
-        if operator is None:
-            raise ProcessError(f"unknown service operator {name!r}")
         params = {k: v["value"] for k, v in (kwargs.get("operation_params") or {}).items()}
-        call = operators.OperatorCall(name=name, params=params, data=dict(context),
-                                      instance=self.instance)
-        return json.dumps(operator(call))
+        return json.dumps(operators.invoke(name, params, dict(context), self.instance))
 
 
 class SandboxScriptEngine(PythonScriptEngine):
@@ -135,9 +139,32 @@ class _StateConverter(BpmnWorkflowConverter):
         return dct
 
 
-_STATE_CONFIG = {**SPIFF_CONFIG, BpmnWorkflow: _StateConverter}
+class DeferrableServiceTask(ServiceTask):
+    """A service task whose operator, if registered as asynchronous, runs in a job.
+
+    The task then stays STARTED (its parameters evaluated and kept in the task) until
+    `Runner.complete_async` hands it the operator's result.
+    """
+
+    def _execute(self, task: Task) -> bool | None:
+        if operators.is_async(self.operation_name):
+            task.internal_data["async_params"] = {
+                k: v["value"] for k, v in self.evaluate_params(task).items()}
+            return None
+        return bool(super()._execute(task))
+
+
+class _Parser(SpiffBpmnParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (ServiceTaskParser, DeferrableServiceTask),
+    }
+
+
+_SPEC_CONFIG = {**SPIFF_CONFIG, DeferrableServiceTask: ServiceTaskConverter}
+_STATE_CONFIG = {**_SPEC_CONFIG, BpmnWorkflow: _StateConverter}
 _state_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_STATE_CONFIG))
-_spec_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+_spec_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_SPEC_CONFIG))
 SERIALIZER_VERSION: str = _state_serializer.VERSION
 
 
@@ -204,7 +231,7 @@ class ParsedTask:
 
 def new_parser() -> SpiffBpmnParser:
     """A parser that validates BPMN against the schema."""
-    return SpiffBpmnParser(validator=VALIDATOR)
+    return _Parser(validator=VALIDATOR)
 
 
 def _invalid(exc: Exception) -> DefinitionInvalid:
@@ -288,6 +315,26 @@ class ReadyTask:
 
 
 @dataclass
+class AsyncCall:
+    """An async service task waiting for its operator."""
+
+    guid: str
+    name: str
+    operator: str
+    params: dict[str, Any]
+    data: dict[str, Any]
+
+    def call(self, instance: operators.InstanceContext, idempotency_key: str) -> Any:
+        """Run the operator; `idempotency_key` lets it do its side effect once."""
+        return operators.invoke(self.operator, self.params, self.data, instance,
+                                task_id=self.guid, idempotency_key=idempotency_key)
+
+
+def _is_deferred(task: Task) -> bool:
+    return task.state == TaskState.STARTED and isinstance(task.task_spec, DeferrableServiceTask)
+
+
+@dataclass
 class Timer:
     """A timer the instance waits for."""
 
@@ -313,6 +360,9 @@ class Runner:
                  on_task_done: Callable[[Task], None] | None = None):
         self.workflow = workflow
         self.on_task_done = on_task_done or (lambda task: None)
+        self.ran = 0  # engine tasks run by this runner (0 after advance: nothing happened)
+        self._fire_start_timer = False
+        self._thrown_keys: list[tuple[str, str | None]] = []  # (message, correlation key)
 
     @classmethod
     def create(cls, specs: Specs, instance: operators.InstanceContext | None,
@@ -322,7 +372,9 @@ class Runner:
         start = wf.get_tasks(state=TaskState.READY)
         for task in start:
             task.data.update(variables)
-        return cls(wf)
+        runner = cls(wf)
+        runner._fire_start_timer = True
+        return runner
 
     @classmethod
     def restore(cls, specs: Specs, state: str,
@@ -356,6 +408,8 @@ class Runner:
                 continue
             task.run()
             count += 1
+            self.ran += 1
+            self._note_thrown_message(task)
             self.on_task_done(task)
             stack.extend(reversed([c for c in task.children if _is_engine_task(c)]))
         return count
@@ -378,6 +432,10 @@ class Runner:
             for _ in range(MAX_ENGINE_ROUNDS):
                 if self._round():
                     continue
+                if self._fire_start_timer:
+                    self._fire_start_timer = False
+                    if self._fire_timer_start_events():
+                        continue
                 self.workflow.refresh_timers()  # a due timer makes its successor READY
                 if not self._round():
                     break
@@ -393,6 +451,27 @@ class Runner:
         if stranded:
             names = ", ".join(sorted({t.task_spec.bpmn_id or t.task_spec.name for t in stranded}))
             raise EngineStall(f"runnable tasks were left behind: {names}")
+
+    def _fire_timer_start_events(self) -> bool:
+        # A new instance of a process with a timer start event begins at once: the
+        # scheduler (engine/schedules.py) starts it when the timer says, or a person does.
+        # The library would wait for the timer again, so we mark it as due now.
+        past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+        fired = False
+        for task in list(self.workflow.tasks.values()):
+            event = getattr(task.task_spec, "event_definition", None)
+            if (task.state != TaskState.WAITING or task.parent is None
+                    or task.parent.task_spec.name != "Start"
+                    or not isinstance(event, TimerEventDefinition)):
+                continue
+            if isinstance(event, CycleTimerEventDefinition):
+                task.internal_data["event_value"] = {"cycles": 1, "next": past, "duration": 0}
+            else:
+                task.internal_data["event_value"] = past
+            fired = True
+        if fired:
+            self.workflow.refresh_timers()
+        return fired
 
     def complete(self, guid: str, data: dict[str, Any]) -> Task:
         """Merge `data` into a READY manual task, run it and advance."""
@@ -414,6 +493,38 @@ class Runner:
         if task is None:
             raise KeyError(guid)
         return task
+
+    # -- asynchronous service tasks
+
+    def async_calls(self) -> list[AsyncCall]:
+        """Service tasks waiting for their operator to run in a job."""
+        return [self._async_call(t) for t in _all_tasks(self.workflow) if _is_deferred(t)]
+
+    def async_call(self, guid: str) -> AsyncCall | None:
+        """The waiting async call of task `guid`, or None if it is not waiting."""
+        try:
+            task = self.task(guid)
+        except KeyError:
+            return None
+        return self._async_call(task) if _is_deferred(task) else None
+
+    def _async_call(self, task: Task) -> AsyncCall:
+        spec = task.task_spec
+        return AsyncCall(guid=str(task.id), name=spec.bpmn_name or spec.bpmn_id,
+                         operator=spec.operation_name,
+                         params=dict(task.internal_data.get("async_params") or {}),
+                         data=dict(task.data))
+
+    def complete_async(self, guid: str, result: Any) -> None:
+        """Store the operator's result in the waiting task, complete it and advance."""
+        task = self.task(guid)
+        task.data[task.task_spec.result_variable] = json.loads(json.dumps(result))
+        task.internal_data.pop("async_params", None)
+        try:
+            task.complete()
+        except (SpiffWorkflowException, WorkflowException) as exc:
+            raise _process_error(exc) from exc
+        self.advance()
 
     # -- reading
 
@@ -462,6 +573,35 @@ class Runner:
         """Events thrown for other instances (messages), emptying the queue."""
         return list(self.workflow.get_events())
 
+    def _note_thrown_message(self, task: Task) -> None:
+        # The library gives a thrown message the correlations of collaboration-level
+        # correlation keys only; a throw event's processVariableCorrelation (as its catch
+        # events use) is evaluated here so both sides correlate the same way.
+        event = getattr(task.task_spec, "event_definition", None)
+        if not (isinstance(task.task_spec, ThrowingEvent)
+                and isinstance(event, MessageEventDefinition)):
+            return
+        found = event.calculate_correlations(task.workflow.script_engine,
+                                             getattr(event, "process_correlations", []),
+                                             task.data)
+        self._thrown_keys.append((event.name, _first_correlation_value(found)))
+
+    def thrown_messages(self) -> list[ThrownMessage]:
+        """Messages this run threw for other instances (the library's queue is emptied)."""
+        keys = list(self._thrown_keys)
+        self._thrown_keys.clear()
+        result = []
+        for event in self.thrown_events():
+            name = event.event_definition.name
+            key = _first_correlation_value(event.correlations)
+            match = next((i for i, (n, _) in enumerate(keys) if n == name), None)
+            if match is not None:
+                noted = keys.pop(match)[1]
+                key = key if key is not None else noted
+            result.append(ThrownMessage(name, json.loads(json.dumps(event.payload,
+                                                                    default=str)), key))
+        return result
+
     # -- messages
 
     def waiting_messages(self) -> list[WaitingMessage]:
@@ -495,6 +635,23 @@ class Runner:
             raise ProcessError(f"message {name!r} could not be received: {exc}",
                                task=task.task_spec.bpmn_id) from exc
         self.advance()
+
+
+@dataclass(frozen=True)
+class ThrownMessage:
+    """A message an instance sent to others."""
+
+    name: str
+    payload: Any
+    correlation_key: str | None
+
+
+def _first_correlation_value(correlations: dict[str, dict[str, Any]]) -> str | None:
+    for props in correlations.values():
+        for value in props.values():
+            if value is not None:
+                return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return None
 
 
 @dataclass(frozen=True)
@@ -542,3 +699,45 @@ def _process_error(exc: Exception) -> ProcessError:
     task_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task else None
     message = str(exc).strip() or type(exc).__name__
     return ProcessError(message, task=task_id)
+
+
+# ---------------------------------------------------------------------- start timers
+
+
+@dataclass(frozen=True)
+class StartSchedule:
+    """When a process with a timer start event is to be started."""
+
+    first: datetime
+    interval: timedelta | None  # None: once
+    repeats: int  # how many starts in all; -1: for ever
+
+
+def start_schedule(specs: Specs, deployed_at: datetime) -> StartSchedule | None:
+    """The schedule of the process's timer start event, or None if it has none."""
+    for ts in specs.spec.task_specs.values():
+        event = getattr(ts, "event_definition", None)
+        if not isinstance(event, TimerEventDefinition) or not any(
+                p.name == "Start" for p in ts.inputs):
+            continue
+        try:
+            value = sandbox.evaluate(event.expression, {})
+            if isinstance(event, CycleTimerEventDefinition):
+                cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
+                return StartSchedule(_naive_utc(start), duration, cycles)
+            if isinstance(event, TimeDateEventDefinition):
+                return StartSchedule(_naive_utc(TimerEventDefinition.get_datetime(value)),
+                                     None, 1)
+            duration = TimerEventDefinition.get_timedelta_from_start(
+                TimerEventDefinition.parse_iso_duration(value))
+            return StartSchedule(deployed_at + duration, None, 1)
+        except (ValueError, TypeError, SpiffWorkflowException, sandbox.SandboxError) as exc:
+            raise DefinitionInvalid(f"timer start event {ts.bpmn_id}: {exc}",
+                                    {"diagram": [f"{ts.bpmn_id}: {exc}"]}) from exc
+    return None
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment

@@ -18,6 +18,7 @@ from waitress import create_server
 
 from accounts import service as accounts
 from engine import definitions
+from engine.background import EmbeddedWorker
 from engine.errors import EngineError
 
 from . import create_app, database
@@ -100,6 +101,10 @@ def serve(host: str | None, port: int | None) -> None:
         for line in definitions.deploy_directory(settings.bpmn_dir):
             log.info("deployed %s", line)
         app = create_app({"mongodb_uri": settings.mongodb_uri})
+        # Without Redis, timers and async steps run in a thread of this process.
+        worker = None if settings.redis_url else EmbeddedWorker()
+        if worker is not None:
+            worker.start()
         server = create_server(app, host=host or settings.host, port=port or settings.port,
                                threads=8)
         # Ctrl-C and `kill` both end the server loop, then the context managers stop the
@@ -115,6 +120,8 @@ def serve(host: str | None, port: int | None) -> None:
             pass
         finally:
             log.info("stopping")
+            if worker is not None:
+                worker.stop()
 
 
 def _exit_on_signal(signum: int, frame: object) -> NoReturn:

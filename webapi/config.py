@@ -33,6 +33,7 @@ class Settings:
     token_ttl_seconds: int = 8 * 3600
     token_rate_limit_per_minute: int = 20
     idempotency_ttl_seconds: int = 24 * 3600
+    job_lease_seconds: int = 60  # a job whose worker died is taken up again after this
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -51,6 +52,7 @@ class Settings:
             bpmn_dir=Path(_env("CRM_BPMN_DIR", str(PROJECT_ROOT / "bpmn"))),
             max_bpmn_bytes=int(_env("CRM_MAX_BPMN_BYTES", str(2 * 1024 * 1024))),
             token_ttl_seconds=int(_env("CRM_TOKEN_TTL_SECONDS", str(8 * 3600))),
+            job_lease_seconds=int(_env("CRM_JOB_LEASE_SECONDS", "60")),
         )
 
     def with_overrides(self, overrides: dict[str, Any] | None) -> Settings:

@@ -7,10 +7,12 @@ from mongoengine.connection import get_db
 
 from accounts.models import ALL_MODELS as ACCOUNT_MODELS
 from documents.models import ALL_MODELS as DOCUMENT_MODELS
+from engine.jobs import ALL_MODELS as JOB_MODELS
 from engine.models import ALL_MODELS as ENGINE_MODELS
 from registry.models import ALL_MODELS as REGISTRY_MODELS
 
-_MODELS: list[type] = [*ENGINE_MODELS, *ACCOUNT_MODELS, *DOCUMENT_MODELS, *REGISTRY_MODELS]
+_MODELS: list[type] = [*ENGINE_MODELS, *JOB_MODELS, *ACCOUNT_MODELS, *DOCUMENT_MODELS,
+                      *REGISTRY_MODELS]
 
 
 def register_models(*models: type) -> None:
@@ -43,7 +45,8 @@ def ping() -> bool:
 
 
 def drop_all() -> None:
-    """Empty every registered collection (tests use this between cases)."""
+    """Empty every collection of the database (tests use this between cases)."""
     db = get_db()
-    for model in _MODELS:
-        db[model._get_collection_name()].delete_many({})  # type: ignore[attr-defined]
+    for name in db.list_collection_names():
+        if not name.startswith("system."):
+            db[name].delete_many({})

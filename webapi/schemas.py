@@ -287,8 +287,8 @@ class MessageSchema(StrictSchema):
 class MessageResultSchema(ma.Schema):
     status = fields.String(required=True,
                            validate=validate.OneOf(["delivered", "started", "buffered"]))
-    instance_id = fields.String(allow_none=True)
-    message_id = fields.String(allow_none=True)
-    buffer_id = fields.String(allow_none=True)
+    instance_id = fields.String(allow_none=True, dump_default=None)
+    message_id = fields.String(allow_none=True, dump_default=None)
+    buffer_id = fields.String(allow_none=True, dump_default=None)
     duplicate = fields.Boolean(required=True,
                                metadata={"description": "the id was seen before: no new effect"})
