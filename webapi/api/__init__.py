@@ -6,19 +6,27 @@ from flask_smorest import Api
 
 from . import (
     actions,
+    appeals,
     auth,
+    cards,
     contacts,
     contracts,
     definitions,
     deliveries,
+    documents,
+    files,
     health,
     instances,
     invoices,
+    journals,
     messages,
+    nomenclature,
     organizations,
     products,
+    signatures,
     suppliers,
     tasks,
+    templates,
 )
 
 
@@ -26,5 +34,6 @@ def register_blueprints(api: Api) -> None:
     """Register every blueprint under /api/v1."""
     for module in (health, auth, definitions, instances, tasks, messages,
                    organizations, contacts, actions, products, suppliers, contracts,
-                   invoices, deliveries):
+                   invoices, deliveries, files, signatures, documents, journals, cards,
+                   appeals, nomenclature, templates):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")
