@@ -11,7 +11,7 @@ from pymongo.errors import BulkWriteError
 
 from . import jobs
 from .errors import InstanceNotFound, VersionConflict
-from .models import HumanTask, ProcessEvent, ProcessInstance, utcnow
+from .models import HumanTask, ProcessEvent, ProcessInstance
 
 
 def instances() -> Collection:
