@@ -62,10 +62,11 @@ def _task_fields(doc: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
             "due_at": task.get("due_at"), "instance_suspended": doc["status"] == "suspended"}
 
 
-def _task_ops(doc: dict[str, Any], pending: list[dict[str, Any]]) -> list[UpdateOne]:
+def _task_ops(doc: dict[str, Any],
+              pending: list[dict[str, Any]]) -> list[UpdateOne | UpdateMany]:
     """HumanTask writes for the changes the pending events describe, in order."""
     open_tasks = {t["guid"]: t for t in doc.get("open_tasks", [])}
-    ops = []
+    ops: list[UpdateOne | UpdateMany] = []
     for event in pending:
         guid, kind = event.get("task_guid"), event["type"]
         if kind == "task_created":
