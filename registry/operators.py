@@ -5,15 +5,14 @@
     <spiffworkflow:serviceTaskOperator id="log_action" resultVariable="action_id">
       <spiffworkflow:parameters>
         <spiffworkflow:parameter id="kind" type="str" value="'call_in'"/>
-        <spiffworkflow:parameter id="subject" type="str" value="subject"/>
-        <spiffworkflow:parameter id="result" type="str" value="result"/>
-        <spiffworkflow:parameter id="follow_up_on" type="str" value="follow_up_on"/>
       </spiffworkflow:parameters>
     </spiffworkflow:serviceTaskOperator>
 
-The organization is the instance's subject (an organization, or a contact or contract of
-one), or the `organization_id` parameter. The action is logged by the `by` parameter, else
-by whoever started the instance. Repeating the call (a retried step) logs nothing new.
+A parameter left out is read from the task data of the same name (`subject`, `content`,
+`result`, `follow_up_on`). The organization is the instance's subject (an organization, or
+a contact or contract of one), or the `organization_id` parameter. The action is logged by
+the `by` parameter, else by whoever started the instance. Repeating the call (a retried
+step) logs nothing new.
 """
 
 from __future__ import annotations
@@ -75,10 +74,13 @@ def _source_key(call: operators.OperatorCall) -> str:
 def log_action(call: operators.OperatorCall) -> str:
     """Log an Action from a procedure; return its id."""
     by = str(call.params.get("by") or (call.instance.started_by if call.instance else "system"))
-    values: dict[str, Any] = {k: call.params.get(k) for k in _TEXT_PARAMS}
+    def value(key: str) -> Any:
+        return call.params.get(key) if call.params.get(key) is not None else call.data.get(key)
+
+    values: dict[str, Any] = {k: value(k) for k in _TEXT_PARAMS}
     values["kind"] = values["kind"] or "call_in"
     values.update(organization=_organization_of(call), by=by,
-                  follow_up_on=_day(call.params.get("follow_up_on")))
+                  follow_up_on=_day(value("follow_up_on")))
     if call.params.get("contact_id"):
         values["contact"] = call.params["contact_id"]
     # The procedure acts on the system's authority; `by` says who talked to the caller.
