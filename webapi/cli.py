@@ -17,6 +17,7 @@ import click
 from waitress import create_server
 
 from accounts import service as accounts
+from documents import signatures
 from engine import definitions
 from engine.background import EmbeddedWorker
 from engine.errors import EngineError
@@ -194,6 +195,59 @@ def demo() -> None:
     with _connected() as settings:
         for line in load_demo(settings):
             click.echo(line)
+
+
+@main.group()
+def keys() -> None:
+    """Manage users' signing keys and certificates."""
+
+
+@keys.command("issue")
+@click.argument("name")
+@click.option("--algorithm", type=click.Choice(signatures.ALGORITHMS), default="ec-p256",
+              help="Key type (default ec-p256).")
+@click.option("--days", default=signatures.DEFAULT_VALID_DAYS, type=int,
+              help="Days the certificate is valid.")
+@_guard
+def keys_issue(name: str, algorithm: str, days: int) -> None:
+    """Issue user NAME a key pair and certificate (the previous key is revoked)."""
+    with _connected() as settings:
+        user_record = accounts.get_user(name)
+        key = signatures.issue_key(user_record.username, settings.resolved_secret_key(),
+                                   algorithm, user_record.full_name, days)
+        click.echo(f"{key.username} {key.algorithm} {key.fingerprint} "
+                   f"valid until {key.not_after:%Y-%m-%d}")
+
+
+@keys.command("list")
+@click.argument("name", required=False)
+@_guard
+def keys_list(name: str | None) -> None:
+    """List signing keys (of user NAME, or everyone's)."""
+    with _connected():
+        for key in signatures.list_keys(name):
+            click.echo(f"{key.username} {key.status} {key.algorithm} {key.fingerprint} "
+                       f"{key.not_after:%Y-%m-%d}")
+
+
+@keys.command("revoke")
+@click.argument("name")
+@_guard
+def keys_revoke(name: str) -> None:
+    """Revoke user NAME's active key (signatures made with it stay verifiable)."""
+    with _connected():
+        if not signatures.revoke_keys(name):
+            fail(f"{name} has no active key")
+        click.echo(f"revoked the active key of {name}")
+
+
+@keys.command("certificate")
+@click.argument("name")
+@_guard
+def keys_certificate(name: str) -> None:
+    """Print user NAME's active certificate (PEM)."""
+    with _connected():
+        click.echo(signatures.certificate_pem(signatures.active_key(name)).decode(), nl=False)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from accounts import service as accounts
 from accounts.errors import UserExists
+from documents import demo as documents_demo
 from engine import definitions, instances
 from engine.errors import DefinitionNotFound
 
@@ -40,3 +41,5 @@ def load_demo(settings: Settings) -> Iterator[str]:
         yield f"started incoming_call {doc['_id']} for manager"
     except DefinitionNotFound:
         yield "incoming_call is not deployed"
+    clerk = accounts.actor_of(accounts.get_user("clerk"))
+    yield from documents_demo.load(clerk, settings.resolved_secret_key())
