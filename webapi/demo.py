@@ -9,6 +9,7 @@ from accounts.errors import UserExists
 from documents import demo as documents_demo
 from engine import definitions, instances
 from engine.errors import DefinitionNotFound
+from registry import demo as registry_demo
 
 from .config import Settings
 
@@ -43,3 +44,4 @@ def load_demo(settings: Settings) -> Iterator[str]:
         yield "incoming_call is not deployed"
     clerk = accounts.actor_of(accounts.get_user("clerk"))
     yield from documents_demo.load(clerk, settings.resolved_secret_key())
+    yield from registry_demo.load(manager)
