@@ -34,6 +34,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+## make fuzz: schemathesis against /api/v1/openapi.json of a served app (bounded examples)
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz.py
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

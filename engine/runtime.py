@@ -447,6 +447,12 @@ class Runner:
             raise _process_error(exc) from exc
         except sandbox.SandboxError as exc:
             raise ProcessError(f"script refused: {exc}") from exc
+        except (NameError, AttributeError, TypeError, KeyError, IndexError,
+                ZeroDivisionError) as exc:
+            # An expression the library evaluates outside a task's run (a message
+            # correlation when a catch event starts waiting) fails unwrapped; it is still
+            # the diagram's error, not the service's.
+            raise ProcessError(f"an expression failed: {type(exc).__name__}: {exc}") from exc
         stranded = [t for t in _all_tasks(self.workflow) if _is_engine_task(t)]
         if stranded:
             names = ", ".join(sorted({t.task_spec.bpmn_id or t.task_spec.name for t in stranded}))

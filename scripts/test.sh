@@ -19,4 +19,9 @@ $BIN/lint-imports
 $BIN/mypy
 # No Docker engine here: check the compose file against the Compose specification instead.
 $BIN/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+# The API against its own OpenAPI document (a bounded schemathesis run, about a minute);
+# only for the whole suite, not when a single test is asked for.
+if [ $# -eq 0 ]; then
+  $BIN/python scripts/fuzz.py
+fi
 exec $BIN/pytest "$@"

@@ -132,3 +132,12 @@ def test_message_input_is_strict(client, users):
         response = _send(client, users["robot"], **body)
         assert response.status_code == 422, body
         assert field in response.get_json()["errors"], (body, response.get_json())
+
+
+def test_a_correlation_expression_that_fails_is_422_not_500(client, users, deploy):
+    deploy("message_wait.bpmn")
+    response = client.post("/api/v1/instances", headers=users["alice"],
+                           json={"process_key": "order_payment"})  # no order_id to correlate
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "process_error"
+    assert "order_id" in response.get_json()["message"]
