@@ -254,7 +254,14 @@ class InstanceDetailSchema(InstanceSummarySchema):
                         metadata={"description": "open tasks"})
     events = fields.List(fields.Nested(EventSchema), required=True)
     waiting_messages = fields.List(fields.Nested(WaitingMessageSchema))
-    incident = fields.Dict(allow_none=True, attribute="error")
+    incident = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True),
+                           allow_none=True, dump_default=None,
+                           metadata={"description": "the open incident, or the error that "
+                                                    "stopped the run"})
+
+    @ma.pre_dump
+    def _incident_detail(self, obj: Any, **_: Any) -> Any:
+        return {**obj, "incident": obj.get("incident") or obj.get("error")}
 
 
 class TaskListQuerySchema(PageQuerySchema):
