@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -524,6 +525,49 @@ def run_async_task(instance_id: ObjectId | str, guid: str, job_key: str) -> dict
         _record_service_tasks(runner, SYSTEM_ACTOR, now, events)
         runner.complete_async(guid, result)
         changes = _derive(doc, runner, definition, SYSTEM_ACTOR, now, events)
+        try:
+            return _commit(doc, changes, events)
+        except VersionConflict:
+            continue
+    raise VersionConflict(f"instance {instance_id} keeps changing; try again")
+
+
+def change(instance_id: ObjectId | str, actor: Actor,
+           mutate: Callable[[runtime.Runner, list[dict[str, Any]], datetime],
+                            definitions.LoadedDefinition | None],
+           statuses: tuple[str, ...] = ("active",),
+           reassign: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Apply `mutate(runner, events, now)` to an instance and store the result.
+
+    The generic load / change / compare-and-set cycle for repairs: `mutate` changes the
+    workflow in memory and appends the events that say what it did; it returns a
+    definition when it moved the workflow to another version (a migration). `reassign`
+    maps open task guids to new {assignee, candidates}.
+    """
+    for _ in range(MAX_ATTEMPTS):
+        doc = _touch(instance_id)
+        if doc["status"] not in statuses:
+            raise InstanceNotActive(f"instance {doc['_id']} is {doc['status']}")
+        definition = definitions.load(doc["definition_id"])
+        runner = runtime.Runner.restore(definition.specs, doc["state"], _context(doc))
+        now = utcnow()
+        events: list[dict[str, Any]] = []
+        _record_service_tasks(runner, actor, now, events)
+        target = mutate(runner, events, now)
+        base = doc
+        if target is not None:
+            # Tasks that survive the migration are described anew from the new version.
+            ready = {t.guid for t in runner.ready_manual_tasks()}
+            base = {**doc, "open_tasks": [t for t in doc.get("open_tasks", [])
+                                          if t["guid"] not in ready]}
+            definition = target
+        changes = _derive(base, runner, definition, actor, now, events)
+        if target is not None:
+            changes.update(definition_id=ObjectId(target.id),
+                           definition_version=target.version)
+        if reassign:
+            changes["open_tasks"] = [{**t, **reassign.get(t["guid"], {})}
+                                     for t in changes["open_tasks"]]
         try:
             return _commit(doc, changes, events)
         except VersionConflict:

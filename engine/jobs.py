@@ -312,6 +312,20 @@ def get_incident(incident_id: ObjectId | str) -> Incident:
     return found
 
 
+def close_incidents(instance_id: ObjectId, by: str) -> int:
+    """Resolve the open incidents of an instance whose failed work a person skipped."""
+    open_ones = list(Incident.objects(instance_id=instance_id, status__in=("open", "retrying")))
+    for incident in open_ones:
+        Job._get_collection().update_one({"_id": incident.job_id, "status": "failed"},
+                                         {"$set": {"status": "skipped", "finished_at": utcnow()}})
+        Incident._get_collection().update_one(
+            {"_id": incident.id}, {"$set": {"status": "resolved", "resolved_at": utcnow(),
+                                            "resolved_by": by}})
+    if open_ones:
+        _instances().update_one({"_id": instance_id}, {"$set": {"incident": None}})
+    return len(open_ones)
+
+
 def retry_incident(incident_id: ObjectId | str, by: str) -> Incident:
     """Run the failed job again now, with a fresh set of attempts."""
     incident = get_incident(incident_id)

@@ -89,6 +89,11 @@ def _task_ops(doc: dict[str, Any],
             jobs.enqueue("message", f"message:{event['_id']}", None, doc["_id"],
                          {k: event["data"].get(k) for k in ("name", "correlation_key",
                                                             "payload")})
+        elif kind == "repair_reassign_task":
+            data = event["data"]
+            ops.append(UpdateOne({"task_guid": data["task"], "status": "open"},
+                                 {"$set": {"assignee": data["assignee"],
+                                           "candidates": data["candidates"]}}))
         elif kind == "task_cancelled":
             ops.append(UpdateOne({"task_guid": guid, "status": "open"},
                                  {"$set": {"status": "cancelled", "completed_at": event["at"]}}))

@@ -186,6 +186,11 @@ class Specs:
     subprocess_specs: dict[str, Any]
 
 
+def spec_registry() -> Any:
+    """The serializer registry that compares and converts specs (for version diffs)."""
+    return _spec_serializer.registry
+
+
 def specs_to_json(specs: Specs) -> str:
     """Serialize specs for storage with their definition."""
     return json.dumps({
