@@ -1,3 +1,5 @@
 """The runtime around SpiffWorkflow: definitions, instances, tasks, timers, jobs."""
 
-from . import background as _background  # noqa: F401 - registers the engine's job handlers
+# Importing these registers the engine's job handlers, in every process that runs jobs.
+from . import background as _background  # noqa: F401
+from . import repair as _repair  # noqa: F401

@@ -131,11 +131,37 @@ def _note_reassignment(actor: Actor, guid: str, new: dict[str, Any], reason: str
 
 @dataclass
 class MigrationReport:
-    """What a migration did, or would do (dry run)."""
+    """What a migration did, or would do (dry run); `job_id` when it runs in the background."""
 
     movable: list[dict[str, Any]]
     blocked: list[dict[str, Any]]
     migrated: int = 0
+    job_id: str | None = None
+
+
+def request_migration(process_key: str, from_version: int, to_version: int, actor: Actor,
+                      mapping: dict[str, str] | None = None, dry_run: bool = True,
+                      reason: str = "") -> MigrationReport:
+    """A dry-run report; unless `dry_run`, the migration itself is queued as a job."""
+    report = migrate(process_key, from_version, to_version, actor, mapping, True, reason)
+    if dry_run or not report.movable:
+        return report
+    if not reason.strip():
+        raise InvalidInput("say why", {"reason": ["is required for a migration"]})
+    key = f"migration:{process_key}:{from_version}:{to_version}:{ObjectId()}"
+    jobs.enqueue("migration", key, payload={
+        "process_key": process_key, "from": from_version, "to": to_version,
+        "mapping": mapping or {}, "reason": reason, "actor": actor.username,
+        "groups": sorted(actor.groups), "is_admin": actor.is_admin}, max_attempts=1)
+    report.job_id = key
+    return report
+
+
+@jobs.handler("migration")
+def _run_migration(job: jobs.Job) -> None:
+    p = job.payload
+    actor = Actor(p["actor"], frozenset(p["groups"]), p["is_admin"])
+    migrate(p["process_key"], p["from"], p["to"], actor, p["mapping"], False, p["reason"])
 
 
 def migrate(process_key: str, from_version: int, to_version: int, actor: Actor,

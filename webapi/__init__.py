@@ -12,7 +12,7 @@ from accounts.login import MODELS as LOGIN_MODELS
 from engine.idempotency import MODELS as IDEMPOTENCY_MODELS
 from engine.message_store import MODELS as MESSAGE_MODELS
 
-from . import database, errors, guards
+from . import database, errors, guards, mail_setup
 from .api import reference, register_blueprints
 from .config import Settings
 
@@ -51,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     database.register_models(*LOGIN_MODELS, *IDEMPOTENCY_MODELS, *MESSAGE_MODELS)
     database.connect(settings.mongodb_uri, settings.db_name)
+    mail_setup.configure(settings)
     api = CrmApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}})
     errors.register(app)

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from engine import definitions, instances
+from engine import definitions, instances, jobs
 from engine.actor import Actor
 from tests.conftest import bpmn
 
@@ -74,7 +74,8 @@ def test_migration_dry_run_then_run(client: FlaskClient, users: dict, deploy: An
     assert dry.json["migrated"] == 0
     run = client.post(url, json={"from_version": 1, "to_version": 2, "dry_run": False,
                                  "reason": "new wording"}, headers=users["designer"])
-    assert run.json["migrated"] == 3
+    assert run.json["job_id"].startswith("migration:") and run.json["migrated"] == 0
+    assert jobs.run_due("test") == 1
     stats = client.get("/api/v1/monitor/statistics?process_key=approval",
                        headers=users["admin"])
     assert [(r["version"], r["running"]) for r in stats.json["items"]] == [(2, 3)]

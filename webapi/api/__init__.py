@@ -7,6 +7,7 @@ from flask_smorest import Api
 from . import (
     actions,
     appeals,
+    assignments,
     auth,
     cards,
     contacts,
@@ -19,8 +20,12 @@ from . import (
     instances,
     invoices,
     journals,
+    mail_messages,
+    mailbox,
     messages,
     nomenclature,
+    notifications,
+    orders,
     organizations,
     products,
     signatures,
@@ -35,5 +40,6 @@ def register_blueprints(api: Api) -> None:
     for module in (health, auth, definitions, instances, tasks, messages,
                    organizations, contacts, actions, products, suppliers, contracts,
                    invoices, deliveries, files, signatures, documents, journals, cards,
-                   appeals, nomenclature, templates):
+                   appeals, nomenclature, templates,
+                   mailbox, mail_messages, assignments, orders, notifications):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")

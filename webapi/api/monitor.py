@@ -198,6 +198,8 @@ class MigrationReportSchema(ma.Schema):
     movable = fields.List(fields.Nested(MigrationEntrySchema))
     blocked = fields.List(fields.Nested(MigrationEntrySchema))
     migrated = fields.Integer()
+    job_id = fields.String(allow_none=True,
+                           metadata={"description": "the background job that migrates"})
 
 
 # ---------------------------------------------------------------------------- routes
@@ -339,9 +341,11 @@ class Migrations(MethodView):
     @blp.response(200, MigrationReportSchema)
     @errors(blp, 404, 422)
     def post(self, args: dict[str, Any], key: str) -> Any:
-        """Migrate running instances between versions; `dry_run` (default) only reports."""
-        return repair.migrate(key, args["from_version"], args["to_version"], current_actor(),
-                              args["mapping"], args["dry_run"], args["reason"])
+        """Report which running instances can move between versions; unless `dry_run`
+        (the default), migrate them in a background job (`job_id`)."""
+        return repair.request_migration(key, args["from_version"], args["to_version"],
+                                        current_actor(), args["mapping"], args["dry_run"],
+                                        args["reason"])
 
 
 @overload
