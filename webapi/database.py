@@ -9,10 +9,12 @@ from accounts.models import ALL_MODELS as ACCOUNT_MODELS
 from documents.models import ALL_MODELS as DOCUMENT_MODELS
 from engine.jobs import ALL_MODELS as JOB_MODELS
 from engine.models import ALL_MODELS as ENGINE_MODELS
+from mail.models import ALL_MODELS as MAIL_MODELS
 from registry.models import ALL_MODELS as REGISTRY_MODELS
 
 _MODELS: list[type] = [*ENGINE_MODELS, *JOB_MODELS, *ACCOUNT_MODELS, *DOCUMENT_MODELS,
                       *REGISTRY_MODELS]
+_MODELS += MAIL_MODELS
 
 
 def register_models(*models: type) -> None:

@@ -16,7 +16,7 @@ from celery import Celery
 
 from engine import background, jobs
 
-from . import database
+from . import database, mail_setup
 from .config import Settings
 
 DISPATCH_EVERY_SECONDS = 1.0
@@ -36,6 +36,7 @@ def _ensure_database() -> None:
 def create_celery(settings: Settings) -> Celery:
     """A Celery app for these settings (broker = REDIS_URL)."""
     app = Celery("crm", broker=settings.redis_url or "redis://127.0.0.1:6379/0")
+    mail_setup.configure(settings)  # the mail.email jobs need the SMTP server
     lease = settings.job_lease_seconds
     app.conf.update(
         task_acks_late=True,
