@@ -23,6 +23,7 @@ from .common import (
     field_error,
     filter_id,
     load_readable,
+    merge_filters,
     object_id,
     reference_id,
     save_changed,
@@ -167,7 +168,7 @@ def find(actor: Actor, *, organization: str | None = None, contact: str | None =
         parts.append({"at": {"$gte": since.replace(tzinfo=None)}})
     if until:
         parts.append({"at": {"$lt": until.replace(tzinfo=None)}})
-    where = {"$and": parts} if parts else {}
+    where = merge_filters(*parts)
     return paginate(Action, where, pick_sort(SORTS, sort, "-at"), limit, cursor)
 
 

@@ -206,3 +206,29 @@ def check_currency(errors: FieldErrors, field: str, value: str) -> None:
     """A field error unless `value` is a 3-letter ISO 4217 code."""
     if not (len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()):
         errors.add(field, "a 3-letter currency code such as RUB")
+
+
+def merge_filters(*parts: dict[str, Any]) -> dict[str, Any]:
+    """One flat pymongo filter of all `parts` (ANDed), the most selective conditions first.
+
+    SecantusDB plans an index only for top-level conditions (not those inside `$and`) and
+    takes the first indexed one it meets, so the broad ones (access, archived) go last.
+    """
+    out: dict[str, Any] = {}
+    extra: list[dict[str, Any]] = []
+    for part in parts:
+        for key, value in part.items():
+            if key == "$and":
+                extra.extend(value)
+            elif key in out:
+                extra.append({key: value})
+            else:
+                out[key] = value
+    ordered = {k: v for k, v in out.items() if k not in BROAD_KEYS}
+    ordered.update((k, out[k]) for k in BROAD_KEYS if k in out)
+    if extra:
+        ordered["$and"] = extra
+    return ordered
+
+
+BROAD_KEYS = ("archived", "access.read")

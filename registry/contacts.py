@@ -19,6 +19,7 @@ from .common import (
     ensure_writable,
     filter_id,
     load_readable,
+    merge_filters,
     object_id,
     save_changed,
     stamp_created,
@@ -143,7 +144,7 @@ def find(actor: Actor, *, organization: str | None = None, q: str | None = None,
         parts.append({"phone_keys": search.phone_key(phone) or "-"})
     if email:
         parts.append({"email_keys": text(email).lower()})
-    where = {"$and": parts} if parts else {}
+    where = merge_filters(*parts)
     return paginate(Contact, where, pick_sort(SORTS, sort, "name"), limit, cursor)
 
 

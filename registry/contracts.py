@@ -21,6 +21,7 @@ from .common import (
     ensure_writable,
     filter_id,
     load_readable,
+    merge_filters,
     object_id,
     save_changed,
     stamp_created,
@@ -202,7 +203,7 @@ def find(actor: Actor, *, organization: str | None = None, role: str | None = No
                        ("number", number)):
         if value:
             parts.append({key: value})
-    where = {"$and": parts} if parts else {}
+    where = merge_filters(*parts)
     return paginate(Contract, where, pick_sort(SORTS, sort, "-created"), limit, cursor)
 
 

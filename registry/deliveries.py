@@ -20,6 +20,7 @@ from .common import (
     ensure_writable,
     filter_id,
     load_readable,
+    merge_filters,
     object_id,
     reference_id,
     save_changed,
@@ -170,7 +171,7 @@ def find(actor: Actor, *, organization: str | None = None, contract: str | None 
         parts.append({"status": status})
     if product:
         parts.append({"items.product": filter_id(product, "product")})
-    return paginate(Delivery, {"$and": parts}, pick_sort(SORTS, sort, "-created"), limit,
+    return paginate(Delivery, merge_filters(*parts), pick_sort(SORTS, sort, "-created"), limit,
                     cursor)
 
 

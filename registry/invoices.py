@@ -18,6 +18,7 @@ from .common import (
     ensure_writable,
     filter_id,
     load_readable,
+    merge_filters,
     object_id,
     save_changed,
     stamp_created,
@@ -132,7 +133,7 @@ def find(actor: Actor, *, organization: str | None = None, contract: str | None 
     if overdue:
         parts.append({"status": {"$in": ["issued", "partially_paid"]},
                       "due_on": {"$lt": as_datetime(today or utcnow().date())}})
-    where = {"$and": parts}
+    where = merge_filters(*parts)
     return paginate(Invoice, where, pick_sort(SORTS, sort, "-created"), limit, cursor)
 
 

@@ -28,6 +28,7 @@ from .common import (
     ensure_active,
     ensure_writable,
     load_readable,
+    merge_filters,
     object_id,
     save_changed,
     stamp_created,
@@ -377,9 +378,7 @@ def search_filter(actor: Actor, q: str | None = None, match: str = "prefix",
         parts.append({"tag_keys": text(tag).lower()})
     if responsible:
         parts.append({"responsible": text(responsible)})
-    if not parts:
-        return {}
-    return parts[0] if len(parts) == 1 else {"$and": parts}
+    return merge_filters(*parts)
 
 
 def find(actor: Actor, *, sort: str | None = None, limit: int | None = None,

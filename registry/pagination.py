@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from bson import ObjectId, json_util
 from mongoengine import Document
 
+from .common import merge_filters
 from .errors import RegistryInvalid
 
 T = TypeVar("T")
@@ -107,8 +108,7 @@ def paginate(model: type[Document], where: dict[str, Any], sort: Sort, limit: in
     """One page of `model` documents matching the pymongo filter `where`."""
     size = _check_limit(limit)
     if cursor:
-        after = decode_cursor(sort, cursor)
-        where = {"$and": [where, after]} if where else after
+        where = merge_filters(where, decode_cursor(sort, cursor))
     found = list(model.objects(__raw__=where).order_by(*sort.order_by())
                  .limit(size + 1))
     more = len(found) > size

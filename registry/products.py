@@ -16,6 +16,7 @@ from .common import (
     check_currency,
     check_length,
     ensure_active,
+    merge_filters,
     object_id,
     save_changed,
     stamp_created,
@@ -151,7 +152,7 @@ def find(actor: Actor, *, q: str | None = None, product_type: str | None = None,
         parts.append(search.word_filter(q) or {"_id": None})
     if product_type:
         parts.append({"product_type": product_type})
-    where = {"$and": parts} if parts else {}
+    where = merge_filters(*parts)
     return paginate(Product, where, pick_sort(SORTS, sort, "name"), limit, cursor)
 
 

@@ -63,6 +63,13 @@ def lower_keys(values: Iterable[str]) -> list[str]:
     return sorted({v.strip().lower() for v in values if v and v.strip()})
 
 
+def _all_of(patterns: list[str]) -> str:
+    # One regex for several conditions keeps the filter flat (see common.merge_filters).
+    if len(patterns) == 1:
+        return patterns[0]
+    return "^" + "".join(f"(?=.*{p})" for p in patterns)
+
+
 def word_filter(query: str, field: str = "search_text", tokens_field: str = "search_tokens",
                 contains: bool = False) -> dict[str, object]:
     """A pymongo filter: every word of `query` starts a word of the name (or occurs in it)."""
@@ -70,11 +77,11 @@ def word_filter(query: str, field: str = "search_text", tokens_field: str = "sea
     if not query_words:
         return {}
     if contains:
-        return {"$and": [{field: {"$regex": re.escape(w)}} for w in query_words]}
+        return {field: {"$regex": _all_of([re.escape(w) for w in query_words])}}
     # The longest word goes to the index; the others are checked on the unindexed text.
     first = max(query_words, key=len)
     rest = [w for w in query_words if w != first]
     result: dict[str, object] = {tokens_field: first}
     if rest:
-        result["$and"] = [{field: {"$regex": f"(^| ){re.escape(w)}"}} for w in rest]
+        result[field] = {"$regex": _all_of([f"(?:^| ){re.escape(w)}" for w in rest])}
     return result

@@ -21,6 +21,7 @@ from .common import (
     ensure_writable,
     filter_id,
     load_readable,
+    merge_filters,
     object_id,
     reference_id,
     save_changed,
@@ -128,7 +129,7 @@ def find(actor: Actor, *, organization: str | None = None, product_type: str | N
         parts.append({"product_types": product_type})
     if product:
         parts.append({"products": filter_id(product, "product")})
-    where = {"$and": parts} if parts else {}
+    where = merge_filters(*parts)
     return paginate(Supplier, where, pick_sort(SORTS, sort, "name"), limit, cursor)
 
 

@@ -117,7 +117,10 @@ def test_search_keys() -> None:
     assert search.word_filter("  ") == {}
     found = search.word_filter("сев РОМАШ")
     assert found["search_tokens"] == "ромаш"
-    assert found["$and"] == [{"search_text": {"$regex": "(^| )сев"}}]
-    # Regex characters of a query are escaped, never run.
+    assert found["search_text"] == {"$regex": "(?:^| )сев"}
+    three = search.word_filter("ооо сев ромашк")
+    assert three["search_text"] == {"$regex": "^(?=.*(?:^| )ооо)(?=.*(?:^| )сев)"}
     assert search.word_filter("a.*b", contains=True) == {
-        "$and": [{"search_text": {"$regex": "a"}}, {"search_text": {"$regex": "b"}}]}
+        "search_text": {"$regex": "^(?=.*a)(?=.*b)"}}
+    # Regex characters of a query are escaped, never run.
+    assert search.word_filter("x+", contains=True) == {"search_text": {"$regex": "x"}}
