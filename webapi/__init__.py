@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
@@ -17,6 +18,17 @@ from .api import reference, register_blueprints
 from .config import Settings
 
 API_PREFIX = "/api/v1"
+
+
+def schema_name(schema: type | object) -> str:
+    """OpenAPI component names: schemas of a feature's own module (webapi/api/*.py,
+    *_schemas.py) carry the module's name, so two features may both have a `Message`."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema") or cls.__name__
+    module = cls.__module__
+    if module.startswith("webapi.api.") or module.endswith("_schemas"):
+        return f"{module.rsplit('.', 1)[-1]}.{name}"
+    return name
 
 
 class CrmApi(Api):
@@ -52,8 +64,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     database.register_models(*LOGIN_MODELS, *IDEMPOTENCY_MODELS, *MESSAGE_MODELS)
     database.connect(settings.mongodb_uri, settings.db_name)
     mail_setup.configure(settings)
-    api = CrmApi(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearerAuth": {"type": "http", "scheme": "bearer"}}}})
+    api = CrmApi(app, spec_kwargs={
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
     errors.register(app)
     app.before_request(guards.check_json_body)
     register_blueprints(api)

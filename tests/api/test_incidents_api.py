@@ -56,3 +56,5 @@ def test_unknown_incident_and_bad_filters(client: FlaskClient, users: dict) -> N
     assert missing.status_code == 404 and missing.json["code"] == "incident_not_found"
     bad = client.get("/api/v1/incidents?status=sideways", headers=users["admin"])
     assert bad.status_code == 422 and "status" in bad.json["errors"]
+    unknown = client.get("/api/v1/incidents?colour=red", headers=users["admin"])
+    assert unknown.status_code == 422 and "colour" in unknown.json["errors"]

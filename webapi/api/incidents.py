@@ -48,7 +48,7 @@ class IncidentListSchema(ma.Schema):
 @blp.route("")
 class Incidents(MethodView):
     @secured(blp, DESIGNERS)
-    @blp.arguments(IncidentQuerySchema, location="query")
+    @blp.arguments(IncidentQuerySchema, location="query", unknown=None)
     @blp.response(200, IncidentListSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Incidents, newest first (designers and admins)."""

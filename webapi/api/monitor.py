@@ -208,7 +208,7 @@ class MigrationReportSchema(ma.Schema):
 @blp.route("/timeline")
 class Timeline(MethodView):
     @secured(blp)
-    @blp.arguments(TimelineQuerySchema, location="query")
+    @blp.arguments(TimelineQuerySchema, location="query", unknown=None)
     @blp.response(200, TimelineSchema)
     @errors(blp, 422)
     def get(self, args: dict[str, Any]) -> Any:
@@ -223,7 +223,7 @@ class Timeline(MethodView):
 @blp.route("/statistics")
 class Statistics(MethodView):
     @secured(blp)
-    @blp.arguments(StatisticsQuerySchema, location="query")
+    @blp.arguments(StatisticsQuerySchema, location="query", unknown=None)
     @blp.response(200, StatisticsSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Per process and version: counts, durations, overdue tasks, incidents."""
@@ -246,7 +246,7 @@ class UserStatistics(MethodView):
 @blp.route("/audit")
 class Audit(MethodView):
     @secured(blp)
-    @blp.arguments(AuditQuerySchema, location="query")
+    @blp.arguments(AuditQuerySchema, location="query", unknown=None)
     @blp.response(200, AuditSchema)
     @errors(blp, 404)
     def get(self, args: dict[str, Any]) -> Any:

@@ -1,0 +1,292 @@
+"""The scenarios of `make bench`; each takes a size and returns a Result."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bson import ObjectId
+from lxml import etree
+from waitress import create_server
+
+from accounts import service as accounts
+from engine import definitions, instances, jobs, queries, runtime
+from engine.actor import Actor
+from engine.models import HumanTask, ProcessInstance, utcnow
+from webapi import create_app
+from webapi.embedded_db import free_port
+
+from .harness import ROUND_TRIPS, Result, fresh_database, percentiles, timed
+
+DATA = Path(__file__).parent / "data"
+USER = Actor("bench", frozenset({"staff"}))
+
+
+def _deploy(name: str) -> None:
+    definitions.deploy((DATA / name).read_bytes(), name, "bench")
+
+
+def _specs(name: str, process_id: str) -> runtime.Specs:
+    parser = runtime.new_parser()
+    runtime.add_bpmn(parser, etree.fromstring((DATA / name).read_bytes()), name)
+    return runtime.build_specs(parser, process_id)
+
+
+def lifecycle(n: int) -> Result:
+    """start → user task → complete → end through the service layer, against the engine
+    alone in memory (with serialization) as the baseline of the same run."""
+    specs = _specs("lifecycle.bpmn", "bench_lifecycle")
+
+    def in_memory() -> None:
+        runner = runtime.Runner.create(specs, None, {})
+        runner.advance()
+        state = runner.dump()
+        runner = runtime.Runner.restore(specs, state, None)
+        runner.complete(runner.ready_manual_tasks()[0].guid, {"done": True})
+        runner.dump()
+
+    for _ in range(20):
+        in_memory()
+    memory_seconds, _ = timed(lambda: [in_memory() for _ in range(n)])
+    with fresh_database("lifecycle"):
+        _deploy("lifecycle.bpmn")
+        for _ in range(10):  # warm caches and connections
+            doc = instances.start("bench_lifecycle", USER)
+            instances.complete_task(doc["open_tasks"][0]["guid"], USER, {"done": True})
+        ROUND_TRIPS.reset()
+        samples: list[float] = []
+
+        def run() -> None:
+            for _ in range(n):
+                started = time.perf_counter()
+                doc = instances.start("bench_lifecycle", USER)
+                instances.complete_task(doc["open_tasks"][0]["guid"], USER, {"done": True})
+                samples.append(time.perf_counter() - started)
+
+        seconds, _ = timed(run)
+        trips, db_seconds = ROUND_TRIPS.count, ROUND_TRIPS.seconds
+        by_command = dict(sorted(ROUND_TRIPS.by_command.items()))
+        last = ProcessInstance._get_collection().find_one(sort=[("_id", -1)])
+        stored = len(last["state"]) + len(json.dumps(last.get("open_tasks", []), default=str))
+    return Result("lifecycle", {
+        "instances": n,
+        "service_instances_per_s": n / seconds,
+        "engine_in_memory_instances_per_s": n / memory_seconds,
+        "ratio_in_memory_to_service": (n / memory_seconds) / (n / seconds),
+        "ms_per_instance": seconds / n * 1000,
+        "ms_waiting_for_database_per_instance": db_seconds / n * 1000,
+        "ms_engine_and_python_per_instance": (seconds - db_seconds) / n * 1000,
+        "round_trips_per_lifecycle": trips / n,
+        "round_trips_by_command": {k: v / n for k, v in by_command.items()},
+        "stored_state_bytes_per_instance": stored,
+        **{f"lifecycle_{k}": v for k, v in percentiles(samples).items()},
+    }, {"service_instances_per_s": ">= 100", "round_trips_per_lifecycle": "<= 8",
+        "stored_state_bytes_per_instance": "<= 3072"})
+
+
+def long_and_wide(rounds: tuple[int, int] = (1000, 3000), approvers: int = 300) -> Result:
+    """A gateway loop of n and 3n rounds (growth must be linear), and a parallel approval
+    by many approvers with the state serialized after each approval (engine time only)."""
+    loop = _specs("loop.bpmn", "counting_loop")
+    figures: dict[str, Any] = {}
+    for size in rounds:
+        seconds, runner = timed(lambda size=size: _run_loop(loop, size))
+        figures[f"loop_{size}_seconds"] = seconds
+        figures[f"loop_{size}_state_bytes"] = len(runner.dump())
+    figures["loop_ratio_3x"] = figures[f"loop_{rounds[1]}_seconds"] / figures[
+        f"loop_{rounds[0]}_seconds"]
+    wide = _specs("approval_many.bpmn", "bench_approval")
+
+    def approve_all() -> int:
+        runner = runtime.Runner.create(wide, None, {"approvers": [f"u{i}" for i in
+                                                                  range(approvers)]})
+        runner.advance()
+        state = runner.dump()
+        for task in runner.ready_manual_tasks():
+            runner.complete(task.guid, {"decision": "yes"})
+            state = runner.dump()
+        assert runner.completed
+        return len(state)
+
+    seconds, size = timed(approve_all)
+    figures.update({f"approval_{approvers}_seconds": seconds,
+                    f"approval_{approvers}_final_state_bytes": size})
+    return Result("long_and_wide", figures, {"loop_ratio_3x": "<= 3.5",
+                                             f"approval_{approvers}_seconds": "<= 1.0"})
+
+
+def _run_loop(specs: runtime.Specs, size: int) -> runtime.Runner:
+    runner = runtime.Runner.create(specs, None, {"n": size})
+    runner.advance()
+    return runner
+
+
+def inbox(tasks: int, users: int = 500, groups: int = 50, pages: int = 20) -> Result:
+    """The first page and the 20th page of one user's inbox among many open tasks."""
+    rng = random.Random(7)
+    with fresh_database("inbox"):
+        now = utcnow()
+        batch = []
+        for i in range(tasks):
+            user = f"user{rng.randrange(users)}"
+            group = f"group:g{rng.randrange(groups)}"
+            personal = rng.random() < 0.5
+            batch.append({"instance_id": ObjectId(), "task_guid": f"t{i}", "bpmn_id": "work",
+                          "name": f"Task {i}", "process_key": rng.choice(["a", "b"]),
+                          "definition_version": 1, "assignee": user if personal else None,
+                          "candidates": [user] if personal else [group], "status": "open",
+                          "due_at": now + timedelta(minutes=rng.randrange(100_000)),
+                          "created_at": now, "instance_suspended": False})
+            if len(batch) == 5000:
+                HumanTask._get_collection().insert_many(batch)
+                batch = []
+        if batch:
+            HumanTask._get_collection().insert_many(batch)
+        # The busiest user: the one with the most tasks of their own.
+        actor = Actor("user1", frozenset({"g1", "g2"}))
+        first: list[float] = []
+        deep: list[float] = []
+        for _ in range(20):
+            seconds, page = timed(lambda: queries.inbox(actor, queries.TaskFilter(), 50))
+            first.append(seconds)
+        cursor = page.next_cursor
+        reached = 1
+        for _ in range(pages - 1):
+            if cursor is None:
+                break
+            seconds, page = timed(lambda cursor=cursor: queries.inbox(
+                actor, queries.TaskFilter(), 50, cursor))
+            deep.append(seconds)
+            cursor = page.next_cursor
+            reached += 1
+        plan = _plan(actor)
+    return Result("inbox", {
+        "open_tasks": tasks, "users": users, "groups": groups,
+        **{f"first_page_{k}": v for k, v in percentiles(first).items()},
+        "pages_walked": reached,
+        **{f"next_pages_{k}": v for k, v in percentiles(deep).items()},
+        "query_plan": plan,
+    }, {"first_page_p95_ms": "<= 30", "next_pages_p95_ms": "<= 30"})
+
+
+def _plan(actor: Actor) -> str:
+    query = {"status": "open", "$or": [{"assignee": actor.username},
+                                        {"assignee": None,
+                                         "candidates": {"$in": actor.principals}}]}
+    try:
+        explained = HumanTask._get_collection().find(query).sort(
+            [("due_at", 1), ("_id", 1)]).limit(50).explain()
+    except Exception as exc:  # the embedded database may not explain: say so
+        return f"explain not available: {exc}"
+    return json.dumps(explained.get("queryPlanner", explained), default=str)[:600]
+
+
+def timers(n: int, workers: int = 2) -> Result:
+    """n instances whose timers are all due, fired by `workers` embedded workers."""
+    with fresh_database("timers"):
+        _deploy("short_timer.bpmn")
+        for _ in range(n):
+            instances.start("short_timer", USER, {"wait": "PT1S"})
+        due = jobs.Job.objects(kind="timer", status="pending").count()
+        time.sleep(1.1)  # all due now
+        stop = threading.Event()
+
+        def work(name: str) -> None:
+            while not stop.is_set():
+                if not jobs.run_due(name, limit=20):
+                    time.sleep(0.01)
+
+        threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(workers)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        while ProcessInstance.objects(status="completed").count() < n:
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        stop.set()
+        for thread in threads:
+            thread.join()
+        fired = jobs.Job.objects(kind="timer", status="done").count()
+        claimed_twice = jobs.Job.objects(kind="timer", attempts__gt=1).count()
+    return Result("timers", {"timers": due, "workers": workers, "seconds": seconds,
+                             "fired_per_s": fired / seconds, "jobs_run_twice": claimed_twice},
+                  {"fired_per_s": ">= 200", "jobs_run_twice": "0"})
+
+
+def http(n: int, clients: tuple[int, ...] = (8, 32)) -> Result:
+    """start + complete over HTTP against the served app (waitress, as `make run` serves)."""
+    figures: dict[str, Any] = {}
+    with fresh_database("http") as uri:
+        _deploy("lifecycle.bpmn")
+        accounts.create_user("bench", "bench-password", ["staff"])
+        token, _ = accounts.issue_token("bench", 3600)
+        app = create_app({"mongodb_uri": uri, "db_name": "bench_http", "secret_key": "bench"})
+        port = free_port()
+        server = create_server(app, host="127.0.0.1", port=port, threads=8)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{port}/api/v1"
+        try:
+            for count in clients:
+                figures.update(_http_round(base, token, n, count))
+        finally:
+            server.close()
+    return Result("http", figures, {"lifecycles_per_s_8_clients": ">= 50",
+                                    "complete_p99_ms_8_clients": "<= 150",
+                                    "errors_8_clients": "0"})
+
+
+def _call(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
+    request = urllib.request.Request(base + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None)
+    request.add_header("Authorization", f"Bearer {token}")
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"null")
+
+
+def _http_round(base: str, token: str, n: int, count: int) -> dict[str, Any]:
+    starts: list[float] = []
+    completes: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    per_client = max(1, n // count)
+
+    def client() -> None:
+        nonlocal errors
+        for _ in range(per_client):
+            try:
+                t0 = time.perf_counter()
+                created = _call(base, token, "POST", "/instances",
+                                {"process_key": "bench_lifecycle", "variables": {}})
+                t1 = time.perf_counter()
+                detail = _call(base, token, "GET", f"/instances/{created['id']}")
+                task_id = detail["tasks"][0]["id"]
+                t2 = time.perf_counter()
+                _call(base, token, "POST", f"/tasks/{task_id}/complete", {"data": {}})
+                t3 = time.perf_counter()
+                with lock:
+                    starts.append(t1 - t0)
+                    completes.append(t3 - t2)
+            except Exception:  # counted: the figure is how many calls failed
+                with lock:
+                    errors += 1
+
+    threads = [threading.Thread(target=client) for _ in range(count)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - began
+    done = len(completes)
+    return {f"lifecycles_per_s_{count}_clients": done / seconds,
+            f"errors_{count}_clients": errors,
+            **{f"start_{k}_{count}_clients": v for k, v in percentiles(starts).items()},
+            **{f"complete_{k}_{count}_clients": v for k, v in percentiles(completes).items()}}
