@@ -17,12 +17,14 @@ from . import (
     documents,
     files,
     health,
+    incidents,
     instances,
     invoices,
     journals,
     mail_messages,
     mailbox,
     messages,
+    monitor,
     nomenclature,
     notifications,
     orders,
@@ -37,7 +39,7 @@ from . import (
 
 def register_blueprints(api: Api) -> None:
     """Register every blueprint under /api/v1."""
-    for module in (health, auth, definitions, instances, tasks, messages,
+    for module in (health, auth, definitions, instances, tasks, messages, incidents, monitor,
                    organizations, contacts, actions, products, suppliers, contracts,
                    invoices, deliveries, files, signatures, documents, journals, cards,
                    appeals, nomenclature, templates,
