@@ -79,7 +79,12 @@ def test_correspondent_account_by_hand() -> None:
     # "0" + BIK digits 5-6 ("25") + 30101810400000000225, weights 7 1 3 repeated:
     # 0 2 15 | 21 0 3 | 0 1 24 | 7 0 12 | 0 ... 0 | 6 14 5 -> sum 110, divisible by 10.
     assert check_correspondent_account("30101810400000000225", SBER_BIK) is None
-    assert check_correspondent_account("30101810145250000974", "044525974") is None
+    # Real banks' published requisites pass the same rule.
+    for bik, account in (("044525974", "30101810145250000974"),   # T-Bank
+                         ("044525593", "30101810200000000593"),   # Alfa-Bank
+                         ("044525187", "30101810700000000187"),   # VTB
+                         ("044030653", "30101810500000000653")):  # Sberbank, St Petersburg
+        assert check_correspondent_account(account, bik) is None, bik
     assert check_correspondent_account("30101810400000000226", SBER_BIK) is not None
     assert check_correspondent_account("40101810400000000225", SBER_BIK) is not None
 
