@@ -9,6 +9,7 @@ from accounts.errors import UserExists
 from documents import demo as documents_demo
 from engine import definitions, instances
 from engine.errors import DefinitionNotFound
+from mail import demo as mail_demo
 from registry import demo as registry_demo
 
 from .config import Settings
@@ -45,3 +46,5 @@ def load_demo(settings: Settings) -> Iterator[str]:
     clerk = accounts.actor_of(accounts.get_user("clerk"))
     yield from documents_demo.load(clerk, settings.resolved_secret_key())
     yield from registry_demo.load(manager)
+    yield from mail_demo.load({name: accounts.actor_of(accounts.get_user(name))
+                               for name, *_ in DEMO_USERS})
