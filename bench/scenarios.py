@@ -141,6 +141,7 @@ def inbox(tasks: int, users: int = 500, groups: int = 50, pages: int = 20) -> Re
                           "name": f"Task {i}", "process_key": rng.choice(["a", "b"]),
                           "definition_version": 1, "assignee": user if personal else None,
                           "candidates": [user] if personal else [group], "status": "open",
+                          "owners": [user] if personal else [group],
                           "due_at": now + timedelta(minutes=rng.randrange(100_000)),
                           "created_at": now, "instance_suspended": False})
             if len(batch) == 5000:
@@ -176,9 +177,7 @@ def inbox(tasks: int, users: int = 500, groups: int = 50, pages: int = 20) -> Re
 
 
 def _plan(actor: Actor) -> str:
-    query = {"status": "open", "$or": [{"assignee": actor.username},
-                                        {"assignee": None,
-                                         "candidates": {"$in": actor.principals}}]}
+    query = {"status": "open", "owners": {"$in": actor.principals}}
     try:
         explained = HumanTask._get_collection().find(query).sort(
             [("due_at", 1), ("_id", 1)]).limit(50).explain()

@@ -314,7 +314,7 @@ def claim_task(guid: str, actor: Actor) -> HumanTask:
         return task
     result = repository.human_tasks().update_one(
         {"task_guid": task.task_guid, "status": "open", "assignee": None},
-        {"$set": {"assignee": actor.username}})
+        {"$set": {"assignee": actor.username, "owners": [actor.username]}})
     if result.modified_count == 0:
         raise TaskNotClaimable(f"task {guid} was claimed by someone else")
     task.reload()
@@ -331,7 +331,8 @@ def unclaim_task(guid: str, actor: Actor) -> HumanTask:
     if not any(c.startswith("group:") for c in task.candidates) and len(task.candidates) <= 1:
         raise TaskNotClaimable(f"task {guid} is assigned personally and cannot be released")
     repository.human_tasks().update_one({"task_guid": task.task_guid, "status": "open"},
-                                        {"$set": {"assignee": None}})
+                                        {"$set": {"assignee": None,
+                                                  "owners": list(task.candidates)}})
     task.reload()
     return task
 

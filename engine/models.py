@@ -115,6 +115,7 @@ class HumanTask(Document):
     lane = StringField(null=True)
     assignee = StringField(null=True)  # who works on it now (claimed or assigned)
     candidates = ListField(StringField())  # "user" or "group:NAME" who may claim it
+    owners = ListField(StringField())  # whose inbox lists it: [assignee] or the candidates
     form = DictField(default=None, null=True)
     subject = DictField(default=None, null=True)
     due_at = DateTimeField(null=True)
@@ -128,8 +129,8 @@ class HumanTask(Document):
         "collection": "human_tasks",
         "indexes": [
             {"fields": ["task_guid"], "unique": True},
+            {"fields": ["status", "owners", "due_at", "_id"]},
             {"fields": ["status", "assignee", "due_at"]},
-            {"fields": ["status", "candidates", "due_at"]},
             {"fields": ["instance_id", "status"]},
         ],
     }

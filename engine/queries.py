@@ -16,6 +16,7 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo.collection import Collection
 
 from . import access, instances, repository
 from .actor import Actor
@@ -111,6 +112,23 @@ def _limit(limit: int | None) -> int:
     return max(1, min(limit or DEFAULT_LIMIT, MAX_LIMIT))
 
 
+def _after(collection: Collection, query: dict[str, Any], field: str, value: Any,
+           oid: ObjectId, descending: bool, limit: int,
+           projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Rows after (value, oid) in (field, _id) order: ties first, then beyond.
+
+    Two range queries instead of one `$or`, which the embedded database answers with a
+    full collection scan (measured: 3.5 s instead of 50 ms over 100,000 tasks).
+    """
+    op, order = ("$lt", -1) if descending else ("$gt", 1)
+    rows = list(collection.find(_and(query, {field: value, "_id": {op: oid}}), projection)
+                .sort("_id", order).limit(limit))
+    if len(rows) < limit:
+        rows.extend(collection.find(_and(query, {field: {op: value}}), projection)
+                    .sort([(field, order), ("_id", order)]).limit(limit - len(rows)))
+    return rows
+
+
 def _and(*conditions: dict[str, Any]) -> dict[str, Any]:
     parts = [c for c in conditions if c]
     if not parts:
@@ -141,17 +159,17 @@ def list_instances(actor: Actor, where: InstanceFilter, limit: int | None = None
     if started:
         conditions["started_at"] = started
     fingerprint = _fingerprint("instances", {**conditions, "actor": actor.username})
-    after: dict[str, Any] = {}
+    size = _limit(limit)
+    query = _and(conditions, access.instance_filter(actor))
     if cursor:
         key = _decode(cursor, fingerprint)
         if len(key) != 2:
             raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]})
-        at, oid = _time(key[0]), _oid(key[1])
-        after = {"$or": [{"started_at": {"$lt": at}}, {"started_at": at, "_id": {"$lt": oid}}]}
-    size = _limit(limit)
-    query = _and(conditions, access.instance_filter(actor), after)
-    docs = list(repository.instances().find(query, _HEAVY)
-                .sort([("started_at", -1), ("_id", -1)]).limit(size + 1))
+        docs = _after(repository.instances(), query, "started_at", _time(key[0]),
+                      _oid(key[1]), True, size + 1, _HEAVY)
+    else:
+        docs = list(repository.instances().find(query, _HEAVY)
+                    .sort([("started_at", -1), ("_id", -1)]).limit(size + 1))
     next_cursor = None
     if len(docs) > size:
         docs = docs[:size]
@@ -215,29 +233,32 @@ def inbox(actor: Actor, where: TaskFilter, limit: int | None = None,
     # Two phases so that tasks without a due date come after all dated ones:
     # phase 0 walks (due_at, _id) over dated tasks, phase 1 walks _id over the rest.
     phase = 0
-    after_key: dict[str, Any] = {}
+    due: datetime | None = None
+    oid: ObjectId | None = None
     if cursor:
         key = _decode(cursor, fingerprint)
         if len(key) != 3 or key[0] not in (0, 1):
             raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]})
         phase, oid = key[0], _oid(key[2])
-        if phase == 0:
-            due = _time(key[1])
-            after_key = {"$or": [{"due_at": {"$gt": due}},
-                                 {"due_at": due, "_id": {"$gt": oid}}]}
-        else:
-            after_key = {"_id": {"$gt": oid}}
+        due = _time(key[1]) if phase == 0 else None
     size = _limit(limit)
     items: list[dict[str, Any]] = []
     last_phase = phase
+    tasks = repository.human_tasks()
     for current in (0, 1):
         if current < phase:
             continue
         dated = {"due_at": {"$ne": None}} if current == 0 else {"due_at": None}
-        sort = [("due_at", 1), ("_id", 1)] if current == 0 else [("_id", 1)]
-        query = _and(conditions, scope, dated, after_key if current == phase else {})
-        found = list(repository.human_tasks().find(query).sort(sort)
-                     .limit(size + 1 - len(items)))
+        query = _and(conditions, scope, dated)
+        wanted = size + 1 - len(items)
+        if current == phase and oid is not None and current == 0:
+            found = _after(tasks, query, "due_at", due, oid, False, wanted)
+        elif current == phase and oid is not None:
+            found = list(tasks.find(_and(query, {"_id": {"$gt": oid}})).sort("_id", 1)
+                         .limit(wanted))
+        else:
+            sort = [("due_at", 1), ("_id", 1)] if current == 0 else [("_id", 1)]
+            found = list(tasks.find(query).sort(sort).limit(wanted))
         items.extend(found)
         last_phase = current
         if len(items) > size:

@@ -62,6 +62,11 @@ def _task_fields(doc: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
             "due_at": task.get("due_at"), "instance_suspended": doc["status"] == "suspended"}
 
 
+def _owners(task: dict[str, Any]) -> list[str]:
+    """Whose inbox lists the task: its assignee, or its candidates until one claims it."""
+    return [task["assignee"]] if task.get("assignee") else list(task.get("candidates") or [])
+
+
 def _task_ops(doc: dict[str, Any],
               pending: list[dict[str, Any]]) -> list[UpdateOne | UpdateMany]:
     """HumanTask writes for the changes the pending events describe, in order."""
@@ -76,6 +81,7 @@ def _task_ops(doc: dict[str, Any],
                 {"task_guid": guid},
                 {"$set": _task_fields(doc, task),
                  "$setOnInsert": {"status": "open", "assignee": task.get("assignee"),
+                                  "owners": _owners(task),
                                   "created_at": task.get("created_at", event["at"])}},
                 upsert=True))
         elif kind == "task_completed":
@@ -93,7 +99,8 @@ def _task_ops(doc: dict[str, Any],
             data = event["data"]
             ops.append(UpdateOne({"task_guid": data["task"], "status": "open"},
                                  {"$set": {"assignee": data["assignee"],
-                                           "candidates": data["candidates"]}}))
+                                           "candidates": data["candidates"],
+                                           "owners": _owners(data)}}))
         elif kind == "task_cancelled":
             ops.append(UpdateOne({"task_guid": guid, "status": "open"},
                                  {"$set": {"status": "cancelled", "completed_at": event["at"]}}))
