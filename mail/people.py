@@ -52,8 +52,8 @@ def expand(principals: Iterable[str]) -> list[str]:
             groups.append(entry[len("group:"):])
         else:
             users.append(entry)
-    found = [u.username for u in User.objects(username__in=users, active=True).only("username")]
-    ordered = [u for u in users if u in set(found)]
+    found = {u.username for u in User.objects(username__in=users, active=True).only("username")}
+    ordered = [u for u in users if u in found]
     if groups:
         ordered += [u.username for u in User.objects(groups__in=groups, active=True)
                     .only("username").order_by("username")]

@@ -31,7 +31,7 @@ class Messages(MethodView):
     @secured(blp)
     @blp.arguments(MailMessageInSchema)
     @blp.response(201, MailMessageSchema)
-    @errors(blp, 409, 422)
+    @errors(blp, 404, 409, 422)
     def post(self, body: dict[str, Any]) -> Any:
         """Send a message to users and to the members of groups."""
         return messages.send(current_actor(), body["to_users"], body["to_groups"],
