@@ -51,7 +51,6 @@ def test_reminder_then_escalation_to_the_issuer_when_the_deadline_passes(
     escalation = wait_for(lambda: _told(f"notify:{iid}:deadline"))
     assert set(escalation) == {"alice", "bob"}  # the issuer, and the executor too
     assert escalation["alice"].title == "Overdue: “Send the price list”"
-    assert reminder["bob"].created_at < escalation["alice"].created_at
     assert escalation["alice"].created_at >= due - timedelta(milliseconds=1)
     # The work is still owed: the assignment shows overdue to its people.
     listed = assignments.list_for(office["alice"], overdue=True).items
