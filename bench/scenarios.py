@@ -137,12 +137,14 @@ def inbox(tasks: int, users: int = 500, groups: int = 50, pages: int = 20) -> Re
             user = f"user{rng.randrange(users)}"
             group = f"group:g{rng.randrange(groups)}"
             personal = rng.random() < 0.5
+            due = now + timedelta(minutes=rng.randrange(100_000))
             batch.append({"instance_id": ObjectId(), "task_guid": f"t{i}", "bpmn_id": "work",
                           "name": f"Task {i}", "process_key": rng.choice(["a", "b"]),
                           "definition_version": 1, "assignee": user if personal else None,
                           "candidates": [user] if personal else [group], "status": "open",
                           "owners": [user] if personal else [group],
-                          "due_at": now + timedelta(minutes=rng.randrange(100_000)),
+                          "due_sort": due,
+                          "due_at": due,
                           "created_at": now, "instance_suspended": False})
             if len(batch) == 5000:
                 HumanTask._get_collection().insert_many(batch)
@@ -177,7 +179,7 @@ def inbox(tasks: int, users: int = 500, groups: int = 50, pages: int = 20) -> Re
 
 
 def _plan(actor: Actor) -> str:
-    query = {"status": "open", "owners": {"$in": actor.principals}}
+    query = {"status": "open", "owners": "group:g1"}
     try:
         explained = HumanTask._get_collection().find(query).sort(
             [("due_at", 1), ("_id", 1)]).limit(50).explain()

@@ -32,6 +32,11 @@ def may_control(instance: dict[str, Any], actor: Actor) -> bool:
     return sees_all_instances(actor) or instance.get("started_by") == actor.username
 
 
+def inbox_owners(actor: Actor) -> list[str]:
+    """The `owners` entries that put a task in the actor's inbox."""
+    return list(actor.principals)
+
+
 def inbox_filter(actor: Actor) -> dict[str, Any]:
     """Tasks in the actor's inbox: assigned to them, or offered to them and unclaimed."""
     # `owners` is the assignee, or the candidates while nobody has claimed the task: one

@@ -15,6 +15,8 @@ from mongoengine import (
     StringField,
 )
 
+NO_DUE = datetime(9999, 12, 31)  # sorts a task without a due date after every dated one
+
 
 def utcnow() -> datetime:
     """Now, in UTC, truncated to milliseconds as BSON stores it."""
@@ -116,6 +118,7 @@ class HumanTask(Document):
     assignee = StringField(null=True)  # who works on it now (claimed or assigned)
     candidates = ListField(StringField())  # "user" or "group:NAME" who may claim it
     owners = ListField(StringField())  # whose inbox lists it: [assignee] or the candidates
+    due_sort = DateTimeField()  # due_at, or NO_DUE: the inbox's order without nulls
     form = DictField(default=None, null=True)
     subject = DictField(default=None, null=True)
     due_at = DateTimeField(null=True)
@@ -129,7 +132,7 @@ class HumanTask(Document):
         "collection": "human_tasks",
         "indexes": [
             {"fields": ["task_guid"], "unique": True},
-            {"fields": ["status", "owners", "due_at", "_id"]},
+            {"fields": ["status", "owners", "due_sort", "_id"]},
             {"fields": ["status", "assignee", "due_at"]},
             {"fields": ["instance_id", "status"]},
         ],

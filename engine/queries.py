@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import heapq
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from pymongo.collection import Collection
 from . import access, instances, repository
 from .actor import Actor
 from .errors import InstanceNotFound, InvalidCursor, NotAllowed
+from .models import NO_DUE
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
@@ -130,10 +132,22 @@ def _after(collection: Collection, query: dict[str, Any], field: str, value: Any
 
 
 def _and(*conditions: dict[str, Any]) -> dict[str, Any]:
-    parts = [c for c in conditions if c]
-    if not parts:
-        return {}
-    return parts[0] if len(parts) == 1 else {"$and": parts}
+    """All conditions as one flat filter; only clashing keys go under `$and`.
+
+    The embedded database uses an index only for top-level conditions, so a filter
+    wrapped in `$and` would scan the whole collection.
+    """
+    merged: dict[str, Any] = {}
+    clashes: list[dict[str, Any]] = []
+    for condition in conditions:
+        for key, value in condition.items():
+            if key in merged:
+                clashes.append({key: value})
+            else:
+                merged[key] = value
+    if clashes:
+        merged["$and"] = clashes
+    return merged
 
 
 # -------------------------------------------------------------------------- instances
@@ -227,47 +241,41 @@ def inbox(actor: Actor, where: TaskFilter, limit: int | None = None,
     conditions: dict[str, Any] = {"status": where.status}
     if where.process_key is not None:
         conditions["process_key"] = where.process_key
-    scope = {} if where.everyone else access.inbox_filter(actor)
     fingerprint = _fingerprint("tasks", {**conditions, "all": where.everyone,
                                          "actor": actor.username})
-    # Two phases so that tasks without a due date come after all dated ones:
-    # phase 0 walks (due_at, _id) over dated tasks, phase 1 walks _id over the rest.
-    phase = 0
-    due: datetime | None = None
-    oid: ObjectId | None = None
+    after: tuple[datetime, ObjectId] | None = None
     if cursor:
         key = _decode(cursor, fingerprint)
-        if len(key) != 3 or key[0] not in (0, 1):
+        if len(key) != 2:
             raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]})
-        phase, oid = key[0], _oid(key[2])
-        due = _time(key[1]) if phase == 0 else None
+        after = (_time(key[0]), _oid(key[1]))
     size = _limit(limit)
-    items: list[dict[str, Any]] = []
-    last_phase = phase
     tasks = repository.human_tasks()
-    for current in (0, 1):
-        if current < phase:
-            continue
-        dated = {"due_at": {"$ne": None}} if current == 0 else {"due_at": None}
-        query = _and(conditions, scope, dated)
-        wanted = size + 1 - len(items)
-        if current == phase and oid is not None and current == 0:
-            found = _after(tasks, query, "due_at", due, oid, False, wanted)
-        elif current == phase and oid is not None:
-            found = list(tasks.find(_and(query, {"_id": {"$gt": oid}})).sort("_id", 1)
-                         .limit(wanted))
+    order = [("due_sort", 1), ("_id", 1)]
+    # One equality per principal, merged here: an `$in` over `owners` with a range on
+    # `due_sort` makes the embedded database scan the whole collection, one equality
+    # and a range is an index walk (see docs/performance.md).
+    scopes = [{}] if where.everyone else [{"owners": p} for p in access.inbox_owners(actor)]
+    streams = []
+    for scope in scopes:
+        query = {**conditions, **scope}
+        if after is None:
+            streams.append(list(tasks.find(query).sort(order).limit(size + 1)))
         else:
-            sort = [("due_at", 1), ("_id", 1)] if current == 0 else [("_id", 1)]
-            found = list(tasks.find(query).sort(sort).limit(wanted))
-        items.extend(found)
-        last_phase = current
-        if len(items) > size:
-            break
+            streams.append(_after(tasks, query, "due_sort", after[0], after[1], False,
+                                  size + 1))
+    items: list[dict[str, Any]] = []
+    seen: set[ObjectId] = set()
+    for task in heapq.merge(*streams, key=lambda t: (t.get("due_sort") or NO_DUE, t["_id"])):
+        if task["_id"] not in seen:  # a task offered to two of the actor's groups
+            seen.add(task["_id"])
+            items.append(task)
+            if len(items) > size:
+                break
     next_cursor = None
     if len(items) > size:
         items = items[:size]
         last = items[-1]
-        last_phase = 0 if last.get("due_at") is not None else 1
-        due_text = last["due_at"].isoformat() if last_phase == 0 else None
-        next_cursor = _encode(fingerprint, [last_phase, due_text, str(last["_id"])])
+        next_cursor = _encode(fingerprint, [(last.get("due_sort") or NO_DUE).isoformat(),
+                                            str(last["_id"])])
     return Page(items, next_cursor)

@@ -11,7 +11,7 @@ from pymongo.errors import BulkWriteError
 
 from . import jobs
 from .errors import InstanceNotFound, VersionConflict
-from .models import HumanTask, ProcessEvent, ProcessInstance
+from .models import NO_DUE, HumanTask, ProcessEvent, ProcessInstance
 
 
 def instances() -> Collection:
@@ -59,7 +59,8 @@ def _task_fields(doc: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
             "process_key": doc["process_key"], "definition_version": doc["definition_version"],
             "lane": task.get("lane"), "candidates": task.get("candidates", []),
             "form": task.get("form"), "subject": doc.get("subject"),
-            "due_at": task.get("due_at"), "instance_suspended": doc["status"] == "suspended"}
+            "due_at": task.get("due_at"), "due_sort": task.get("due_at") or NO_DUE,
+            "instance_suspended": doc["status"] == "suspended"}
 
 
 def _owners(task: dict[str, Any]) -> list[str]:

@@ -568,7 +568,7 @@ class Runner:
                     and task.state & (TaskState.WAITING | TaskState.READY)):
                 continue
             event = task.task_spec.event_definition
-            if "Timer" not in type(event).__name__:
+            if not isinstance(event, TimerEventDefinition):
                 continue
             pending = event.details(task)
             result.append(Timer(name=task.task_spec.bpmn_id or pending.name,

@@ -2,7 +2,7 @@
 
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -157,3 +157,14 @@ def test_message_thrown_by_one_instance_reaches_the_matching_one_only(alice: Act
     assert instances.variables(b)["payment"] == {"amount": 7}
     a = instances.get(waiting["A-1"])
     assert a["open_tasks"] == [] and a["waiting_messages"]
+
+
+def test_a_time_date_timer_is_scheduled_and_fires(alice: Actor) -> None:
+    definitions.deploy(bpmn("date_timer.bpmn"), "d.bpmn", "d")
+    when = datetime.now(UTC) + timedelta(seconds=1)
+    doc = instances.start("wait_until", alice, {"when": when.isoformat()})
+    assert doc["next_timer_at"] is not None
+    assert abs((doc["next_timer_at"] - when.replace(tzinfo=None)).total_seconds()) < 0.01
+    wait_for(lambda: jobs.due_job_ids(), timeout=3)
+    jobs.run_due("test-worker")
+    assert [t["bpmn_id"] for t in instances.get(doc["_id"])["open_tasks"]] == ["call"]
