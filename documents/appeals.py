@@ -18,10 +18,11 @@ from datetime import date, datetime
 from typing import Any
 
 from accounts.access import can_write
+from engine import workcalendar as calendar
 from engine.actor import Actor
 from engine.models import utcnow
 
-from . import calendar, cards, journals, office, repository
+from . import cards, journals, office, repository
 from .errors import AppealNotFound, AppealStateConflict, DocumentsInvalid, NotAllowed
 from .models import AppealAuthor, AppealNotice, CitizenAppeal, RegistrationCard
 

@@ -11,11 +11,12 @@ from mongoengine.errors import NotUniqueError
 
 from accounts.access import can_write
 from engine import instances
+from engine import workcalendar as calendar
 from engine.actor import Actor
 from engine.errors import DefinitionNotFound, EngineError
 from engine.models import utcnow
 
-from . import calendar, journals, nomenclature, numbering, office, repository
+from . import journals, nomenclature, numbering, office, repository
 from .errors import (
     AlreadyRegistered,
     CardNotFound,

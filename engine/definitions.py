@@ -14,12 +14,11 @@ from lxml import etree
 from mongoengine.errors import NotUniqueError
 from pymongo.errors import DuplicateKeyError
 
-from . import operators, runtime, schedules
-from .durations import parse_duration
+from . import deadlines, operators, runtime, schedules
 from .errors import DefinitionInvalid, DefinitionNotFound
 from .forms import parse_form
 from .models import ProcessDefinition, utcnow
-from .xml import BPMN_NS, CRM_NS, DEFAULT_MAX_BYTES, parse_xml
+from .xml import BPMN_NS, DEFAULT_MAX_BYTES, parse_xml
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
@@ -92,14 +91,8 @@ def _user_task_meta(root: etree._Element, tasks: list[runtime.ParsedTask],
         if task.lane is not None and not task.lane.strip():
             errors.append(f"task {task.bpmn_id}: its lane has no name, so no group can take it")
         node = nodes.get(task.bpmn_id)
-        due_in = node.get(f"{{{CRM_NS}}}dueIn") if node is not None else None
-        if due_in:
-            try:
-                parse_duration(due_in)
-            except ValueError as exc:
-                errors.append(f"task {task.bpmn_id}: crm:dueIn: {exc}")
-        meta[task.bpmn_id] = {"name": task.name, "lane": task.lane, "due_in": due_in,
-                              "kind": task.kind}
+        meta[task.bpmn_id] = {"name": task.name, "lane": task.lane, "kind": task.kind,
+                              "due": deadlines.read_rule(node, errors, task.bpmn_id)}
         form = parse_form(node, errors) if node is not None else None
         if form is not None:
             forms[task.bpmn_id] = form

@@ -19,9 +19,8 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from . import data as data_rules
-from . import definitions, message_store, repository, runtime
+from . import deadlines, definitions, message_store, repository, runtime
 from .actor import Actor
-from .durations import parse_duration
 from .errors import (
     EngineError,
     FormInvalid,
@@ -86,12 +85,11 @@ def _open_tasks(runner: runtime.Runner, definition: definitions.LoadedDefinition
             continue
         assignee, candidates = _owners(ready, doc["started_by"])
         meta = definition.user_tasks.get(ready.bpmn_id, {})
-        due_in = meta.get("due_in")
         result.append({
             "guid": ready.guid, "bpmn_id": ready.bpmn_id, "name": ready.name,
             "lane": ready.lane, "assignee": assignee, "candidates": candidates,
             "form": definition.forms.get(ready.bpmn_id), "created_at": now,
-            "due_at": now + parse_duration(due_in) if due_in else None,
+            "due_at": deadlines.due_at(meta.get("due"), now, ready.data),
         })
     return result
 

@@ -37,7 +37,7 @@ class ProcessDefinition(Document):
     # SpiffWorkflow's serialized spec (JSON text): stored once, joined with instance state.
     spec = StringField(default="")
     forms = DictField()  # BPMN task id -> form definition (see engine.forms)
-    user_tasks = DictField()  # BPMN task id -> {name, lane, due_in}
+    user_tasks = DictField()  # BPMN task id -> {name, lane, kind, due (engine.deadlines)}
     message_starts = ListField(StringField())  # message names that start this process
     deployed_by = StringField(default="")
     deployed_at = DateTimeField(default=utcnow)

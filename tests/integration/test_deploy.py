@@ -32,7 +32,7 @@ def test_forms_and_due_dates_are_stored_with_the_definition() -> None:
     definition = definitions.deploy(bpmn("approval.bpmn"), "approval.bpmn", "designer")[0]
     fields = [f["id"] for f in definition.forms["review"]["fields"]]
     assert fields == ["decision", "comment", "amount"]
-    assert definition.user_tasks["review"]["due_in"] == "P2D"
+    assert definition.user_tasks["review"]["due"] == {"kind": "dueIn", "value": "P2D"}
 
 
 def test_unknown_service_operator_is_rejected() -> None:

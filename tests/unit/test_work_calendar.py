@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from documents.calendar import (
+from engine.workcalendar import (
     add_working_days,
     deadline_after,
     is_working_day,
