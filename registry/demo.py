@@ -156,6 +156,11 @@ def load(actor: Actor, count: int = 50) -> Iterator[str]:
            "10 suppliers, with contacts, actions, contracts, invoices and deliveries")
 
 
+def first_organization() -> Organization | None:
+    """The first demo organization (procedures of the demo are started on it)."""
+    return Organization.objects(import_batch=DEMO_BATCH).order_by("id").first()
+
+
 def _linked(rng: random.Random, actor: Actor, org: Organization, n: int,
             catalog: list[Product]) -> None:
     people = rng.sample(PEOPLE, rng.randrange(1, 4))

@@ -16,6 +16,8 @@ from engine.errors import (
     TaskNotFound,
 )
 from engine.models import HumanTask, ProcessEvent, ProcessInstance
+from registry import organizations
+from registry.models import Action
 from tests.conftest import bpmn
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -219,9 +221,11 @@ def test_start_of_a_given_version(alice: Actor) -> None:
     assert old["definition_version"] == 1
 
 
-def test_incoming_call_follow_up_branch(alice: Actor) -> None:
+def test_incoming_call_logs_the_call_and_takes_the_follow_up_branch(alice: Actor) -> None:
     definitions.deploy_directory(definitions.Path(__file__).parents[2] / "bpmn")
-    doc = instances.start("incoming_call", alice)
+    org = organizations.create(alice, {"name": "ООО «Ромашка»"})
+    doc = instances.start("incoming_call", alice,
+                          subject={"type": "organization", "id": str(org.id)})
     record = only_task(doc)
     assert record["bpmn_id"] == "record_call"
     with pytest.raises(FormInvalid) as caught:
@@ -232,5 +236,8 @@ def test_incoming_call_follow_up_branch(alice: Actor) -> None:
         "follow_up_on": "2026-12-01"})
     follow = only_task(doc)
     assert follow["bpmn_id"] == "follow_up_call"
+    [action] = Action.objects(organization=org.id)
+    assert (action.kind, action.subject, action.result) == ("call_in", "Prices",
+                                                            "Sent the price list")
     doc = instances.complete_task(follow["guid"], alice, {"follow_up_result": "Ordered"})
     assert doc["status"] == "completed"
