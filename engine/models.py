@@ -77,6 +77,9 @@ class ProcessInstance(Document):
     async_calls = ListField(DictField())  # service tasks waiting for a background job
     job_keys = ListField(StringField())  # the jobs it needs now (timer, async calls)
     incident = DictField(default=None, null=True)  # {id, error} of an open incident
+    legal_hold = BooleanField(default=False)  # never archived while set
+    archived = BooleanField(default=False)  # its state moved to process_instance_archive
+    archived_at = DateTimeField(null=True)
     # The outbox: events not yet copied to ProcessEvent, and the version whose open tasks
     # were last copied to HumanTask. A crash between the two writes is repaired from these.
     pending_events = ListField(DictField())
@@ -99,6 +102,7 @@ class ProcessInstance(Document):
             {"fields": ["subject.type", "subject.id"]},
             {"fields": ["next_timer_at"], "sparse": True},
             {"fields": ["projection_pending"]},
+            {"fields": ["status", "ended_at"]},
             {"fields": ["waiting_messages.name", "waiting_messages.correlation_key"]},
             {"fields": ["participants", "-started_at"]},
         ],

@@ -13,7 +13,7 @@ from typing import Any
 from bson import ObjectId
 
 from . import data as data_rules
-from . import definitions, instances, jobs, queries, runtime, surgery
+from . import definitions, instances, jobs, queries, retention, runtime, surgery
 from .actor import Actor
 from .errors import InvalidInput, NotAllowed
 from .models import ProcessDefinition, ProcessInstance
@@ -210,8 +210,8 @@ def _migrator(target: definitions.LoadedDefinition, mapping: dict[str, str], act
 def diagram_state(instance_id: str, actor: Actor) -> dict[str, Any]:
     """Tokens per BPMN element, and the elements where an incident stopped the instance."""
     doc = instances.get(queries.visible_instance(instance_id, actor)["_id"])
-    runner = runtime.Runner.restore(definitions.load(doc["definition_id"]).specs, doc["state"],
-                                    None)
+    runner = runtime.Runner.restore(definitions.load(doc["definition_id"]).specs,
+                                    retention.state_of(doc), None)
     incidents = [i.task for i in jobs.list_incidents("open", ObjectId(str(doc["_id"])))]
     return {"instance_id": str(doc["_id"]), "process_key": doc["process_key"],
             "version": doc["definition_version"], "elements": surgery.diagram_state(runner),

@@ -18,7 +18,7 @@ from waitress import create_server
 
 from accounts import service as accounts
 from documents import signatures
-from engine import definitions
+from engine import definitions, retention
 from engine.background import EmbeddedWorker
 from engine.errors import EngineError
 
@@ -101,6 +101,7 @@ def serve(host: str | None, port: int | None) -> None:
         database.connect(settings.mongodb_uri, settings.db_name)
         for line in definitions.deploy_directory(settings.bpmn_dir):
             log.info("deployed %s", line)
+        retention.plan_daily(settings.retention_days)
         app = create_app({"mongodb_uri": settings.mongodb_uri})
         # Without Redis, timers and async steps run in a thread of this process.
         worker = None if settings.redis_url else EmbeddedWorker()

@@ -34,6 +34,7 @@ class Settings:
     token_rate_limit_per_minute: int = 20
     idempotency_ttl_seconds: int = 24 * 3600
     job_lease_seconds: int = 60  # a job whose worker died is taken up again after this
+    retention_days: int = 365  # completed instances give up their workflow state after this
     # E-mail of notifications (mail/): no host means e-mails are recorded, never sent.
     smtp_host: str = ""
     smtp_port: int = 25
@@ -58,6 +59,7 @@ class Settings:
             max_bpmn_bytes=int(_env("CRM_MAX_BPMN_BYTES", str(2 * 1024 * 1024))),
             token_ttl_seconds=int(_env("CRM_TOKEN_TTL_SECONDS", str(8 * 3600))),
             job_lease_seconds=int(_env("CRM_JOB_LEASE_SECONDS", "60")),
+            retention_days=int(_env("CRM_RETENTION_DAYS", "365")),
             smtp_host=_env("CRM_SMTP_HOST", ""),
             smtp_port=int(_env("CRM_SMTP_PORT", "25")),
             smtp_from=_env("CRM_SMTP_FROM", "crm@localhost"),

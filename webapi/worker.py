@@ -14,7 +14,7 @@ import os
 
 from celery import Celery
 
-from engine import background, jobs
+from engine import background, jobs, retention
 
 from . import database, mail_setup
 from .config import Settings
@@ -30,6 +30,7 @@ def _ensure_database() -> None:
     if _connected_pid != os.getpid():
         settings = Settings.from_env()
         database.connect(settings.mongodb_uri, settings.db_name)
+        retention.plan_daily(settings.retention_days)
         _connected_pid = os.getpid()
 
 

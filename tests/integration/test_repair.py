@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine import definitions, instances, jobs, monitor, repair
+from engine import definitions, instances, jobs, monitor, repair, retention
 from engine.actor import Actor
 from engine.errors import InvalidInput, NotAllowed
 from engine.models import HumanTask, ProcessEvent, utcnow
@@ -131,3 +131,25 @@ def test_statistics(alice: Actor) -> None:
     assert row["avg_duration_seconds"] is not None
     assert monitor.user_statistics("alice")["completed_this_week"] == 2
     assert monitor.user_statistics("alice")["open"] == 1
+
+
+def test_retention_archives_old_instances_except_under_legal_hold(alice: Actor) -> None:
+    definitions.deploy(bpmn("approval.bpmn"), "a.bpmn", "d")
+    ended = []
+    for _ in range(3):
+        doc = instances.start("approval", alice)
+        ended.append(instances.complete_task(doc["open_tasks"][0]["guid"], alice,
+                                             {"decision": "reject"})["_id"])
+    running = instances.start("approval", alice)["_id"]
+    retention.set_legal_hold(str(ended[0]), ADMIN, True, "court case 12/34")
+    with pytest.raises(NotAllowed):
+        retention.set_legal_hold(str(ended[1]), alice, True, "mine")
+    assert retention.archive_completed(utcnow() + timedelta(seconds=1)) == 2
+    held, archived = instances.get(ended[0]), instances.get(ended[1])
+    assert held["state"] and not held.get("archived")
+    assert archived["archived"] and archived["state"] == ""
+    assert instances.variables(archived) == {"decision": "reject"}  # still readable
+    assert repair.diagram_state(str(ended[1]), ADMIN)["elements"]["review"] == {"completed": 1}
+    assert instances.get(running)["state"]  # running instances are never archived
+    assert retention.archive_completed(utcnow() + timedelta(seconds=1)) == 0
+    assert ProcessEvent.objects(type="legal_hold_set").count() == 1

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from engine import monitor, repair
+from engine import monitor, repair, retention
 from engine.errors import NotAllowed
 from webapi.auth import current_actor
 from webapi.schemas import (
@@ -179,6 +179,15 @@ class ReassignSchema(_Reason):
     candidates = fields.List(fields.String(validate=_ID), validate=validate.Length(max=100))
 
 
+class LegalHoldSchema(_Reason):
+    hold = fields.Boolean(required=True)
+
+
+class LegalHoldResultSchema(ma.Schema):
+    instance_id = fields.String()
+    legal_hold = fields.Boolean()
+
+
 class MigrationRequestSchema(StrictSchema):
     from_version = fields.Integer(required=True, validate=validate.Range(min=1))
     to_version = fields.Integer(required=True, validate=validate.Range(min=1))
@@ -332,6 +341,16 @@ def reassign_task(args: dict[str, Any], instance_id: str) -> Any:
     """Give an open task to another user, or offer it to others."""
     return repair.reassign_task(instance_id, current_actor(), args["task_id"],
                                 args.get("assignee"), args.get("candidates"), args["reason"])
+
+
+@blp.route("/instances/<instance_id>/legal-hold", methods=["POST"])
+@secured(blp)
+@blp.arguments(LegalHoldSchema)
+@blp.response(200, LegalHoldResultSchema)
+@errors(blp, 403, 404, 422)
+def legal_hold(args: dict[str, Any], instance_id: str) -> Any:
+    """Keep an instance's whole state however old it gets (admins), or release it."""
+    return retention.set_legal_hold(instance_id, current_actor(), args["hold"], args["reason"])
 
 
 @blp.route("/definitions/<key>/migrations")
