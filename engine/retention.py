@@ -61,7 +61,8 @@ def set_legal_hold(instance_id: str, actor: Actor, hold: bool, reason: str) -> d
     doc = repository.instances().find_one({"_id": oid},
                                           {"process_key": 1, "subject": 1}) or {}
     ProcessEvent._get_collection().insert_one({
-        "_id": f"{oid}:hold:{ObjectId()}", "instance_id": oid, "process_key": doc.get("process_key", ""),
+        "_id": f"{oid}:hold:{ObjectId()}", "instance_id": oid,
+        "process_key": doc.get("process_key", ""),
         "subject": doc.get("subject"), "type": "legal_hold_set" if hold else "legal_hold_released",
         "at": now, "actor": actor.username, "task_guid": None, "task_name": None,
         "data": {"reason": reason}})
