@@ -15,6 +15,7 @@ FULL: dict[str, Callable[[], Result]] = {
     "inbox": lambda: scenarios.inbox(100_000),
     "timers": lambda: scenarios.timers(2000),
     "http": lambda: scenarios.http(400),
+    "timeline": lambda: scenarios.timeline(10_000),
 }
 SMOKE: dict[str, Callable[[], Result]] = {
     "lifecycle": lambda: scenarios.lifecycle(5),
@@ -22,6 +23,7 @@ SMOKE: dict[str, Callable[[], Result]] = {
     "inbox": lambda: scenarios.inbox(300, users=10, groups=3, pages=3),
     "timers": lambda: scenarios.timers(5),
     "http": lambda: scenarios.http(4, (2,)),
+    "timeline": lambda: scenarios.timeline(20),
 }
 
 

@@ -16,7 +16,7 @@ from lxml import etree
 from waitress import create_server
 
 from accounts import service as accounts
-from engine import definitions, instances, jobs, queries, runtime
+from engine import definitions, instances, jobs, monitor, queries, runtime
 from engine.actor import Actor
 from engine.models import HumanTask, ProcessInstance, utcnow
 from webapi import create_app
@@ -291,3 +291,38 @@ def _http_round(base: str, token: str, n: int, count: int) -> dict[str, Any]:
             f"errors_{count}_clients": errors,
             **{f"start_{k}_{count}_clients": v for k, v in percentiles(starts).items()},
             **{f"complete_{k}_{count}_clients": v for k, v in percentiles(completes).items()}}
+
+
+def timeline(n: int) -> Result:
+    """The monitor's timeline over a window with n running instances and their tasks."""
+    admin = Actor("admin", is_admin=True)
+    with fresh_database("timeline"):
+        now = utcnow()
+        docs, tasks = [], []
+        for i in range(n):
+            oid = ObjectId()
+            started = now - timedelta(minutes=i % 600)
+            docs.append({"_id": oid, "process_key": f"p{i % 5}", "definition_version": 1,
+                         "status": "active", "subject": None, "started_by": "u",
+                         "started_at": started, "ended_at": None, "participants": ["u"],
+                         "timers": [], "state": "", "version": 1})
+            tasks.append({"instance_id": oid, "task_guid": f"t{i}", "bpmn_id": "work",
+                          "name": "Work", "status": "open", "assignee": "u",
+                          "candidates": ["u"], "owners": ["u"], "created_at": started,
+                          "due_at": started + timedelta(days=1), "process_key": f"p{i % 5}",
+                          "definition_version": 1})
+        for chunk in range(0, n, 5000):
+            ProcessInstance._get_collection().insert_many(docs[chunk:chunk + 5000])
+            HumanTask._get_collection().insert_many(tasks[chunk:chunk + 5000])
+        window = monitor.TimelineWindow(now - timedelta(days=1), now + timedelta(days=1))
+        samples = []
+        rows = 0
+        for _ in range(5):
+            seconds, result = timed(lambda: monitor.timeline(window, admin))
+            samples.append(seconds)
+            rows = len(result["rows"])
+        ROUND_TRIPS.reset()
+        monitor.timeline(window, admin)
+        trips = ROUND_TRIPS.count
+    return Result("timeline", {"instances": n, "rows": rows, "round_trips": trips,
+                               **percentiles(samples)}, {"p50_ms": "< 1000"})

@@ -139,6 +139,9 @@ class HumanTask(Document):
             {"fields": ["status", "owners", "due_sort", "_id"]},
             {"fields": ["status", "assignee", "due_at"]},
             {"fields": ["instance_id", "status"]},
+            {"fields": ["created_at"]},
+            {"fields": ["status", "created_at"]},
+            {"fields": ["completed_at"], "sparse": True},
         ],
     }
 

@@ -29,3 +29,7 @@ def test_timers_fire_once() -> None:
 
 def test_http_round_without_errors() -> None:
     assert scenarios.http(2, (2,)).figures["errors_2_clients"] == 0
+
+
+def test_timeline_rows() -> None:
+    assert scenarios.timeline(12).figures["rows"] == 12
