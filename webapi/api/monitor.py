@@ -3,6 +3,7 @@ migrations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, overload
 
@@ -12,6 +13,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from engine import monitor, repair, retention
+from engine.actor import Actor
 from engine.errors import NotAllowed
 from webapi.auth import current_actor
 from webapi.schemas import (
@@ -287,60 +289,38 @@ class DiagramState(MethodView):
         return repair.diagram_state(instance_id, current_actor())
 
 
-# Repairs: each answers with the instance as it is afterwards.
+# Repairs: each takes its schema's fields and answers with the instance afterwards.
+Repair = Callable[[str, Actor, dict[str, Any]], Any]
+_REPAIRS: dict[str, tuple[type[ma.Schema], Repair, str]] = {
+    "cancel-activity": (CancelActivitySchema, lambda i, a, p: repair.cancel_activity(
+        i, a, p["element"], p["reason"]), "Take the token off an element."),
+    "move-token": (MoveTokenSchema, lambda i, a, p: repair.move_token(
+        i, a, p["from_"], p["to"], p["reason"]), "Move the token from one element to another."),
+    "skip-task": (SkipTaskSchema, lambda i, a, p: repair.skip_task(
+        i, a, p["element"], p["data"], p["reason"]),
+        "Complete an active (failed) task without running it, with the given output."),
+    "set-variables": (SetVariablesSchema, lambda i, a, p: repair.set_variables(
+        i, a, p["variables"], p["reason"]),
+        "Merge variables into the data of the tasks that hold a token."),
+    "reassign-task": (ReassignSchema, lambda i, a, p: repair.reassign_task(
+        i, a, p["task_id"], p.get("assignee"), p.get("candidates"), p["reason"]),
+        "Give an open task to another user, or offer it to others."),
+}
 
 
-@blp.route("/instances/<instance_id>/cancel-activity", methods=["POST"])
-@secured(blp)
-@blp.arguments(CancelActivitySchema)
-@blp.response(200, InstanceDetailSchema)
-@errors(blp, 403, 404, 409, 422)
-def cancel_activity(args: dict[str, Any], instance_id: str) -> Any:
-    """Take the token off an element."""
-    return repair.cancel_activity(instance_id, current_actor(), args["element"], args["reason"])
+def _repair_view(command: Repair, doc: str) -> Callable[..., Any]:
+    def view(args: dict[str, Any], instance_id: str) -> Any:
+        return command(instance_id, current_actor(), args)
+
+    view.__doc__ = doc
+    return view
 
 
-@blp.route("/instances/<instance_id>/move-token", methods=["POST"])
-@secured(blp)
-@blp.arguments(MoveTokenSchema)
-@blp.response(200, InstanceDetailSchema)
-@errors(blp, 403, 404, 409, 422)
-def move_token(args: dict[str, Any], instance_id: str) -> Any:
-    """Move the token from one element to another."""
-    return repair.move_token(instance_id, current_actor(), args["from_"], args["to"],
-                             args["reason"])
-
-
-@blp.route("/instances/<instance_id>/skip-task", methods=["POST"])
-@secured(blp)
-@blp.arguments(SkipTaskSchema)
-@blp.response(200, InstanceDetailSchema)
-@errors(blp, 403, 404, 409, 422)
-def skip_task(args: dict[str, Any], instance_id: str) -> Any:
-    """Complete an active (failed) task without running it, with the given output."""
-    return repair.skip_task(instance_id, current_actor(), args["element"], args["data"],
-                            args["reason"])
-
-
-@blp.route("/instances/<instance_id>/set-variables", methods=["POST"])
-@secured(blp)
-@blp.arguments(SetVariablesSchema)
-@blp.response(200, InstanceDetailSchema)
-@errors(blp, 403, 404, 409, 422)
-def set_variables(args: dict[str, Any], instance_id: str) -> Any:
-    """Merge variables into the data of the tasks that hold a token."""
-    return repair.set_variables(instance_id, current_actor(), args["variables"], args["reason"])
-
-
-@blp.route("/instances/<instance_id>/reassign-task", methods=["POST"])
-@secured(blp)
-@blp.arguments(ReassignSchema)
-@blp.response(200, InstanceDetailSchema)
-@errors(blp, 403, 404, 409, 422)
-def reassign_task(args: dict[str, Any], instance_id: str) -> Any:
-    """Give an open task to another user, or offer it to others."""
-    return repair.reassign_task(instance_id, current_actor(), args["task_id"],
-                                args.get("assignee"), args.get("candidates"), args["reason"])
+for _path, (_schema, _command, _doc) in _REPAIRS.items():
+    blp.route(f"/instances/<instance_id>/{_path}", methods=["POST"],
+              endpoint=_path.replace("-", "_"))(
+        secured(blp)(blp.arguments(_schema)(blp.response(200, InstanceDetailSchema)(
+            errors(blp, 403, 404, 409, 422)(_repair_view(_command, _doc))))))
 
 
 @blp.route("/instances/<instance_id>/legal-hold", methods=["POST"])
