@@ -305,7 +305,11 @@ def timeline(n: int) -> Result:
             docs.append({"_id": oid, "process_key": f"p{i % 5}", "definition_version": 1,
                          "status": "active", "subject": None, "started_by": "u",
                          "started_at": started, "ended_at": None, "participants": ["u"],
-                         "timers": [], "state": "", "version": 1})
+                         "timers": [], "state": "", "version": 1,
+                         "open_tasks": [{"guid": f"t{i}", "bpmn_id": "work", "name": "Work",
+                                         "assignee": "u", "candidates": ["u"],
+                                         "created_at": started,
+                                         "due_at": started + timedelta(days=1)}]})
             tasks.append({"instance_id": oid, "task_guid": f"t{i}", "bpmn_id": "work",
                           "name": "Work", "status": "open", "assignee": "u",
                           "candidates": ["u"], "owners": ["u"], "created_at": started,

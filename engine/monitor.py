@@ -23,7 +23,7 @@ from .models import HumanTask, ProcessEvent, utcnow
 MAX_TIMELINE_INSTANCES = 10_000
 _INSTANCE_FIELDS = {"process_key": 1, "definition_version": 1, "status": 1, "subject": 1,
                     "started_by": 1, "started_at": 1, "ended_at": 1, "timers": 1,
-                    "incident": 1}
+                    "incident": 1, "open_tasks": 1}
 
 
 @dataclass
@@ -91,7 +91,8 @@ def _row(doc: dict[str, Any], bars: list[dict[str, Any]], incidents: list[dict[s
             "subject": doc.get("subject"), "started_by": doc["started_by"],
             "start": doc["started_at"], "end": doc.get("ended_at") or now,
             "running": doc.get("ended_at") is None, "has_incident": bool(doc.get("incident")),
-            "incidents": incidents, "bars": bars + _timer_bars(doc, now)}
+            "incidents": incidents,
+            "bars": bars + _open_task_bars(doc, now) + _timer_bars(doc, now)}
 
 
 _TASK_FIELDS = {"instance_id": 1, "task_guid": 1, "bpmn_id": 1, "name": 1, "assignee": 1,
@@ -111,20 +112,23 @@ def _bar(task: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 def _window_task_bars(window: TimelineWindow, instance_ids: set[ObjectId],
                       now: datetime) -> dict[ObjectId, list[dict[str, Any]]]:
-    """Bars of the tasks alive in the window: three index ranges, not an `$in` of ids
-    (measured on the embedded database: 0.3 s against 22 s for 10,000 instances)."""
-    tasks = HumanTask._get_collection()
-    queries_ = [{"created_at": {"$gte": window.start, "$lt": window.end}},
-                {"status": "open", "created_at": {"$lt": window.start}},
-                {"completed_at": {"$gte": window.start}, "created_at": {"$lt": window.start}}]
+    """Bars of the closed tasks that were alive in the window: one index range, not an
+    `$in` of ids (on the embedded database 22 s for 10,000 instances). Open tasks are
+    drawn from the instance documents, which the timeline reads anyway."""
+    query = {"completed_at": {"$gte": window.start}, "created_at": {"$lt": window.end}}
     result: dict[ObjectId, list[dict[str, Any]]] = {}
-    seen: set[ObjectId] = set()
-    for query in queries_:
-        for task in tasks.find(query, _TASK_FIELDS):
-            if task["instance_id"] in instance_ids and task["_id"] not in seen:
-                seen.add(task["_id"])
-                result.setdefault(task["instance_id"], []).append(_bar(task, now))
+    for task in HumanTask._get_collection().find(query, _TASK_FIELDS):
+        if task["instance_id"] in instance_ids:
+            result.setdefault(task["instance_id"], []).append(_bar(task, now))
     return result
+
+
+def _open_task_bars(doc: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    return [_bar({"task_guid": t["guid"], "bpmn_id": t["bpmn_id"], "name": t["name"],
+                  "status": "open", "assignee": t.get("assignee"),
+                  "candidates": t.get("candidates"), "created_at": t.get("created_at", now),
+                  "due_at": t.get("due_at")}, now)
+            for t in doc.get("open_tasks") or []]
 
 
 def _task_bars(instance_ids: list[ObjectId], now: datetime) -> dict[ObjectId, list[dict]]:
@@ -159,7 +163,8 @@ def instance_timeline(instance_id: str, actor: Actor) -> dict[str, Any]:
     oid = queries.visible_instance(instance_id, actor)["_id"]
     now = utcnow()
     doc = repository.instances().find_one({"_id": oid}, _INSTANCE_FIELDS) or {}
-    row = _row(doc, _task_bars([oid], now).get(oid, []), _incidents([oid]).get(oid, []), now)
+    closed = [b for b in _task_bars([oid], now).get(oid, []) if b["status"] != "open"]
+    row = _row(doc, closed, _incidents([oid]).get(oid, []), now)
     events = list(ProcessEvent._get_collection().find({"instance_id": oid})
                   .sort([("at", 1), ("_id", 1)]).limit(queries.MAX_EVENTS))
     return {"instance": row, "events": events}
