@@ -103,6 +103,7 @@ class ProcessInstance(Document):
             {"fields": ["next_timer_at"], "sparse": True},
             {"fields": ["projection_pending"]},
             {"fields": ["status", "ended_at"]},
+            {"fields": ["ended_at", "started_at"]},
             {"fields": ["waiting_messages.name", "waiting_messages.correlation_key"]},
             {"fields": ["participants", "-started_at"]},
         ],
