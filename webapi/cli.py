@@ -45,6 +45,10 @@ def _database(settings: Settings) -> Iterator[Settings]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     server = EmbeddedDatabase(settings.data_dir / "db", port=settings.embedded_db_port,
                               log_path=settings.data_dir / "secantusd.log")
+    if server.answers():
+        # `crm serve` is running its embedded database: use that one.
+        yield settings.with_overrides({"mongodb_uri": server.uri})
+        return
     try:
         server.start()
     except EmbeddedDatabaseError as exc:

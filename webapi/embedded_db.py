@@ -62,6 +62,19 @@ class EmbeddedDatabase:
     def uri(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
 
+    def answers(self) -> bool:
+        """Whether a database already answers on this port (another command started it)."""
+        if not _port_in_use(self.port):
+            return False
+        client: pymongo.MongoClient = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=500)
+        try:
+            client.admin.command("ping")
+            return True
+        except pymongo.errors.PyMongoError:
+            return False
+        finally:
+            client.close()
+
     def start(self, timeout: float = 30.0) -> EmbeddedDatabase:
         """Start the server and wait until it answers a ping."""
         if _port_in_use(self.port):
