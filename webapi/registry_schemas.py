@@ -23,8 +23,28 @@ _TEXT = validate.Length(max=4000)
 _SHORT = validate.Length(max=500)
 
 
-def _money(**kwargs: object) -> fields.Decimal:
-    return fields.Decimal(as_string=True, places=2, **kwargs)  # type: ignore[arg-type]
+class AmountField(fields.Decimal):
+    """A decimal sent as a string; `positive` or `non_negative` checked here rather than
+    with a Range validator, which OpenAPI would render as a numeric minimum on a string."""
+
+    def __init__(self, *, positive: bool = False, non_negative: bool = False,
+                 **kwargs: Any) -> None:
+        pattern = r"^\d+(\.\d+)?$" if positive or non_negative else r"^-?\d+(\.\d+)?$"
+        kwargs["metadata"] = {"pattern": pattern, **kwargs.get("metadata", {})}
+        super().__init__(as_string=True, **kwargs)
+        self.positive, self.non_negative = positive, non_negative
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if self.positive and number <= 0:
+            raise ma.ValidationError("must be greater than 0")
+        if self.non_negative and number < 0:
+            raise ma.ValidationError("must be at least 0")
+        return number
+
+
+def _money(**kwargs: Any) -> fields.Decimal:
+    return AmountField(places=2, **kwargs)
 
 
 def _texts(limit: int = 50) -> fields.List:
@@ -289,7 +309,7 @@ class ProductPatchSchema(VersionMixin):
     name = fields.String(validate=_SHORT)
     unit = fields.String(validate=validate.Length(max=20))
     product_type = fields.String(validate=validate.Length(max=100))
-    price = _money(validate=validate.Range(min=0))
+    price = _money(non_negative=True)
     currency = fields.String(validate=validate.Length(equal=3))
     description = fields.String(validate=_TEXT)
 
@@ -359,7 +379,7 @@ class ContractPatchSchema(VersionMixin):
     number = fields.String(validate=validate.Length(max=100))
     date = fields.Date(allow_none=True)
     subject = fields.String(validate=_TEXT)
-    amount = _money(validate=validate.Range(min=0))
+    amount = _money(non_negative=True)
     currency = fields.String(validate=validate.Length(equal=3))
     vat_rate = fields.Integer(allow_none=True, metadata={"description": "percent; null: no VAT"})
     starts_on = fields.Date(allow_none=True)
@@ -418,10 +438,10 @@ class ContractPageSchema(ma.Schema):
 class InvoicePatchSchema(VersionMixin):
     number = fields.String(validate=validate.Length(max=100))
     date = fields.Date()
-    amount = _money(validate=validate.Range(min=0))
+    amount = _money(non_negative=True)
     currency = fields.String(validate=validate.Length(equal=3))
     due_on = fields.Date(allow_none=True)
-    paid_amount = _money(validate=validate.Range(min=0))
+    paid_amount = _money(non_negative=True)
     paid_on = fields.Date(allow_none=True)
     cancelled = fields.Boolean()
 
@@ -429,7 +449,7 @@ class InvoicePatchSchema(VersionMixin):
 class InvoiceInSchema(InvoicePatchSchema):
     contract = fields.String(required=True, validate=validate.Length(max=64))
     number = fields.String(required=True, validate=validate.Length(max=100))
-    amount = _money(required=True, validate=validate.Range(min=0))
+    amount = _money(required=True, non_negative=True)
 
 
 class InvoiceSchema(TrackedSchema):
@@ -463,9 +483,8 @@ class DeliveryItemInSchema(StrictSchema):
     product = fields.String(allow_none=True, validate=validate.Length(max=64))
     name = fields.String(validate=_SHORT, metadata={"description": "default: the product's"})
     unit = fields.String(validate=validate.Length(max=20))
-    quantity = fields.Decimal(required=True, as_string=True, places=3,
-                              validate=validate.Range(min=0, min_inclusive=False))
-    price = _money(validate=validate.Range(min=0),
+    quantity = AmountField(required=True, places=3, positive=True)
+    price = _money(non_negative=True,
                    metadata={"description": "default: the product's price"})
 
 
@@ -486,7 +505,7 @@ class DeliveryItemSchema(ma.Schema):
     product = fields.String(allow_none=True)
     name = fields.String()
     unit = fields.String()
-    quantity = fields.Decimal(as_string=True)
+    quantity = AmountField()
     price = _money()
 
 
