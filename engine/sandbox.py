@@ -11,8 +11,10 @@ from __future__ import annotations
 import builtins
 import datetime as _dt
 import math
+import sys
+import time
 from functools import lru_cache
-from types import CodeType, ModuleType
+from types import CodeType, FrameType, ModuleType
 from typing import Any
 
 from RestrictedPython import (
@@ -86,10 +88,41 @@ def compile_script(source: str) -> CodeType:
     return result.code
 
 
+class SandboxTimeout(SandboxError):
+    """A script or expression ran longer than its time limit."""
+
+
+TIME_LIMIT_SECONDS = 2.0  # per script or expression; a runaway loop must not hang a worker
+
+
+def _limited(code: CodeType, scope: dict[str, Any]) -> Any:
+    """Run restricted code under a wall-clock limit enforced by a line tracer.
+
+    The tracer only sees frames of the sandboxed code (its file name), so the cost falls
+    on scripts, which are short; the library's own frames run untraced.
+    """
+    deadline = time.monotonic() + TIME_LIMIT_SECONDS
+    filename = code.co_filename
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        if frame.f_code.co_filename != filename:
+            return None
+        if time.monotonic() > deadline:
+            raise SandboxTimeout(f"stopped after {TIME_LIMIT_SECONDS:g} s (time limit)")
+        return tracer
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        return eval(code, scope)  # noqa: S307 - restricted code, also runs exec-mode code
+    finally:
+        sys.settrace(previous)
+
+
 def evaluate(expression: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
     """Evaluate an expression against task data."""
     scope = {**BASE_GLOBALS, **(extra or {}), **context}
-    return eval(compile_expression(expression), scope)  # noqa: S307 - restricted code
+    return _limited(compile_expression(expression), scope)
 
 
 def _storable(value: Any) -> bool:
@@ -100,7 +133,7 @@ def execute(script: str, context: dict[str, Any], extra: dict[str, Any] | None =
     """Run a script; names it assigns (data, not functions) are written back to `context`."""
     base = {**BASE_GLOBALS, **(extra or {})}
     scope = {**base, **context}
-    exec(compile_script(script), scope)  # noqa: S102 - restricted code
+    _limited(compile_script(script), scope)
     for name in list(context):
         if name not in scope:
             del context[name]

@@ -35,3 +35,17 @@ def test_escapes_are_refused(source: str) -> None:
 def test_import_in_script_is_refused() -> None:
     with pytest.raises((sandbox.SandboxError, ImportError)):
         sandbox.execute("import os", {})
+
+
+def test_a_runaway_script_is_stopped_by_its_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "TIME_LIMIT_SECONDS", 0.2)
+    with pytest.raises(sandbox.SandboxTimeout):
+        sandbox.execute("while True:\n    x = 1", {})
+    with pytest.raises(sandbox.SandboxTimeout):
+        sandbox.evaluate("[n for n in range(900) for m in range(900) for k in range(900)]", {})
+
+
+def test_the_limit_leaves_normal_scripts_alone() -> None:
+    data = {"n": 0}
+    sandbox.execute("for i in range(500):\n    n += i", data)
+    assert data["n"] == sum(range(500))
