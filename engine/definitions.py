@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,7 @@ def _store(kind: str, key: str, content: bytes,
                                        source=content.decode("utf-8"), **values)
         try:
             definition.save(force_insert=True)
+            _latest_ids.pop(key, None)
             return definition, True
         except (NotUniqueError, DuplicateKeyError):
             continue
@@ -206,6 +208,36 @@ def find(key: str, version: int | None = None, kind: str = "bpmn") -> ProcessDef
         what = f"{key} v{version}" if version is not None else key
         raise DefinitionNotFound(f"no deployed process {what}")
     return found
+
+
+# Which version is the latest, per key, remembered for a second: a start then costs no
+# lookup. A deploy in this process forgets it at once; other processes see a new version
+# at most LATEST_TTL_SECONDS late.
+LATEST_TTL_SECONDS = 1.0
+_latest_ids: dict[str, tuple[str, float]] = {}
+
+
+def resolve(key: str, version: int | None = None) -> LoadedDefinition:
+    """The definition a new instance of `key` (of `version`, or the latest) runs on."""
+    if version is None:
+        hit = _latest_ids.get(key)
+        if hit is not None and hit[1] > time.monotonic():
+            return load(hit[0])
+    query = ProcessDefinition.objects(kind="bpmn", key=key).only("id")
+    found = (query.filter(version=version).first() if version is not None
+             else query.order_by("-version").first())
+    if found is None:
+        what = f"{key} v{version}" if version is not None else key
+        raise DefinitionNotFound(f"no deployed process {what}")
+    if version is None:
+        _latest_ids[key] = (str(found.id), time.monotonic() + LATEST_TTL_SECONDS)
+    return load(found.id)
+
+
+def forget_cached() -> None:
+    """Forget every cached definition (after definitions were removed, e.g. in tests)."""
+    _latest_ids.clear()
+    _loaded.clear()
 
 
 def list_latest(kind: str | None = None) -> list[ProcessDefinition]:

@@ -194,18 +194,18 @@ def start(process_key: str, actor: Actor, variables: dict[str, Any] | None = Non
     """
     variables = data_rules.check_data(variables or {}, "variables")
     subject = data_rules.check_subject(subject)
-    found = definitions.find(process_key, version)
-    definition = definitions.load(found.id)
+    definition = definitions.resolve(process_key, version)
     now = utcnow()
     chosen_id, instance_id = instance_id, instance_id or ObjectId()
     doc: dict[str, Any] = {
-        "_id": instance_id, "definition_id": found.id, "process_key": found.key,
-        "definition_version": found.version, "status": "active", "subject": subject,
+        "_id": instance_id, "definition_id": ObjectId(definition.id),
+        "process_key": definition.key, "definition_version": definition.version,
+        "status": "active", "subject": subject,
         "started_by": actor.username, "started_at": now, "open_tasks": [],
         "pending_events": [], "version": 0, "projected_version": 0, "error": None,
     }
     runner = runtime.Runner.create(definition.specs, _context(doc), variables)
-    events = [_event("instance_started", actor.username, now, version=found.version)]
+    events = [_event("instance_started", actor.username, now, version=definition.version)]
     _record_service_tasks(runner, actor, now, events)
     runner.advance()
     if message is not None:
@@ -216,7 +216,7 @@ def start(process_key: str, actor: Actor, variables: dict[str, Any] | None = Non
     if message is not None and message.message_id:
         doc["received_messages"] = [message.message_id]
     doc["version"] = 1
-    _number_events(instance_id, 1, found.key, subject, events)
+    _number_events(instance_id, 1, definition.key, subject, events)
     doc["pending_events"] = events
     doc["projection_pending"] = True
     try:

@@ -7,6 +7,7 @@ from mongoengine.connection import get_db
 
 from accounts.models import ALL_MODELS as ACCOUNT_MODELS
 from documents.models import ALL_MODELS as DOCUMENT_MODELS
+from engine import definitions
 from engine.jobs import ALL_MODELS as JOB_MODELS
 from engine.models import ALL_MODELS as ENGINE_MODELS
 from mail.models import ALL_MODELS as MAIL_MODELS
@@ -48,6 +49,7 @@ def ping() -> bool:
 
 def drop_all() -> None:
     """Empty every collection of the database (tests use this between cases)."""
+    definitions.forget_cached()
     db = get_db()
     for name in db.list_collection_names():
         if not name.startswith("system."):
