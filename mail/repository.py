@@ -14,6 +14,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo.collection import Collection
 
+from engine import access
 from engine.actor import Actor
 from engine.models import HumanTask
 
@@ -122,6 +123,5 @@ def open_task(instance_id: ObjectId | None, bpmn_ids: tuple[str, ...]) -> dict[s
 
 def inbox_task_filter(actor: Actor) -> dict[str, Any]:
     """Open user tasks of other procedures in the actor's inbox (the engine's rule)."""
-    return {"status": "open", "process_key": {"$nin": list(OWN_PROCESSES)},
-            "$or": [{"assignee": actor.username},
-                    {"assignee": None, "candidates": {"$in": actor.principals}}]}
+    return {"status": "open", **access.inbox_filter(actor),
+            "process_key": {"$nin": list(OWN_PROCESSES)}}
