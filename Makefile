@@ -10,6 +10,10 @@ STAMP  := $(VENV)/.installed
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 2; }
+	@# Debian ships venv separately (python3.11-venv); install it when it is missing.
+	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq python3.11-venv; }
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml requirements/embedded.txt
