@@ -31,8 +31,10 @@ class LoginWindow(Document):
     count = IntField(default=0)
     expires_at = DateTimeField(required=True)
 
-    meta = {"collection": "login_windows",
-            "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}]}
+    meta = {
+        "collection": "login_windows",
+        "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}],
+    }
 
 
 MODELS = (LoginWindow,)
@@ -49,21 +51,28 @@ def _hit(scope: str, limit: int, now: datetime) -> int | None:
     key = f"{scope}:{minute}"
     expires = now + timedelta(seconds=2 * WINDOW_SECONDS)
     windows = _windows()
-    windows.update_one({"_id": key}, {"$inc": {"count": 1},
-                                      "$setOnInsert": {"expires_at": expires}}, upsert=True)
+    windows.update_one(
+        {"_id": key}, {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires}}, upsert=True
+    )
     doc = windows.find_one({"_id": key}, {"count": 1})
     if doc is not None and doc["count"] > limit:
         return (minute + 1) * WINDOW_SECONDS - seconds
     return None
 
 
-def sign_in(username: str, password: str, client: str, ttl_seconds: int,
-            limit_per_minute: int) -> tuple[str, ApiToken]:
+def sign_in(
+    username: str, password: str, client: str, ttl_seconds: int, limit_per_minute: int
+) -> tuple[str, ApiToken]:
     """A new bearer token for valid credentials, unless the attempts are over the limit."""
     now = utcnow()
-    waits = [w for w in (_hit(f"user:{username.lower()[:64]}", limit_per_minute, now),
-                         _hit(f"addr:{client[:64]}", limit_per_minute * ADDRESS_FACTOR, now))
-             if w is not None]
+    waits = [
+        w
+        for w in (
+            _hit(f"user:{username.lower()[:64]}", limit_per_minute, now),
+            _hit(f"addr:{client[:64]}", limit_per_minute * ADDRESS_FACTOR, now),
+        )
+        if w is not None
+    ]
     if waits:
         raise TooManyAttempts("too many sign-in attempts; wait and try again", max(waits))
     user = service.authenticate(username, password)

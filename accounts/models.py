@@ -27,8 +27,10 @@ class User(Document):
     locale = StringField(default="ru", choices=("ru", "en"))
     created_at = DateTimeField(default=utcnow)
 
-    meta = {"collection": "users", "indexes": [{"fields": ["username"], "unique": True},
-                                               {"fields": ["groups"]}]}
+    meta = {
+        "collection": "users",
+        "indexes": [{"fields": ["username"], "unique": True}, {"fields": ["groups"]}],
+    }
 
 
 class Group(Document):
@@ -51,8 +53,10 @@ class ApiToken(Document):
     revoked = BooleanField(default=False)
     last_used_at = DateTimeField(null=True)
 
-    meta = {"collection": "api_tokens", "indexes": [{"fields": ["token_hash"], "unique": True},
-                                                    {"fields": ["username"]}]}
+    meta = {
+        "collection": "api_tokens",
+        "indexes": [{"fields": ["token_hash"], "unique": True}, {"fields": ["username"]}],
+    }
 
 
 ALL_MODELS = (User, Group, ApiToken)

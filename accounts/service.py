@@ -30,9 +30,16 @@ def actor_of(user: User) -> Actor:
     return Actor(user.username, frozenset(user.groups), bool(user.is_admin))
 
 
-def create_user(username: str, password: str | None, groups: list[str] | tuple[str, ...] = (),
-                is_admin: bool = False, full_name: str = "", email: str = "",
-                is_machine: bool = False, locale: str = "ru") -> User:
+def create_user(
+    username: str,
+    password: str | None,
+    groups: list[str] | tuple[str, ...] = (),
+    is_admin: bool = False,
+    full_name: str = "",
+    email: str = "",
+    is_machine: bool = False,
+    locale: str = "ru",
+) -> User:
     """Create a user (and the groups it names)."""
     errors: dict[str, list[str]] = {}
     if not _USERNAME.match(username or ""):
@@ -46,9 +53,16 @@ def create_user(username: str, password: str | None, groups: list[str] | tuple[s
         raise InvalidAccountData("invalid user", errors)
     for name in groups:
         Group.objects(name=name).update_one(set_on_insert__title=name, upsert=True)
-    user = User(username=username, groups=sorted(set(groups)), is_admin=is_admin,
-                full_name=full_name, email=email, is_machine=is_machine, locale=locale,
-                password_hash=_hasher.hash(password) if password else "")
+    user = User(
+        username=username,
+        groups=sorted(set(groups)),
+        is_admin=is_admin,
+        full_name=full_name,
+        email=email,
+        is_machine=is_machine,
+        locale=locale,
+        password_hash=_hasher.hash(password) if password else "",
+    )
     try:
         user.save(force_insert=True)
     except NotUniqueError as exc:
@@ -68,8 +82,7 @@ def authenticate(username: str, password: str) -> User:
     """The user whose password this is, or InvalidCredentials."""
     user = User.objects(username=str(username), active=True).first()
     try:
-        _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH,
-                       password)
+        _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError) as exc:
         raise InvalidCredentials("wrong username or password") from exc
     if user is None or not user.password_hash:
@@ -87,8 +100,9 @@ def issue_token(username: str, ttl_seconds: int | None, name: str = "") -> tuple
     user = get_user(username)
     token = "crm_" + secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(seconds=ttl_seconds) if ttl_seconds else None
-    record = ApiToken(token_hash=_digest(token), username=user.username, name=name,
-                      expires_at=expires)
+    record = ApiToken(
+        token_hash=_digest(token), username=user.username, name=name, expires_at=expires
+    )
     record.save(force_insert=True)
     return token, record
 

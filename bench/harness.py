@@ -77,8 +77,12 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     def at(share: float) -> float:
         return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] * 1000
 
-    return {"p50_ms": at(0.5), "p95_ms": at(0.95), "p99_ms": at(0.99),
-            "mean_ms": statistics.fmean(ordered) * 1000}
+    return {
+        "p50_ms": at(0.5),
+        "p95_ms": at(0.95),
+        "p99_ms": at(0.99),
+        "mean_ms": statistics.fmean(ordered) * 1000,
+    }
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -97,9 +101,14 @@ class Result:
 
     def save(self) -> None:
         RESULTS.mkdir(exist_ok=True)
-        body = {"scenario": self.scenario, "when": datetime.now(UTC).isoformat(),
-                "machine": _machine(), "commit": _commit(), "figures": self.figures,
-                "targets": self.targets}
+        body = {
+            "scenario": self.scenario,
+            "when": datetime.now(UTC).isoformat(),
+            "machine": _machine(),
+            "commit": _commit(),
+            "figures": self.figures,
+            "targets": self.targets,
+        }
         (RESULTS / f"{self.scenario}.json").write_text(json.dumps(body, indent=2, default=str))
 
     def show(self) -> None:
@@ -111,14 +120,20 @@ class Result:
 
 
 def _machine() -> str:
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, " \
-           f"Python {platform.python_version()}"
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def _commit() -> str:
     try:
-        return subprocess.run(["/usr/bin/git", "rev-parse", "--short", "HEAD"],
-                              capture_output=True,
-                              text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
+        return subprocess.run(
+            ["/usr/bin/git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

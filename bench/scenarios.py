@@ -74,20 +74,27 @@ def lifecycle(n: int) -> Result:
         by_command = dict(sorted(ROUND_TRIPS.by_command.items()))
         last = ProcessInstance._get_collection().find_one(sort=[("_id", -1)])
         stored = len(last["state"]) + len(json.dumps(last.get("open_tasks", []), default=str))
-    return Result("lifecycle", {
-        "instances": n,
-        "service_instances_per_s": n / seconds,
-        "engine_in_memory_instances_per_s": n / memory_seconds,
-        "ratio_in_memory_to_service": (n / memory_seconds) / (n / seconds),
-        "ms_per_instance": seconds / n * 1000,
-        "ms_waiting_for_database_per_instance": db_seconds / n * 1000,
-        "ms_engine_and_python_per_instance": (seconds - db_seconds) / n * 1000,
-        "round_trips_per_lifecycle": trips / n,
-        "round_trips_by_command": {k: v / n for k, v in by_command.items()},
-        "stored_state_bytes_per_instance": stored,
-        **{f"lifecycle_{k}": v for k, v in percentiles(samples).items()},
-    }, {"service_instances_per_s": ">= 100", "round_trips_per_lifecycle": "<= 8",
-        "stored_state_bytes_per_instance": "<= 3072"})
+    return Result(
+        "lifecycle",
+        {
+            "instances": n,
+            "service_instances_per_s": n / seconds,
+            "engine_in_memory_instances_per_s": n / memory_seconds,
+            "ratio_in_memory_to_service": (n / memory_seconds) / (n / seconds),
+            "ms_per_instance": seconds / n * 1000,
+            "ms_waiting_for_database_per_instance": db_seconds / n * 1000,
+            "ms_engine_and_python_per_instance": (seconds - db_seconds) / n * 1000,
+            "round_trips_per_lifecycle": trips / n,
+            "round_trips_by_command": {k: v / n for k, v in by_command.items()},
+            "stored_state_bytes_per_instance": stored,
+            **{f"lifecycle_{k}": v for k, v in percentiles(samples).items()},
+        },
+        {
+            "service_instances_per_s": ">= 100",
+            "round_trips_per_lifecycle": "<= 8",
+            "stored_state_bytes_per_instance": "<= 3072",
+        },
+    )
 
 
 def long_and_wide(rounds: tuple[int, int] = (1000, 3000), approvers: int = 300) -> Result:
@@ -99,13 +106,15 @@ def long_and_wide(rounds: tuple[int, int] = (1000, 3000), approvers: int = 300) 
         seconds, runner = timed(lambda size=size: _run_loop(loop, size))
         figures[f"loop_{size}_seconds"] = seconds
         figures[f"loop_{size}_state_bytes"] = len(runner.dump())
-    figures["loop_ratio_3x"] = figures[f"loop_{rounds[1]}_seconds"] / figures[
-        f"loop_{rounds[0]}_seconds"]
+    figures["loop_ratio_3x"] = (
+        figures[f"loop_{rounds[1]}_seconds"] / figures[f"loop_{rounds[0]}_seconds"]
+    )
     wide = _specs("approval_many.bpmn", "bench_approval")
 
     def approve_all() -> int:
-        runner = runtime.Runner.create(wide, None, {"approvers": [f"u{i}" for i in
-                                                                  range(approvers)]})
+        runner = runtime.Runner.create(
+            wide, None, {"approvers": [f"u{i}" for i in range(approvers)]}
+        )
         runner.advance()
         state = runner.dump()
         for task in runner.ready_manual_tasks():
@@ -115,10 +124,14 @@ def long_and_wide(rounds: tuple[int, int] = (1000, 3000), approvers: int = 300) 
         return len(state)
 
     seconds, size = timed(approve_all)
-    figures.update({f"approval_{approvers}_seconds": seconds,
-                    f"approval_{approvers}_final_state_bytes": size})
-    return Result("long_and_wide", figures, {"loop_ratio_3x": "<= 3.5",
-                                             f"approval_{approvers}_seconds": "<= 1.0"})
+    figures.update(
+        {f"approval_{approvers}_seconds": seconds, f"approval_{approvers}_final_state_bytes": size}
+    )
+    return Result(
+        "long_and_wide",
+        figures,
+        {"loop_ratio_3x": "<= 3.5", f"approval_{approvers}_seconds": "<= 1.0"},
+    )
 
 
 def _run_loop(specs: runtime.Specs, size: int) -> runtime.Runner:
@@ -138,14 +151,24 @@ def inbox(tasks: int, users: int = 500, groups: int = 50, pages: int = 20) -> Re
             group = f"group:g{rng.randrange(groups)}"
             personal = rng.random() < 0.5
             due = now + timedelta(minutes=rng.randrange(100_000))
-            batch.append({"instance_id": ObjectId(), "task_guid": f"t{i}", "bpmn_id": "work",
-                          "name": f"Task {i}", "process_key": rng.choice(["a", "b"]),
-                          "definition_version": 1, "assignee": user if personal else None,
-                          "candidates": [user] if personal else [group], "status": "open",
-                          "owners": [user] if personal else [group],
-                          "due_sort": due,
-                          "due_at": due,
-                          "created_at": now, "instance_suspended": False})
+            batch.append(
+                {
+                    "instance_id": ObjectId(),
+                    "task_guid": f"t{i}",
+                    "bpmn_id": "work",
+                    "name": f"Task {i}",
+                    "process_key": rng.choice(["a", "b"]),
+                    "definition_version": 1,
+                    "assignee": user if personal else None,
+                    "candidates": [user] if personal else [group],
+                    "status": "open",
+                    "owners": [user] if personal else [group],
+                    "due_sort": due,
+                    "due_at": due,
+                    "created_at": now,
+                    "instance_suspended": False,
+                }
+            )
             if len(batch) == 5000:
                 HumanTask._get_collection().insert_many(batch)
                 batch = []
@@ -163,26 +186,38 @@ def inbox(tasks: int, users: int = 500, groups: int = 50, pages: int = 20) -> Re
         for _ in range(pages - 1):
             if cursor is None:
                 break
-            seconds, page = timed(lambda cursor=cursor: queries.inbox(
-                actor, queries.TaskFilter(), 50, cursor))
+            seconds, page = timed(
+                lambda cursor=cursor: queries.inbox(actor, queries.TaskFilter(), 50, cursor)
+            )
             deep.append(seconds)
             cursor = page.next_cursor
             reached += 1
         plan = _plan(actor)
-    return Result("inbox", {
-        "open_tasks": tasks, "users": users, "groups": groups,
-        **{f"first_page_{k}": v for k, v in percentiles(first).items()},
-        "pages_walked": reached,
-        **{f"next_pages_{k}": v for k, v in percentiles(deep).items()},
-        "query_plan": plan,
-    }, {"first_page_p95_ms": "<= 30", "next_pages_p95_ms": "<= 30"})
+    return Result(
+        "inbox",
+        {
+            "open_tasks": tasks,
+            "users": users,
+            "groups": groups,
+            **{f"first_page_{k}": v for k, v in percentiles(first).items()},
+            "pages_walked": reached,
+            **{f"next_pages_{k}": v for k, v in percentiles(deep).items()},
+            "query_plan": plan,
+        },
+        {"first_page_p95_ms": "<= 30", "next_pages_p95_ms": "<= 30"},
+    )
 
 
 def _plan(actor: Actor) -> str:
     query = {"status": "open", "owners": "group:g1"}
     try:
-        explained = HumanTask._get_collection().find(query).sort(
-            [("due_at", 1), ("_id", 1)]).limit(50).explain()
+        explained = (
+            HumanTask._get_collection()
+            .find(query)
+            .sort([("due_at", 1), ("_id", 1)])
+            .limit(50)
+            .explain()
+        )
     except Exception as exc:  # the embedded database may not explain: say so
         return f"explain not available: {exc}"
     return json.dumps(explained.get("queryPlanner", explained), default=str)[:600]
@@ -215,9 +250,17 @@ def timers(n: int, workers: int = 2) -> Result:
             thread.join()
         fired = jobs.Job.objects(kind="timer", status="done").count()
         claimed_twice = jobs.Job.objects(kind="timer", attempts__gt=1).count()
-    return Result("timers", {"timers": due, "workers": workers, "seconds": seconds,
-                             "fired_per_s": fired / seconds, "jobs_run_twice": claimed_twice},
-                  {"fired_per_s": ">= 200", "jobs_run_twice": "0"})
+    return Result(
+        "timers",
+        {
+            "timers": due,
+            "workers": workers,
+            "seconds": seconds,
+            "fired_per_s": fired / seconds,
+            "jobs_run_twice": claimed_twice,
+        },
+        {"fired_per_s": ">= 200", "jobs_run_twice": "0"},
+    )
 
 
 def http(n: int, clients: tuple[int, ...] = (8, 32)) -> Result:
@@ -238,14 +281,21 @@ def http(n: int, clients: tuple[int, ...] = (8, 32)) -> Result:
                 figures.update(_http_round(base, token, n, count))
         finally:
             server.close()
-    return Result("http", figures, {"lifecycles_per_s_8_clients": ">= 50",
-                                    "complete_p99_ms_8_clients": "<= 150",
-                                    "errors_8_clients": "0"})
+    return Result(
+        "http",
+        figures,
+        {
+            "lifecycles_per_s_8_clients": ">= 50",
+            "complete_p99_ms_8_clients": "<= 150",
+            "errors_8_clients": "0",
+        },
+    )
 
 
 def _call(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
-    request = urllib.request.Request(base + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(
+        base + path, method=method, data=json.dumps(body).encode() if body is not None else None
+    )
     request.add_header("Authorization", f"Bearer {token}")
     request.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(request, timeout=60) as response:
@@ -264,8 +314,13 @@ def _http_round(base: str, token: str, n: int, count: int) -> dict[str, Any]:
         for _ in range(per_client):
             try:
                 t0 = time.perf_counter()
-                created = _call(base, token, "POST", "/instances",
-                                {"process_key": "bench_lifecycle", "variables": {}})
+                created = _call(
+                    base,
+                    token,
+                    "POST",
+                    "/instances",
+                    {"process_key": "bench_lifecycle", "variables": {}},
+                )
                 t1 = time.perf_counter()
                 detail = _call(base, token, "GET", f"/instances/{created['id']}")
                 task_id = detail["tasks"][0]["id"]
@@ -287,10 +342,12 @@ def _http_round(base: str, token: str, n: int, count: int) -> dict[str, Any]:
         thread.join()
     seconds = time.perf_counter() - began
     done = len(completes)
-    return {f"lifecycles_per_s_{count}_clients": done / seconds,
-            f"errors_{count}_clients": errors,
-            **{f"start_{k}_{count}_clients": v for k, v in percentiles(starts).items()},
-            **{f"complete_{k}_{count}_clients": v for k, v in percentiles(completes).items()}}
+    return {
+        f"lifecycles_per_s_{count}_clients": done / seconds,
+        f"errors_{count}_clients": errors,
+        **{f"start_{k}_{count}_clients": v for k, v in percentiles(starts).items()},
+        **{f"complete_{k}_{count}_clients": v for k, v in percentiles(completes).items()},
+    }
 
 
 def timeline(n: int) -> Result:
@@ -302,22 +359,52 @@ def timeline(n: int) -> Result:
         for i in range(n):
             oid = ObjectId()
             started = now - timedelta(minutes=i % 600)
-            docs.append({"_id": oid, "process_key": f"p{i % 5}", "definition_version": 1,
-                         "status": "active", "subject": None, "started_by": "u",
-                         "started_at": started, "ended_at": None, "participants": ["u"],
-                         "timers": [], "state": "", "version": 1,
-                         "open_tasks": [{"guid": f"t{i}", "bpmn_id": "work", "name": "Work",
-                                         "assignee": "u", "candidates": ["u"],
-                                         "created_at": started,
-                                         "due_at": started + timedelta(days=1)}]})
-            tasks.append({"instance_id": oid, "task_guid": f"t{i}", "bpmn_id": "work",
-                          "name": "Work", "status": "open", "assignee": "u",
-                          "candidates": ["u"], "owners": ["u"], "created_at": started,
-                          "due_at": started + timedelta(days=1), "process_key": f"p{i % 5}",
-                          "definition_version": 1})
+            docs.append(
+                {
+                    "_id": oid,
+                    "process_key": f"p{i % 5}",
+                    "definition_version": 1,
+                    "status": "active",
+                    "subject": None,
+                    "started_by": "u",
+                    "started_at": started,
+                    "ended_at": None,
+                    "participants": ["u"],
+                    "timers": [],
+                    "state": "",
+                    "version": 1,
+                    "open_tasks": [
+                        {
+                            "guid": f"t{i}",
+                            "bpmn_id": "work",
+                            "name": "Work",
+                            "assignee": "u",
+                            "candidates": ["u"],
+                            "created_at": started,
+                            "due_at": started + timedelta(days=1),
+                        }
+                    ],
+                }
+            )
+            tasks.append(
+                {
+                    "instance_id": oid,
+                    "task_guid": f"t{i}",
+                    "bpmn_id": "work",
+                    "name": "Work",
+                    "status": "open",
+                    "assignee": "u",
+                    "candidates": ["u"],
+                    "owners": ["u"],
+                    "created_at": started,
+                    "due_at": started + timedelta(days=1),
+                    "process_key": f"p{i % 5}",
+                    "definition_version": 1,
+                }
+            )
         for chunk in range(0, n, 5000):
-            ProcessInstance._get_collection().insert_many(docs[chunk:chunk + 5000])
-            HumanTask._get_collection().insert_many(tasks[chunk:chunk + 5000])
+            ProcessInstance._get_collection().insert_many(docs[chunk : chunk + 5000])
+            HumanTask._get_collection().insert_many(tasks[chunk : chunk + 5000])
         window = monitor.TimelineWindow(now - timedelta(days=1), now + timedelta(days=1))
         samples = []
         rows = 0
@@ -328,5 +415,8 @@ def timeline(n: int) -> Result:
         ROUND_TRIPS.reset()
         monitor.timeline(window, admin)
         trips = ROUND_TRIPS.count
-    return Result("timeline", {"instances": n, "rows": rows, "round_trips": trips,
-                               **percentiles(samples)}, {"p50_ms": "< 1000"})
+    return Result(
+        "timeline",
+        {"instances": n, "rows": rows, "round_trips": trips, **percentiles(samples)},
+        {"p50_ms": "< 1000"},
+    )

@@ -43,8 +43,11 @@ def author_keys(author: AppealAuthor) -> list[str]:
     name = _normalize(author.name)
     if not name:
         return []
-    keys = [f"{name}|{_normalize(address)}" for address in (author.postal_address, author.email)
-            if _normalize(address)]
+    keys = [
+        f"{name}|{_normalize(address)}"
+        for address in (author.postal_address, author.email)
+        if _normalize(address)
+    ]
     return keys
 
 
@@ -56,8 +59,11 @@ def _authors(values: Iterable[dict[str, Any]]) -> list[AppealAuthor]:
         if not name:
             errors[f"authors.{i}.name"] = ["is required (leave authors empty if anonymous)"]
             continue
-        author = AppealAuthor(name=name, postal_address=str(value.get("postal_address") or ""),
-                              email=str(value.get("email") or ""))
+        author = AppealAuthor(
+            name=name,
+            postal_address=str(value.get("postal_address") or ""),
+            email=str(value.get("email") or ""),
+        )
         author.key = (author_keys(author) or [""])[0]
         authors.append(author)
     if len(authors) > MAX_AUTHORS:
@@ -67,10 +73,18 @@ def _authors(values: Iterable[dict[str, Any]]) -> list[AppealAuthor]:
     return authors
 
 
-def register_appeal(actor: Actor, journal_id: Any, authors: Iterable[dict[str, Any]],
-                    topic: str, channel: str, summary: str, received_on: date | None = None,
-                    at: datetime | None = None, title: str = "",
-                    executors: Iterable[str] = ()) -> CitizenAppeal:
+def register_appeal(
+    actor: Actor,
+    journal_id: Any,
+    authors: Iterable[dict[str, Any]],
+    topic: str,
+    channel: str,
+    summary: str,
+    received_on: date | None = None,
+    at: datetime | None = None,
+    title: str = "",
+    executors: Iterable[str] = (),
+) -> CitizenAppeal:
     """Register an appeal in an appeals journal: document, card, deadlines, repeat check."""
     journal = journals.writable_journal(actor, journal_id)
     errors: dict[str, list[str]] = {}
@@ -87,8 +101,10 @@ def register_appeal(actor: Actor, journal_id: Any, authors: Iterable[dict[str, A
     registered_on = at.date()
     received_on = received_on or registered_on
     if received_on > registered_on:
-        raise DocumentsInvalid("an appeal cannot be received after it is registered",
-                               {"received_on": ["after the registration date"]})
+        raise DocumentsInvalid(
+            "an appeal cannot be received after it is registered",
+            {"received_on": ["after the registration date"]},
+        )
     form = "anonymous" if not people else "individual" if len(people) == 1 else "collective"
     keys = sorted({key for person in people for key in author_keys(person)})
     # No answer without a name and an address to send it to (59-FZ art. 11 p. 1).
@@ -96,21 +112,48 @@ def register_appeal(actor: Actor, journal_id: Any, authors: Iterable[dict[str, A
     deadline = calendar.deadline_after(registered_on, ANSWER_DAYS)
     names = ", ".join(p.name for p in people[:3]) + (" и др." if len(people) > 3 else "")
     doc = office.create_document(
-        actor, "incoming", title or f"Обращение: {summary.strip()[:120] or topic}",
-        summary=summary, correspondent={"name": names or "анонимное обращение"},
-        document_date=received_on, journal=journal)
-    card = cards.register_document(actor, doc.id, journal.id, at=at, kind="appeal",
-                                   summary=summary, executors=executors, deadline=deadline,
-                                   under_control=True, controller=actor.username)
+        actor,
+        "incoming",
+        title or f"Обращение: {summary.strip()[:120] or topic}",
+        summary=summary,
+        correspondent={"name": names or "анонимное обращение"},
+        document_date=received_on,
+        journal=journal,
+    )
+    card = cards.register_document(
+        actor,
+        doc.id,
+        journal.id,
+        at=at,
+        kind="appeal",
+        summary=summary,
+        executors=executors,
+        deadline=deadline,
+        under_control=True,
+        controller=actor.username,
+    )
     earlier = repository.earlier_appeals(keys, topic, None)
     appeal = CitizenAppeal(
-        card_id=card.id, document_id=doc.id, journal_id=journal.id, number=card.number,
-        received_on=received_on, registered_on=registered_on, authors=people, author_keys=keys,
-        form=form, topic=topic, channel=channel, summary=summary,
+        card_id=card.id,
+        document_id=doc.id,
+        journal_id=journal.id,
+        number=card.number,
+        received_on=received_on,
+        registered_on=registered_on,
+        authors=people,
+        author_keys=keys,
+        form=form,
+        topic=topic,
+        channel=channel,
+        summary=summary,
         answer_required=answer_required,
-        redirect_due=calendar.deadline_after(registered_on, REDIRECT_DAYS), deadline=deadline,
-        original_deadline=deadline, repeated_of=[a.id for a in earlier], access=card.access,
-        created_at=utcnow())
+        redirect_due=calendar.deadline_after(registered_on, REDIRECT_DAYS),
+        deadline=deadline,
+        original_deadline=deadline,
+        repeated_of=[a.id for a in earlier],
+        access=card.access,
+        created_at=utcnow(),
+    )
     appeal.save(force_insert=True)
     return appeal
 
@@ -123,9 +166,14 @@ def get_appeal(actor: Actor, appeal_id: Any) -> CitizenAppeal:
     return appeal
 
 
-def list_appeals(actor: Actor, status: str = "", overdue: bool = False,
-                 today: date | None = None, limit: int = 50,
-                 offset: int = 0) -> list[CitizenAppeal]:
+def list_appeals(
+    actor: Actor,
+    status: str = "",
+    overdue: bool = False,
+    today: date | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[CitizenAppeal]:
     """Appeals the actor may read (access applied in the query), newest first."""
     overdue_on = (today or utcnow().date()) if overdue else None
     return list(repository.visible_appeals(actor, status, overdue_on).skip(offset).limit(limit))
@@ -140,24 +188,30 @@ def _writable(actor: Actor, appeal_id: Any) -> CitizenAppeal:
 
 
 def _recipients(appeal: CitizenAppeal) -> list[str]:
-    return [person.email or person.postal_address for person in appeal.authors
-            if person.email or person.postal_address]
+    return [
+        person.email or person.postal_address
+        for person in appeal.authors
+        if person.email or person.postal_address
+    ]
 
 
 def _notice(actor: Actor, appeal: CitizenAppeal, kind: str, text: str) -> AppealNotice:
-    notice = AppealNotice(kind=kind, sent_at=utcnow(), sent_by=actor.username,
-                          to=_recipients(appeal), text=text)
+    notice = AppealNotice(
+        kind=kind, sent_at=utcnow(), sent_by=actor.username, to=_recipients(appeal), text=text
+    )
     appeal.notices = [*appeal.notices, notice]
     return notice
 
 
 def _card_executed(appeal: CitizenAppeal) -> None:
     RegistrationCard.objects(id=appeal.card_id, status__in=["registered", "in_work"]).update_one(
-        set__status="executed", set__executed_at=utcnow(), set__updated_at=utcnow())
+        set__status="executed", set__executed_at=utcnow(), set__updated_at=utcnow()
+    )
 
 
-def redirect(actor: Actor, appeal_id: Any, to_organization: str, reason: str,
-             on: date | None = None) -> CitizenAppeal:
+def redirect(
+    actor: Actor, appeal_id: Any, to_organization: str, reason: str, on: date | None = None
+) -> CitizenAppeal:
     """Send an appeal outside our competence to the competent body, notifying the authors."""
     appeal = _writable(actor, appeal_id)
     if not to_organization.strip():
@@ -167,16 +221,21 @@ def redirect(actor: Actor, appeal_id: Any, to_organization: str, reason: str,
     appeal.redirected_to = to_organization.strip()
     appeal.redirected_on = on
     late = on > appeal.redirect_due
-    _notice(actor, appeal, "redirect",
-            f"Обращение № {appeal.number} направлено в {appeal.redirected_to}: {reason}"
-            + (" (позже 7 дней)" if late else ""))
+    _notice(
+        actor,
+        appeal,
+        "redirect",
+        f"Обращение № {appeal.number} направлено в {appeal.redirected_to}: {reason}"
+        + (" (позже 7 дней)" if late else ""),
+    )
     appeal.save()
     _card_executed(appeal)
     return appeal
 
 
-def extend(actor: Actor, appeal_id: Any, days: int, reason: str,
-           on: date | None = None) -> CitizenAppeal:
+def extend(
+    actor: Actor, appeal_id: Any, days: int, reason: str, on: date | None = None
+) -> CitizenAppeal:
     """Extend the answer term once, by at most 30 days, before it runs out; notify authors."""
     appeal = _writable(actor, appeal_id)
     on = on or utcnow().date()
@@ -194,12 +253,17 @@ def extend(actor: Actor, appeal_id: Any, days: int, reason: str,
     appeal.extended_days = days
     appeal.extension_reason = reason
     appeal.deadline = calendar.deadline_after(appeal.original_deadline, days)
-    _notice(actor, appeal, "extension",
-            f"Срок рассмотрения обращения № {appeal.number} продлён до "
-            f"{appeal.deadline:%d.%m.%Y}: {reason}")
+    _notice(
+        actor,
+        appeal,
+        "extension",
+        f"Срок рассмотрения обращения № {appeal.number} продлён до "
+        f"{appeal.deadline:%d.%m.%Y}: {reason}",
+    )
     appeal.save()
-    RegistrationCard.objects(id=appeal.card_id).update_one(set__deadline=appeal.deadline,
-                                                          set__updated_at=utcnow())
+    RegistrationCard.objects(id=appeal.card_id).update_one(
+        set__deadline=appeal.deadline, set__updated_at=utcnow()
+    )
     return appeal
 
 
@@ -223,8 +287,9 @@ def send_notice(actor: Actor, appeal_id: Any, kind: str, text: str) -> CitizenAp
     if not can_write(actor, appeal.access):
         raise NotAllowed("you may read this appeal but not change it")
     if not kind or not text.strip():
-        raise DocumentsInvalid("a notice needs a kind and a text",
-                               {"kind": ["is required"], "text": ["is required"]})
+        raise DocumentsInvalid(
+            "a notice needs a kind and a text", {"kind": ["is required"], "text": ["is required"]}
+        )
     _notice(actor, appeal, kind, text)
     appeal.save()
     return appeal

@@ -42,53 +42,90 @@ REGISTRATION_PROCESS = "document_registration"
 EXECUTION_PROCESS = "document_execution"
 EXECUTOR_LANE = "executor"
 # Status steps by hand; "filed" is reached only by a transfer to a case file.
-NEXT_STATUS = {"registered": ("in_work", "executed"), "in_work": ("executed",),
-               "executed": ("in_work",), "filed": ()}
-EDITABLE = ("summary", "resolution", "executors", "deadline", "correspondent_number",
-            "correspondent_date")
+NEXT_STATUS = {
+    "registered": ("in_work", "executed"),
+    "in_work": ("executed",),
+    "executed": ("in_work",),
+    "filed": (),
+}
+EDITABLE = (
+    "summary",
+    "resolution",
+    "executors",
+    "deadline",
+    "correspondent_number",
+    "correspondent_date",
+)
 
 
 def _kind_fits(journal: RegistrationJournal, doc: OfficeDocument) -> bool:
     return journal.kind == doc.kind or (journal.kind == "appeal" and doc.kind == "incoming")
 
 
-def register_document(actor: Actor, document_id: Any, journal_id: Any, *,
-                      reservation_id: Any = None, at: datetime | None = None,
-                      correspondent_number: str = "", correspondent_date: date | None = None,
-                      summary: str | None = None, resolution: str = "",
-                      executors: Iterable[str] = (), deadline: date | None = None,
-                      due_in_working_days: int | None = None, under_control: bool = False,
-                      controller: str | None = None, kind: str = "document",
-                      start_procedure: bool = True) -> RegistrationCard:
+def register_document(
+    actor: Actor,
+    document_id: Any,
+    journal_id: Any,
+    *,
+    reservation_id: Any = None,
+    at: datetime | None = None,
+    correspondent_number: str = "",
+    correspondent_date: date | None = None,
+    summary: str | None = None,
+    resolution: str = "",
+    executors: Iterable[str] = (),
+    deadline: date | None = None,
+    due_in_working_days: int | None = None,
+    under_control: bool = False,
+    controller: str | None = None,
+    kind: str = "document",
+    start_procedure: bool = True,
+) -> RegistrationCard:
     """Give a document the journal's next number (or a reserved one) and open its card."""
     journal = journals.writable_journal(actor, journal_id)
     doc = office.get_document(actor, document_id)
     if doc.card_id is not None:
         raise AlreadyRegistered(f"the document is registered as {doc.reg_number}")
     if not _kind_fits(journal, doc):
-        raise DocumentsInvalid(f"journal {journal.code} registers {journal.kind} documents",
-                               {"journal_id": [f"does not take {doc.kind} documents"]})
+        raise DocumentsInvalid(
+            f"journal {journal.code} registers {journal.kind} documents",
+            {"journal_id": [f"does not take {doc.kind} documents"]},
+        )
     at = at or utcnow()
     on = at.date()
     if due_in_working_days is not None:
         if due_in_working_days < 1:
-            raise DocumentsInvalid("the term is at least one working day",
-                                   {"due_in_working_days": ["at least 1"]})
+            raise DocumentsInvalid(
+                "the term is at least one working day", {"due_in_working_days": ["at least 1"]}
+            )
         deadline = calendar.add_working_days(on, due_in_working_days)
     if under_control and not controller:
         controller = actor.username
     reservation = _reservation(actor, journal, reservation_id, on, correspondent_number)
     office.follow_journal(doc, journal)
     card = RegistrationCard(
-        kind=kind, journal_id=journal.id, year=reservation.year, seq=reservation.seq,
-        number=reservation.number, registered_at=at, registered_on=on,
-        registered_by=actor.username, document_id=doc.id, title=doc.title,
+        kind=kind,
+        journal_id=journal.id,
+        year=reservation.year,
+        seq=reservation.seq,
+        number=reservation.number,
+        registered_at=at,
+        registered_on=on,
+        registered_by=actor.username,
+        document_id=doc.id,
+        title=doc.title,
         correspondent=doc.correspondent or OrganizationRef(),
-        correspondent_number=correspondent_number, correspondent_date=correspondent_date,
-        summary=doc.summary if summary is None else summary, resolution=resolution,
-        executors=list(dict.fromkeys(executors)), deadline=deadline,
-        under_control=under_control, controller=controller, access=doc.access,
-        updated_at=at)
+        correspondent_number=correspondent_number,
+        correspondent_date=correspondent_date,
+        summary=doc.summary if summary is None else summary,
+        resolution=resolution,
+        executors=list(dict.fromkeys(executors)),
+        deadline=deadline,
+        under_control=under_control,
+        controller=controller,
+        access=doc.access,
+        updated_at=at,
+    )
     try:
         card.save(force_insert=True)
     except NotUniqueError as exc:
@@ -107,8 +144,9 @@ def register_document(actor: Actor, document_id: Any, journal_id: Any, *,
     return card
 
 
-def _reservation(actor: Actor, journal: RegistrationJournal, reservation_id: Any, on: date,
-                 corr: str) -> NumberReservation:
+def _reservation(
+    actor: Actor, journal: RegistrationJournal, reservation_id: Any, on: date, corr: str
+) -> NumberReservation:
     if reservation_id is None:
         return numbering.reserve(actor, journal, on, corr=corr)
     reservation = numbering.get_reservation(reservation_id)
@@ -121,13 +159,20 @@ def _subject(card: RegistrationCard, doc: OfficeDocument) -> dict[str, str]:
     return {"type": "document", "id": str(doc.id), "title": f"№ {card.number} {doc.title}"[:200]}
 
 
-def _start_registration_procedure(actor: Actor, card: RegistrationCard,
-                                  doc: OfficeDocument) -> None:
-    variables = {"card_id": str(card.id), "document_id": str(doc.id), "number": card.number,
-                 "journal_id": str(card.journal_id), "kind": doc.kind}
+def _start_registration_procedure(
+    actor: Actor, card: RegistrationCard, doc: OfficeDocument
+) -> None:
+    variables = {
+        "card_id": str(card.id),
+        "document_id": str(doc.id),
+        "number": card.number,
+        "journal_id": str(card.journal_id),
+        "kind": doc.kind,
+    }
     try:
-        started = instances.start(REGISTRATION_PROCESS, actor, variables,
-                                  subject=_subject(card, doc))
+        started = instances.start(
+            REGISTRATION_PROCESS, actor, variables, subject=_subject(card, doc)
+        )
     except DefinitionNotFound:
         return
     except EngineError:
@@ -162,17 +207,26 @@ def writable_card(actor: Actor, card_id: Any) -> RegistrationCard:
     return card
 
 
-def list_cards(actor: Actor, journal_id: Any = None, status: str = "", executor: str = "",
-               under_control: bool | None = None, overdue: bool = False, kind: str = "",
-               limit: int = 50, offset: int = 0,
-               today: date | None = None) -> list[RegistrationCard]:
+def list_cards(
+    actor: Actor,
+    journal_id: Any = None,
+    status: str = "",
+    executor: str = "",
+    under_control: bool | None = None,
+    overdue: bool = False,
+    kind: str = "",
+    limit: int = 50,
+    offset: int = 0,
+    today: date | None = None,
+) -> list[RegistrationCard]:
     """Cards the actor may read, with filters applied in the query, newest first."""
     journal_oid = repository.object_id(journal_id) if journal_id else None
     if journal_id and journal_oid is None:
         return []
     overdue_on = (today or utcnow().date()) if overdue else None
-    found = repository.visible_cards(actor, journal_oid, status, executor, under_control,
-                                     overdue_on, kind)
+    found = repository.visible_cards(
+        actor, journal_oid, status, executor, under_control, overdue_on, kind
+    )
     return list(found.skip(offset).limit(limit))
 
 
@@ -181,8 +235,9 @@ def update_card(actor: Actor, card_id: Any, changes: dict[str, Any]) -> Registra
     card = writable_card(actor, card_id)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise DocumentsInvalid("these fields cannot be changed",
-                               {k: ["cannot be changed"] for k in sorted(unknown)})
+        raise DocumentsInvalid(
+            "these fields cannot be changed", {k: ["cannot be changed"] for k in sorted(unknown)}
+        )
     for key, value in changes.items():
         setattr(card, key, list(dict.fromkeys(value)) if key == "executors" else value)
     card.updated_at = utcnow()
@@ -190,8 +245,13 @@ def update_card(actor: Actor, card_id: Any, changes: dict[str, Any]) -> Registra
     return card
 
 
-def put_under_control(actor: Actor, card_id: Any, controller: str | None = None,
-                      deadline: date | None = None, on: bool = True) -> RegistrationCard:
+def put_under_control(
+    actor: Actor,
+    card_id: Any,
+    controller: str | None = None,
+    deadline: date | None = None,
+    on: bool = True,
+) -> RegistrationCard:
     """Mark a card's execution as controlled (or not), with controller and deadline."""
     card = writable_card(actor, card_id)
     if on and not (deadline or card.deadline):
@@ -209,8 +269,10 @@ def set_status(actor: Actor, card_id: Any, status: str) -> RegistrationCard:
     """Move a card to the next status (registered → in_work → executed)."""
     card = writable_card(actor, card_id)
     if status not in NEXT_STATUS.get(card.status, ()):
-        raise CardStateConflict(f"a card that is {card.status} cannot become {status}",
-                                {"status": [f"allowed: {', '.join(NEXT_STATUS[card.status])}"]})
+        raise CardStateConflict(
+            f"a card that is {card.status} cannot become {status}",
+            {"status": [f"allowed: {', '.join(NEXT_STATUS[card.status])}"]},
+        )
     card.status = status
     card.executed_at = utcnow() if status == "executed" else None
     card.updated_at = utcnow()
@@ -235,14 +297,21 @@ def linked_documents(actor: Actor, card_id: Any) -> list[OfficeDocument]:
     return list(repository.visible_documents(actor).filter(id__in=ids))
 
 
-def acquaint(actor: Actor, card_id: Any, person: str, at: datetime | None = None,
-             note: str = "") -> AcquaintanceLog:
+def acquaint(
+    actor: Actor, card_id: Any, person: str, at: datetime | None = None, note: str = ""
+) -> AcquaintanceLog:
     """Log that `person` read the (paper) document."""
     card = writable_card(actor, card_id)
     if not person.strip():
         raise DocumentsInvalid("who read it?", {"person": ["is required"]})
-    entry = AcquaintanceLog(card_id=card.id, document_id=card.document_id, person=person.strip(),
-                            acquainted_at=at or utcnow(), recorded_by=actor.username, note=note)
+    entry = AcquaintanceLog(
+        card_id=card.id,
+        document_id=card.document_id,
+        person=person.strip(),
+        acquainted_at=at or utcnow(),
+        recorded_by=actor.username,
+        note=note,
+    )
     entry.save(force_insert=True)
     return entry
 
@@ -253,31 +322,43 @@ def acquaintances(actor: Actor, card_id: Any) -> list[AcquaintanceLog]:
     return list(AcquaintanceLog.objects(card_id=card.id).order_by("acquainted_at"))
 
 
-def transfer_to_case(actor: Actor, card_id: Any, case_index: str = "", note: str = "",
-                     at: datetime | None = None) -> TransferLog:
+def transfer_to_case(
+    actor: Actor, card_id: Any, case_index: str = "", note: str = "", at: datetime | None = None
+) -> TransferLog:
     """File an executed document into a case of the nomenclature in force; log the transfer."""
     card = writable_card(actor, card_id)
     if card.status != "executed":
-        raise CardStateConflict("only an executed document is filed into a case",
-                                {"status": [card.status]})
+        raise CardStateConflict(
+            "only an executed document is filed into a case", {"status": [card.status]}
+        )
     at = at or utcnow()
     index = case_index or _journal_case_index(card)
     if not index:
         raise DocumentsInvalid("name the case index", {"case_index": ["is required"]})
     case = nomenclature.find_case(at.year, index)
     if not RegistrationCard.objects(id=card.id, status="executed").update_one(
-            set__status="filed", set__case_file_id=case.id, set__case_index=case.index,
-            set__updated_at=at):
+        set__status="filed",
+        set__case_file_id=case.id,
+        set__case_index=case.index,
+        set__updated_at=at,
+    ):
         raise CardStateConflict("the card was changed meanwhile")
     try:
         nomenclature.file_into(case, at.date())
     except Exception:
         RegistrationCard.objects(id=card.id).update_one(
-            set__status="executed", unset__case_file_id=True, set__case_index="")
+            set__status="executed", unset__case_file_id=True, set__case_index=""
+        )
         raise
-    entry = TransferLog(card_id=card.id, document_id=card.document_id, case_file_id=case.id,
-                        case_index=case.index, transferred_at=at,
-                        transferred_by=actor.username, note=note)
+    entry = TransferLog(
+        card_id=card.id,
+        document_id=card.document_id,
+        case_file_id=case.id,
+        case_index=case.index,
+        transferred_at=at,
+        transferred_by=actor.username,
+        note=note,
+    )
     entry.save(force_insert=True)
     return entry
 
@@ -293,8 +374,9 @@ def transfers(actor: Actor, card_id: Any) -> list[TransferLog]:
     return list(TransferLog.objects(card_id=card.id).order_by("transferred_at"))
 
 
-def send_to_executor(actor: Actor, card_id: Any, executor: str, text: str = "",
-                     due: date | None = None) -> RegistrationCard:
+def send_to_executor(
+    actor: Actor, card_id: Any, executor: str, text: str = "", due: date | None = None
+) -> RegistrationCard:
     """Send the document to an executor as an assignment (the document_execution procedure)."""
     card = writable_card(actor, card_id)
     if card.status == "filed":
@@ -303,22 +385,33 @@ def send_to_executor(actor: Actor, card_id: Any, executor: str, text: str = "",
         raise DocumentsInvalid("name the executor", {"executor": ["is required"]})
     due = due or card.deadline
     doc = OfficeDocument.objects(id=card.document_id).first()
-    variables = {"card_id": str(card.id), "document_id": str(card.document_id),
-                 "number": card.number, "instruction": text or card.resolution,
-                 "due": due.isoformat() if due else None,
-                 "lane_owners": {EXECUTOR_LANE: [executor]}}
+    variables = {
+        "card_id": str(card.id),
+        "document_id": str(card.document_id),
+        "number": card.number,
+        "instruction": text or card.resolution,
+        "due": due.isoformat() if due else None,
+        "lane_owners": {EXECUTOR_LANE: [executor]},
+    }
     try:
-        started = instances.start(EXECUTION_PROCESS, actor, variables,
-                                  subject=_subject(card, doc) if doc else None)
+        started = instances.start(
+            EXECUTION_PROCESS, actor, variables, subject=_subject(card, doc) if doc else None
+        )
     except DefinitionNotFound as exc:
         raise ProcedureNotDeployed(f"the {EXECUTION_PROCESS} procedure is not deployed") from exc
     now = utcnow()
     RegistrationCard.objects(id=card.id).update_one(
-        add_to_set__executors=executor, push__assignments={
-            "executor": executor, "instance_id": str(started["_id"]), "at": now,
-            "by": actor.username, "due": due.isoformat() if due else None},
+        add_to_set__executors=executor,
+        push__assignments={
+            "executor": executor,
+            "instance_id": str(started["_id"]),
+            "at": now,
+            "by": actor.username,
+            "due": due.isoformat() if due else None,
+        },
         set__status="in_work" if card.status == "registered" else card.status,
-        set__updated_at=now)
+        set__updated_at=now,
+    )
     card.reload()
     return card
 
@@ -333,6 +426,6 @@ def due_soon(actor: Actor, days: int = 3, today: date | None = None) -> list[Reg
     today = today or utcnow().date()
     until = calendar.add_working_days(today, days)
     found = repository.visible_cards(actor).filter(
-        deadline__gte=today, deadline__lte=until, status__in=["registered", "in_work"])
+        deadline__gte=today, deadline__lte=until, status__in=["registered", "in_work"]
+    )
     return list(found.limit(500))
-

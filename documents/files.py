@@ -51,8 +51,14 @@ _MAGIC: list[tuple[bytes, str]] = [
     (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
 ]
 _OLE_TYPES = {"doc": "application/msword", "xls": "application/vnd.ms-excel"}
-_TEXT_TYPES = {"xml": "application/xml", "csv": "text/csv", "json": "application/json",
-               "html": "text/plain", "htm": "text/plain", "svg": "text/plain"}
+_TEXT_TYPES = {
+    "xml": "application/xml",
+    "csv": "text/csv",
+    "json": "application/json",
+    "html": "text/plain",
+    "htm": "text/plain",
+    "svg": "text/plain",
+}
 
 
 def _extension(filename: str) -> str:
@@ -66,8 +72,11 @@ def sniff_type(head: bytes, filename: str) -> str:
         return _ZIP_TYPES.get(ext, "application/zip")
     for magic, mime in _MAGIC:
         if head.startswith(magic):
-            return _OLE_TYPES.get(ext, "application/octet-stream") if mime.endswith(
-                "ole-storage") else mime
+            return (
+                _OLE_TYPES.get(ext, "application/octet-stream")
+                if mime.endswith("ole-storage")
+                else mime
+            )
     if b"\x00" in head:
         return "application/octet-stream"
     try:
@@ -89,8 +98,9 @@ def clean_filename(filename: str) -> str:
     return name[-MAX_NAME:]
 
 
-def _store_content(stream: IO[bytes], filename: str, max_bytes: int,
-                   head: bytes = b"") -> tuple[ObjectId, int, str, str]:
+def _store_content(
+    stream: IO[bytes], filename: str, max_bytes: int, head: bytes = b""
+) -> tuple[ObjectId, int, str, str]:
     """Copy the stream into GridFS; return (gridfs id, size, sha256, sniffed type)."""
     digest = hashlib.sha256()
     size = 0
@@ -102,8 +112,10 @@ def _store_content(stream: IO[bytes], filename: str, max_bytes: int,
         while chunk:
             size += len(chunk)
             if size > max_bytes:
-                raise FileTooLarge(f"the file is larger than {max_bytes} bytes",
-                                   {"file": [f"at most {max_bytes} bytes"]})
+                raise FileTooLarge(
+                    f"the file is larger than {max_bytes} bytes",
+                    {"file": [f"at most {max_bytes} bytes"]},
+                )
             digest.update(chunk)
             upload.write(chunk)
             chunk = stream.read(CHUNK)
@@ -114,33 +126,56 @@ def _store_content(stream: IO[bytes], filename: str, max_bytes: int,
     return upload._id, size, digest.hexdigest(), sniffed
 
 
-def upload(actor: Actor, filename: str, stream: IO[bytes], max_bytes: int = DEFAULT_MAX_BYTES,
-           access: AccessList | None = None, comment: str = "") -> StoredFile:
+def upload(
+    actor: Actor,
+    filename: str,
+    stream: IO[bytes],
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    access: AccessList | None = None,
+    comment: str = "",
+) -> StoredFile:
     """Store a new file (version 1); the uploader owns it."""
     name = clean_filename(filename)
     gridfs_id, size, sha, mime = _store_content(stream, name, max_bytes)
     now = utcnow()
-    version = FileVersion(number=1, gridfs_id=gridfs_id, filename=name, content_type=mime,
-                          size=size, sha256=sha, author=actor.username, created_at=now,
-                          comment=comment)
-    stored = StoredFile(name=name, owner=actor.username, versions=[version], current_version=1,
-                        access=access or make_access(read=[actor.username],
-                                                     write=[actor.username]),
-                        created_at=now, updated_at=now)
+    version = FileVersion(
+        number=1,
+        gridfs_id=gridfs_id,
+        filename=name,
+        content_type=mime,
+        size=size,
+        sha256=sha,
+        author=actor.username,
+        created_at=now,
+        comment=comment,
+    )
+    stored = StoredFile(
+        name=name,
+        owner=actor.username,
+        versions=[version],
+        current_version=1,
+        access=access or make_access(read=[actor.username], write=[actor.username]),
+        created_at=now,
+        updated_at=now,
+    )
     stored.save(force_insert=True)
     return stored
 
 
 def may_read(actor: Actor, stored: StoredFile) -> bool:
     """Whether the actor may read the file: by its own list or through a document."""
-    return can_read(actor, stored.access) or repository.readable_documents_linking(
-        actor, stored.id) > 0
+    return (
+        can_read(actor, stored.access)
+        or repository.readable_documents_linking(actor, stored.id) > 0
+    )
 
 
 def may_write(actor: Actor, stored: StoredFile) -> bool:
     """Whether the actor may add versions: by its own list or through a document."""
-    return can_write(actor, stored.access) or repository.writable_documents_linking(
-        actor, stored.id) > 0
+    return (
+        can_write(actor, stored.access)
+        or repository.writable_documents_linking(actor, stored.id) > 0
+    )
 
 
 def get_file(actor: Actor, file_id: Any) -> StoredFile:
@@ -166,8 +201,9 @@ def version_of(stored: StoredFile, number: int | None = None) -> FileVersion:
     raise FileNotFound(f"file {stored.id} has no version {wanted}")
 
 
-def open_version(actor: Actor, file_id: Any,
-                 number: int | None = None) -> tuple[StoredFile, FileVersion, GridOut]:
+def open_version(
+    actor: Actor, file_id: Any, number: int | None = None
+) -> tuple[StoredFile, FileVersion, GridOut]:
     """A readable stream of one version's bytes, with the file and version records."""
     stored = get_file(actor, file_id)
     version = version_of(stored, number)
@@ -198,25 +234,41 @@ def read_bytes(version: FileVersion) -> bytes:
         raise FileNotFound(f"the content of version {version.number} is missing") from exc
 
 
-def add_version(actor: Actor, file_id: Any, filename: str, stream: IO[bytes],
-                max_bytes: int = DEFAULT_MAX_BYTES, comment: str = "",
-                keep_lock: bool = False) -> StoredFile:
+def add_version(
+    actor: Actor,
+    file_id: Any,
+    filename: str,
+    stream: IO[bytes],
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    comment: str = "",
+    keep_lock: bool = False,
+) -> StoredFile:
     """Store new content as the next version; refused while someone else holds the lock."""
     stored = get_file(actor, file_id)
     if not may_write(actor, stored):
         raise NotAllowed("you may read this file but not change it")
     if stored.locked_by and stored.locked_by != actor.username:
-        raise FileLocked(f"the file is checked out by {stored.locked_by}",
-                         {"locked_by": stored.locked_by})
+        raise FileLocked(
+            f"the file is checked out by {stored.locked_by}", {"locked_by": stored.locked_by}
+        )
     name = clean_filename(filename or stored.name)
     gridfs_id, size, sha, mime = _store_content(stream, name, max_bytes)
     now = utcnow()
     number = stored.current_version + 1
-    version = FileVersion(number=number, gridfs_id=gridfs_id, filename=name, content_type=mime,
-                          size=size, sha256=sha, author=actor.username, created_at=now,
-                          comment=comment)
-    if not repository.push_file_version(stored.id, stored.current_version, version.to_mongo(),
-                                        unlock=not keep_lock, now=now):
+    version = FileVersion(
+        number=number,
+        gridfs_id=gridfs_id,
+        filename=name,
+        content_type=mime,
+        size=size,
+        sha256=sha,
+        author=actor.username,
+        created_at=now,
+        comment=comment,
+    )
+    if not repository.push_file_version(
+        stored.id, stored.current_version, version.to_mongo(), unlock=not keep_lock, now=now
+    ):
         repository.bucket().delete(gridfs_id)
         raise FileLocked("someone else stored a version at the same time; reload and retry")
     stored.reload()
@@ -234,8 +286,9 @@ def checkout(actor: Actor, file_id: Any) -> StoredFile:
         raise NotAllowed("you may read this file but not change it")
     if not repository.lock_file(stored.id, actor.username, utcnow()):
         stored.reload()
-        raise FileLocked(f"the file is checked out by {stored.locked_by}",
-                         {"locked_by": stored.locked_by})
+        raise FileLocked(
+            f"the file is checked out by {stored.locked_by}", {"locked_by": stored.locked_by}
+        )
     stored.reload()
     return stored
 
@@ -245,14 +298,12 @@ def checkin(actor: Actor, file_id: Any, force: bool = False) -> StoredFile:
     stored = get_file(actor, file_id)
     holder = None if (force and actor.is_admin) else actor.username
     if not repository.unlock_file(stored.id, holder):
-        raise FileNotLocked("the file is not checked out by you",
-                            {"locked_by": stored.locked_by})
+        raise FileNotLocked("the file is not checked out by you", {"locked_by": stored.locked_by})
     stored.reload()
     return stored
 
 
-def set_access(actor: Actor, file_id: Any, read: Iterable[str],
-               write: Iterable[str]) -> StoredFile:
+def set_access(actor: Actor, file_id: Any, read: Iterable[str], write: Iterable[str]) -> StoredFile:
     """Replace a file's own access list (its owner always keeps both rights)."""
     stored = get_file(actor, file_id)
     if not can_write(actor, stored.access):

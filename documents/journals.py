@@ -17,9 +17,17 @@ from .errors import DocumentsInvalid, JournalExists, JournalNotFound, NotAllowed
 from .models import JOURNAL_KINDS, NumberReservation, RegistrationJournal
 
 
-def create_journal(actor: Actor, code: str, name: str, kind: str, number_template: str,
-                   department: str = "", case_index: str = "",
-                   read: Iterable[str] = ("*",), write: Iterable[str] = ()) -> RegistrationJournal:
+def create_journal(
+    actor: Actor,
+    code: str,
+    name: str,
+    kind: str,
+    number_template: str,
+    department: str = "",
+    case_index: str = "",
+    read: Iterable[str] = ("*",),
+    write: Iterable[str] = (),
+) -> RegistrationJournal:
     """Create a journal; its writers register documents in it (the creator is one)."""
     errors: dict[str, list[str]] = {}
     if not code or len(code) > 32 or any(ch in code for ch in "{}"):
@@ -32,15 +40,20 @@ def create_journal(actor: Actor, code: str, name: str, kind: str, number_templat
         raise DocumentsInvalid("the journal is invalid", errors)
     numbering.parse_template(number_template)
     journal = RegistrationJournal(
-        code=code, name=name, kind=kind, number_template=number_template,
-        department=department, case_index=case_index,
+        code=code,
+        name=name,
+        kind=kind,
+        number_template=number_template,
+        department=department,
+        case_index=case_index,
         access=make_access(read=read, write=[actor.username, *write]),
-        created_by=actor.username, created_at=utcnow())
+        created_by=actor.username,
+        created_at=utcnow(),
+    )
     try:
         journal.save(force_insert=True)
     except NotUniqueError as exc:
-        raise JournalExists(f"a journal with index {code} exists",
-                            {"code": ["taken"]}) from exc
+        raise JournalExists(f"a journal with index {code} exists", {"code": ["taken"]}) from exc
     return journal
 
 
@@ -76,28 +89,41 @@ def writable_journal(actor: Actor, journal_id: Any) -> RegistrationJournal:
     return journal
 
 
-def update_journal(actor: Actor, journal_id: Any, name: str | None = None,
-                   number_template: str | None = None, department: str | None = None,
-                   case_index: str | None = None,
-                   active: bool | None = None) -> RegistrationJournal:
+def update_journal(
+    actor: Actor,
+    journal_id: Any,
+    name: str | None = None,
+    number_template: str | None = None,
+    department: str | None = None,
+    case_index: str | None = None,
+    active: bool | None = None,
+) -> RegistrationJournal:
     """Change a journal's requisites; numbers given already keep their text."""
-    journal = writable_journal(actor, journal_id) if active is not False else get_journal(
-        actor, journal_id)
+    journal = (
+        writable_journal(actor, journal_id)
+        if active is not False
+        else get_journal(actor, journal_id)
+    )
     if not can_write(actor, journal.access):
         raise NotAllowed("you may not change this journal")
     if number_template is not None:
         numbering.parse_template(number_template)
         journal.number_template = number_template
-    for field, value in (("name", name), ("department", department),
-                         ("case_index", case_index), ("active", active)):
+    for field, value in (
+        ("name", name),
+        ("department", department),
+        ("case_index", case_index),
+        ("active", active),
+    ):
         if value is not None:
             setattr(journal, field, value)
     journal.save()
     return journal
 
 
-def set_access(actor: Actor, journal_id: Any, read: Iterable[str],
-               write: Iterable[str]) -> RegistrationJournal:
+def set_access(
+    actor: Actor, journal_id: Any, read: Iterable[str], write: Iterable[str]
+) -> RegistrationJournal:
     """Replace a journal's access list; its unrestricted documents follow it."""
     journal = get_journal(actor, journal_id)
     if not can_write(actor, journal.access):
@@ -108,8 +134,9 @@ def set_access(actor: Actor, journal_id: Any, read: Iterable[str],
     return journal
 
 
-def reserve_number(actor: Actor, journal_id: Any, on: date | None = None,
-                   corr: str = "") -> NumberReservation:
+def reserve_number(
+    actor: Actor, journal_id: Any, on: date | None = None, corr: str = ""
+) -> NumberReservation:
     """Reserve the next number (e.g. for an outgoing letter before it is signed)."""
     journal = writable_journal(actor, journal_id)
     return numbering.reserve(actor, journal, on or utcnow().date(), corr=corr)
@@ -137,9 +164,15 @@ def repair_number_log(journal_id: Any, year: int) -> list[int]:
         raise JournalNotFound(f"no journal {journal_id}")
     missing = numbering.gaps(journal.id, year)
     for seq in missing:
-        NumberReservation(journal_id=journal.id, year=year, seq=seq,
-                          number=numbering.format_for(journal, seq, date(year, 1, 1)),
-                          status="cancelled", reserved_by="system", cancelled_by="system",
-                          cancelled_at=utcnow(), reason="lost in an interrupted registration"
-                          ).save(force_insert=True)
+        NumberReservation(
+            journal_id=journal.id,
+            year=year,
+            seq=seq,
+            number=numbering.format_for(journal, seq, date(year, 1, 1)),
+            status="cancelled",
+            reserved_by="system",
+            cancelled_by="system",
+            cancelled_at=utcnow(),
+            reason="lost in an interrupted registration",
+        ).save(force_insert=True)
     return missing

@@ -309,8 +309,10 @@ class TransferLog(Document):
     transferred_by = StringField(required=True)
     note = StringField(default="")
 
-    meta = {"collection": "transfer_log",
-            "indexes": [{"fields": ["card_id"]}, {"fields": ["case_file_id", "transferred_at"]}]}
+    meta = {
+        "collection": "transfer_log",
+        "indexes": [{"fields": ["card_id"]}, {"fields": ["case_file_id", "transferred_at"]}],
+    }
 
 
 # ------------------------------------------------------------------------------ appeals
@@ -350,8 +352,9 @@ class CitizenAppeal(Document):
     topic = StringField(required=True, max_length=64)  # a code of the topic classifier
     channel = StringField(required=True, choices=("post", "email", "web", "personal", "phone"))
     summary = StringField(default="", max_length=4000)
-    status = StringField(required=True, default="registered",
-                         choices=("registered", "redirected", "answered"))
+    status = StringField(
+        required=True, default="registered", choices=("registered", "redirected", "answered")
+    )
     answer_required = BooleanField(default=True)
     redirect_due = DateField(required=True)  # 7 days to send it where it belongs
     deadline = DateField(required=True)  # the answer deadline (30 days, or extended)
@@ -392,8 +395,10 @@ class CaseNomenclature(Document):
     created_by = StringField(default="")
     created_at = DateTimeField(default=utcnow)
 
-    meta = {"collection": "case_nomenclatures",
-            "indexes": [{"fields": ["year", "-version"], "unique": True}]}
+    meta = {
+        "collection": "case_nomenclatures",
+        "indexes": [{"fields": ["year", "-version"], "unique": True}],
+    }
 
 
 class CaseFile(Document):
@@ -411,9 +416,14 @@ class CaseFile(Document):
     destruction_act_id = ObjectIdField(null=True)
     documents_count = IntField(default=0)
 
-    meta = {"collection": "case_files",
-            "indexes": [{"fields": ["nomenclature_id", "index"], "unique": True},
-                        {"fields": ["year", "index"]}, {"fields": ["status", "year"]}]}
+    meta = {
+        "collection": "case_files",
+        "indexes": [
+            {"fields": ["nomenclature_id", "index"], "unique": True},
+            {"fields": ["year", "index"]},
+            {"fields": ["status", "year"]},
+        ],
+    }
 
 
 class DestructionAct(Document):
@@ -446,6 +456,20 @@ class DocumentTemplate(Document):
     meta = {"collection": "document_templates", "indexes": [{"fields": ["kind", "name"]}]}
 
 
-ALL_MODELS = (StoredFile, OfficeDocument, SigningKey, Signature, RegistrationJournal,
-              NumberCounter, NumberReservation, RegistrationCard, AcquaintanceLog, TransferLog,
-              CitizenAppeal, CaseNomenclature, CaseFile, DestructionAct, DocumentTemplate)
+ALL_MODELS = (
+    StoredFile,
+    OfficeDocument,
+    SigningKey,
+    Signature,
+    RegistrationJournal,
+    NumberCounter,
+    NumberReservation,
+    RegistrationCard,
+    AcquaintanceLog,
+    TransferLog,
+    CitizenAppeal,
+    CaseNomenclature,
+    CaseFile,
+    DestructionAct,
+    DocumentTemplate,
+)

@@ -27,27 +27,39 @@ from .errors import (
 from .models import CaseFile, CaseNomenclature, DestructionAct
 
 
-def create_nomenclature(actor: Actor, year: int, title: str = "",
-                        copy_cases: bool = True) -> CaseNomenclature:
+def create_nomenclature(
+    actor: Actor, year: int, title: str = "", copy_cases: bool = True
+) -> CaseNomenclature:
     """A new draft version for `year`; the previous version's cases are copied into it."""
     if not 1900 <= year <= 2200:
         raise DocumentsInvalid("the year is out of range", {"year": ["1900 to 2200"]})
     previous = CaseNomenclature.objects(year=year).order_by("-version").first()
     version = previous.version + 1 if previous else 1
-    nomenclature = CaseNomenclature(year=year, version=version,
-                                    title=title or f"Номенклатура дел на {year} год",
-                                    created_by=actor.username, created_at=utcnow())
+    nomenclature = CaseNomenclature(
+        year=year,
+        version=version,
+        title=title or f"Номенклатура дел на {year} год",
+        created_by=actor.username,
+        created_at=utcnow(),
+    )
     try:
         nomenclature.save(force_insert=True)
     except NotUniqueError as exc:
         raise NomenclatureConflict(f"version {version} of {year} was created meanwhile") from exc
     if previous is not None and copy_cases:
         for case in CaseFile.objects(nomenclature_id=previous.id):
-            CaseFile(nomenclature_id=nomenclature.id, year=year, index=case.index,
-                     title=case.title, retention_years=case.retention_years,
-                     retention_article=case.retention_article, volumes=case.volumes,
-                     status=case.status, closed_on=case.closed_on,
-                     documents_count=case.documents_count).save(force_insert=True)
+            CaseFile(
+                nomenclature_id=nomenclature.id,
+                year=year,
+                index=case.index,
+                title=case.title,
+                retention_years=case.retention_years,
+                retention_article=case.retention_article,
+                volumes=case.volumes,
+                status=case.status,
+                closed_on=case.closed_on,
+                documents_count=case.documents_count,
+            ).save(force_insert=True)
     return nomenclature
 
 
@@ -87,9 +99,15 @@ def approve(actor: Actor, nomenclature_id: Any) -> CaseNomenclature:
     return nomenclature
 
 
-def add_case(actor: Actor, nomenclature_id: Any, index: str, title: str,
-             retention_years: int | None, retention_article: str = "",
-             volumes: int = 1) -> CaseFile:
+def add_case(
+    actor: Actor,
+    nomenclature_id: Any,
+    index: str,
+    title: str,
+    retention_years: int | None,
+    retention_article: str = "",
+    volumes: int = 1,
+) -> CaseFile:
     """Add a case file; `retention_years=None` means it is kept permanently."""
     nomenclature = get_nomenclature(nomenclature_id)
     errors: dict[str, list[str]] = {}
@@ -103,14 +121,21 @@ def add_case(actor: Actor, nomenclature_id: Any, index: str, title: str,
         errors["volumes"] = ["at least 1"]
     if errors:
         raise DocumentsInvalid("the case file is invalid", errors)
-    case = CaseFile(nomenclature_id=nomenclature.id, year=nomenclature.year, index=index,
-                    title=title, retention_years=retention_years,
-                    retention_article=retention_article, volumes=volumes)
+    case = CaseFile(
+        nomenclature_id=nomenclature.id,
+        year=nomenclature.year,
+        index=index,
+        title=title,
+        retention_years=retention_years,
+        retention_article=retention_article,
+        volumes=volumes,
+    )
     try:
         case.save(force_insert=True)
     except NotUniqueError as exc:
-        raise NomenclatureConflict(f"case index {index} exists in this nomenclature",
-                                   {"index": ["taken"]}) from exc
+        raise NomenclatureConflict(
+            f"case index {index} exists in this nomenclature", {"index": ["taken"]}
+        ) from exc
     return case
 
 
@@ -165,8 +190,11 @@ def close_year(year: int, today: date | None = None) -> int:
     today = today or utcnow().date()
     if year >= today.year:
         raise NomenclatureConflict(f"{year} has not ended yet")
-    return int(CaseFile.objects(year=year, status="open").update(
-        set__status="closed", set__closed_on=date(year, 12, 31)))
+    return int(
+        CaseFile.objects(year=year, status="open").update(
+            set__status="closed", set__closed_on=date(year, 12, 31)
+        )
+    )
 
 
 def destruction_candidates(today: date | None = None) -> list[CaseFile]:
@@ -176,8 +204,13 @@ def destruction_candidates(today: date | None = None) -> list[CaseFile]:
     return [case for case in found if case.year + case.retention_years < today.year]
 
 
-def destroy(actor: Actor, act_number: str, case_ids: Iterable[Any], reason: str = "",
-            today: date | None = None) -> DestructionAct:
+def destroy(
+    actor: Actor,
+    act_number: str,
+    case_ids: Iterable[Any],
+    reason: str = "",
+    today: date | None = None,
+) -> DestructionAct:
     """Approve a destruction act for candidate cases; it is the only way a case is destroyed."""
     if not act_number:
         raise DocumentsInvalid("the act needs a number", {"act_number": ["is required"]})
@@ -185,11 +218,19 @@ def destroy(actor: Actor, act_number: str, case_ids: Iterable[Any], reason: str 
     wanted = [repository.object_id(c) for c in case_ids]
     refused = [str(c) for c in wanted if c not in candidates]
     if refused or not wanted:
-        raise NomenclatureConflict("only closed cases whose retention ended may be destroyed",
-                                   {"case_ids": refused or ["none given"]})
-    act = DestructionAct(number=act_number, case_file_ids=wanted, approved_by=actor.username,
-                         approved_at=utcnow(), reason=reason)
+        raise NomenclatureConflict(
+            "only closed cases whose retention ended may be destroyed",
+            {"case_ids": refused or ["none given"]},
+        )
+    act = DestructionAct(
+        number=act_number,
+        case_file_ids=wanted,
+        approved_by=actor.username,
+        approved_at=utcnow(),
+        reason=reason,
+    )
     act.save(force_insert=True)
-    CaseFile.objects(id__in=wanted, status="closed").update(set__status="destroyed",
-                                                            set__destruction_act_id=act.id)
+    CaseFile.objects(id__in=wanted, status="closed").update(
+        set__status="destroyed", set__destruction_act_id=act.id
+    )
     return act

@@ -55,11 +55,19 @@ class NumberTemplate:
     source: str
     parts: tuple[Part, ...]
 
-    def format(self, seq: int, on: date, journal: str = "", dept: str = "", case: str = "",
-               corr: str = "") -> str:
+    def format(
+        self, seq: int, on: date, journal: str = "", dept: str = "", case: str = "", corr: str = ""
+    ) -> str:
         """The registration number for sequence `seq` registered on `on`."""
-        values = {"seq": str(seq), "yyyy": f"{on.year:04d}", "yy": f"{on.year % 100:02d}",
-                  "journal": journal, "dept": dept, "case": case, "corr": corr}
+        values = {
+            "seq": str(seq),
+            "yyyy": f"{on.year:04d}",
+            "yy": f"{on.year % 100:02d}",
+            "journal": journal,
+            "dept": dept,
+            "case": case,
+            "corr": corr,
+        }
         out = []
         for part in self.parts:
             if part.name:
@@ -73,8 +81,9 @@ class NumberTemplate:
 def parse_template(source: str) -> NumberTemplate:
     """Parse and check a template: known tokens, one `{seq}`, `{{`/`}}` for literal braces."""
     if not isinstance(source, str) or not source.strip() or len(source) > 200:
-        raise NumberTemplateInvalid("a number template is 1 to 200 characters",
-                                    {"number_template": ["1 to 200 characters"]})
+        raise NumberTemplateInvalid(
+            "a number template is 1 to 200 characters", {"number_template": ["1 to 200 characters"]}
+        )
     parts: list[Part] = []
     errors: list[str] = []
     literal = ""
@@ -88,8 +97,9 @@ def parse_template(source: str) -> NumberTemplate:
                 literal = ""
             found = _NAME.match(inner)
             if not found or found.group(1) not in TOKENS:
-                errors.append(f"unknown token {{{inner}}}; known: "
-                              + ", ".join(f"{{{t}}}" for t in TOKENS))
+                errors.append(
+                    f"unknown token {{{inner}}}; known: " + ", ".join(f"{{{t}}}" for t in TOKENS)
+                )
                 continue
             name, _, width = found.groups()
             pad = int(width) if width else 0
@@ -106,27 +116,40 @@ def parse_template(source: str) -> NumberTemplate:
     if seqs != 1:
         errors.append("the template needs exactly one {seq}")
     if errors:
-        raise NumberTemplateInvalid(f"number template {source!r} is invalid",
-                                    {"number_template": errors})
+        raise NumberTemplateInvalid(
+            f"number template {source!r} is invalid", {"number_template": errors}
+        )
     return NumberTemplate(source=source, parts=tuple(parts))
 
 
-def format_for(journal: RegistrationJournal, seq: int, on: date, case: str = "",
-               corr: str = "") -> str:
+def format_for(
+    journal: RegistrationJournal, seq: int, on: date, case: str = "", corr: str = ""
+) -> str:
     """The number a journal gives for `seq` on date `on`."""
     return parse_template(journal.number_template).format(
-        seq, on, journal=journal.code, dept=journal.department,
-        case=case or journal.case_index, corr=corr)
+        seq,
+        on,
+        journal=journal.code,
+        dept=journal.department,
+        case=case or journal.case_index,
+        corr=corr,
+    )
 
 
-def reserve(actor: Actor, journal: RegistrationJournal, on: date, case: str = "",
-            corr: str = "") -> NumberReservation:
+def reserve(
+    actor: Actor, journal: RegistrationJournal, on: date, case: str = "", corr: str = ""
+) -> NumberReservation:
     """Take the next number of the journal for `on`'s year and log it as reserved."""
     seq = repository.next_seq(journal.id, on.year)
-    reservation = NumberReservation(journal_id=journal.id, year=on.year, seq=seq,
-                                    number=format_for(journal, seq, on, case, corr),
-                                    status="reserved", reserved_by=actor.username,
-                                    reserved_at=utcnow())
+    reservation = NumberReservation(
+        journal_id=journal.id,
+        year=on.year,
+        seq=seq,
+        number=format_for(journal, seq, on, case, corr),
+        status="reserved",
+        reserved_by=actor.username,
+        reserved_at=utcnow(),
+    )
     try:
         reservation.save(force_insert=True)
     except NotUniqueError as exc:
@@ -138,7 +161,8 @@ def reserve(actor: Actor, journal: RegistrationJournal, on: date, case: str = ""
 def mark_used(reservation: NumberReservation, card_id: ObjectId) -> None:
     """Record that a card carries the reserved number."""
     updated = NumberReservation.objects(id=reservation.id, status="reserved").update_one(
-        set__status="used", set__card_id=card_id, set__used_at=utcnow())
+        set__status="used", set__card_id=card_id, set__used_at=utcnow()
+    )
     if not updated:
         raise ReservationNotOpen(f"number {reservation.number} is no longer reserved")
     reservation.reload()
@@ -156,8 +180,11 @@ def get_reservation(reservation_id: Any) -> NumberReservation:
 def cancel(actor: Actor, reservation: NumberReservation, reason: str = "") -> NumberReservation:
     """Cancel an unused reservation; the number stays in the log and is not given again."""
     updated = NumberReservation.objects(id=reservation.id, status="reserved").update_one(
-        set__status="cancelled", set__cancelled_by=actor.username,
-        set__cancelled_at=utcnow(), set__reason=reason)
+        set__status="cancelled",
+        set__cancelled_by=actor.username,
+        set__cancelled_at=utcnow(),
+        set__reason=reason,
+    )
     if not updated:
         raise ReservationNotOpen(f"number {reservation.number} is {reservation.status} already")
     reservation.reload()
@@ -172,8 +199,7 @@ def log(journal_id: ObjectId, year: int) -> list[NumberReservation]:
 def gaps(journal_id: ObjectId, year: int) -> list[int]:
     """Numbers up to the counter that have no log entry (a crash between the two writes)."""
     last = repository.current_seq(journal_id, year)
-    seen = {r.seq for r in NumberReservation.objects(journal_id=journal_id,
-                                                      year=year).only("seq")}
+    seen = {r.seq for r in NumberReservation.objects(journal_id=journal_id, year=year).only("seq")}
     return [n for n in range(1, last + 1) if n not in seen]
 
 

@@ -35,12 +35,18 @@ def organization_ref(value: dict[str, Any] | None) -> OrganizationRef | None:
     """An {organization_id, name} reference, or None."""
     if not value:
         return None
-    return OrganizationRef(organization_id=str(value.get("organization_id") or ""),
-                           name=str(value.get("name") or ""))
+    return OrganizationRef(
+        organization_id=str(value.get("organization_id") or ""), name=str(value.get("name") or "")
+    )
 
 
-def effective_access(author: str, restricted: bool, journal: RegistrationJournal | None,
-                     read: Iterable[str] = (), write: Iterable[str] = ()) -> AccessList:
+def effective_access(
+    author: str,
+    restricted: bool,
+    journal: RegistrationJournal | None,
+    read: Iterable[str] = (),
+    write: Iterable[str] = (),
+) -> AccessList:
     """The access list a document gets from its restriction, its journal or its author."""
     if restricted:
         return make_access(read=[author, *read], write=[author, *write])
@@ -49,14 +55,22 @@ def effective_access(author: str, restricted: bool, journal: RegistrationJournal
     return make_access(read=["*"], write=[author])
 
 
-def create_document(actor: Actor, kind: str, title: str, summary: str = "",
-                    correspondent: dict[str, Any] | None = None,
-                    addressee: dict[str, Any] | None = None,
-                    document_date: date | None = None, pages: int = 0,
-                    restriction: str = "", restricted: bool = False,
-                    read: Iterable[str] = (), write: Iterable[str] = (),
-                    journal: RegistrationJournal | None = None,
-                    links: Iterable[dict[str, Any]] = ()) -> OfficeDocument:
+def create_document(
+    actor: Actor,
+    kind: str,
+    title: str,
+    summary: str = "",
+    correspondent: dict[str, Any] | None = None,
+    addressee: dict[str, Any] | None = None,
+    document_date: date | None = None,
+    pages: int = 0,
+    restriction: str = "",
+    restricted: bool = False,
+    read: Iterable[str] = (),
+    write: Iterable[str] = (),
+    journal: RegistrationJournal | None = None,
+    links: Iterable[dict[str, Any]] = (),
+) -> OfficeDocument:
     """Create a document's requisites (files are attached afterwards)."""
     errors: dict[str, list[str]] = {}
     if kind not in DOCUMENT_KINDS:
@@ -70,13 +84,23 @@ def create_document(actor: Actor, kind: str, title: str, summary: str = "",
     restricted = restricted or bool(restriction) or bool(list(read))
     now = utcnow()
     doc = OfficeDocument(
-        kind=kind, title=title.strip(), title_lower=title.strip().lower(), summary=summary,
-        author=actor.username, correspondent=organization_ref(correspondent),
-        addressee=organization_ref(addressee), document_date=document_date, pages=pages,
-        restriction=restriction, restricted=restricted,
+        kind=kind,
+        title=title.strip(),
+        title_lower=title.strip().lower(),
+        summary=summary,
+        author=actor.username,
+        correspondent=organization_ref(correspondent),
+        addressee=organization_ref(addressee),
+        document_date=document_date,
+        pages=pages,
+        restriction=restriction,
+        restricted=restricted,
         access=effective_access(actor.username, restricted, journal, read, write),
         journal_id=journal.id if journal else None,
-        links=[_link(link) for link in links], created_at=now, updated_at=now)
+        links=[_link(link) for link in links],
+        created_at=now,
+        updated_at=now,
+    )
     doc.save(force_insert=True)
     return doc
 
@@ -84,8 +108,9 @@ def create_document(actor: Actor, kind: str, title: str, summary: str = "",
 def _link(value: dict[str, Any]) -> ObjectLink:
     if not value.get("type") or not value.get("id"):
         raise DocumentsInvalid("a link needs a type and an id", {"links": ["type and id"]})
-    return ObjectLink(type=str(value["type"]), id=str(value["id"]),
-                      title=str(value.get("title") or ""))
+    return ObjectLink(
+        type=str(value["type"]), id=str(value["id"]), title=str(value.get("title") or "")
+    )
 
 
 def get_document(actor: Actor, document_id: Any) -> OfficeDocument:
@@ -104,9 +129,16 @@ def writable_document(actor: Actor, document_id: Any) -> OfficeDocument:
     return doc
 
 
-def list_documents(actor: Actor, kind: str = "", journal_id: Any = None, q: str = "",
-                   link_type: str = "", link_id: str = "", limit: int = 50,
-                   offset: int = 0) -> list[OfficeDocument]:
+def list_documents(
+    actor: Actor,
+    kind: str = "",
+    journal_id: Any = None,
+    q: str = "",
+    link_type: str = "",
+    link_id: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> list[OfficeDocument]:
     """Documents the actor may read (access applied in the query), newest first."""
     journal_oid = repository.object_id(journal_id) if journal_id else None
     if journal_id and journal_oid is None:
@@ -120,8 +152,9 @@ def update_document(actor: Actor, document_id: Any, changes: dict[str, Any]) -> 
     doc = writable_document(actor, document_id)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise DocumentsInvalid("these fields cannot be changed",
-                               {k: ["cannot be changed"] for k in sorted(unknown)})
+        raise DocumentsInvalid(
+            "these fields cannot be changed", {k: ["cannot be changed"] for k in sorted(unknown)}
+        )
     for key, value in changes.items():
         if key in ("correspondent", "addressee"):
             value = organization_ref(value)
@@ -136,8 +169,14 @@ def update_document(actor: Actor, document_id: Any, changes: dict[str, Any]) -> 
     return doc
 
 
-def set_restriction(actor: Actor, document_id: Any, restricted: bool, restriction: str = "",
-                    read: Iterable[str] = (), write: Iterable[str] = ()) -> OfficeDocument:
+def set_restriction(
+    actor: Actor,
+    document_id: Any,
+    restricted: bool,
+    restriction: str = "",
+    read: Iterable[str] = (),
+    write: Iterable[str] = (),
+) -> OfficeDocument:
     """Restrict a document to its own access list, or let it follow its journal again."""
     doc = writable_document(actor, document_id)
     journal = RegistrationJournal.objects(id=doc.journal_id).first() if doc.journal_id else None
@@ -163,8 +202,9 @@ def follow_journal(doc: OfficeDocument, journal: RegistrationJournal) -> None:
         doc.access = effective_access(doc.author, False, journal)
 
 
-def attach_file(actor: Actor, document_id: Any, file_id: Any, version: int | None = None,
-                role: str = "content") -> OfficeDocument:
+def attach_file(
+    actor: Actor, document_id: Any, file_id: Any, version: int | None = None, role: str = "content"
+) -> OfficeDocument:
     """Attach a file version to a document (re-attaching pins the given or latest version)."""
     doc = writable_document(actor, document_id)
     stored = files.get_file(actor, file_id)
@@ -186,8 +226,9 @@ def detach_file(actor: Actor, document_id: Any, file_id: Any) -> OfficeDocument:
     return doc
 
 
-def link_object(actor: Actor, document_id: Any, type_: str, id_: str,
-                title: str = "") -> OfficeDocument:
+def link_object(
+    actor: Actor, document_id: Any, type_: str, id_: str, title: str = ""
+) -> OfficeDocument:
     """Link any directory object (organization, contract, …) to a document."""
     doc = writable_document(actor, document_id)
     link = _link({"type": type_, "id": id_, "title": title})

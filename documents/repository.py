@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -55,15 +56,19 @@ def stored_files() -> Collection:
     return StoredFile._get_collection()
 
 
-def push_file_version(file_id: ObjectId, expected_current: int, version: dict[str, Any],
-                      unlock: bool, now: Any) -> bool:
+def push_file_version(
+    file_id: ObjectId, expected_current: int, version: dict[str, Any], unlock: bool, now: Any
+) -> bool:
     """Append a version if nobody added one since `expected_current` (compare-and-set)."""
-    update: dict[str, Any] = {"$push": {"versions": version},
-                              "$set": {"current_version": version["number"], "updated_at": now}}
+    update: dict[str, Any] = {
+        "$push": {"versions": version},
+        "$set": {"current_version": version["number"], "updated_at": now},
+    }
     if unlock:
         update["$set"].update({"locked_by": None, "locked_at": None})
-    result = stored_files().update_one({"_id": file_id, "current_version": expected_current},
-                                       update)
+    result = stored_files().update_one(
+        {"_id": file_id, "current_version": expected_current}, update
+    )
     return result.modified_count == 1
 
 
@@ -71,7 +76,8 @@ def lock_file(file_id: ObjectId, username: str, now: Any) -> bool:
     """Check a file out to `username` unless someone else holds it."""
     result = stored_files().update_one(
         {"_id": file_id, "$or": [{"locked_by": None}, {"locked_by": username}]},
-        {"$set": {"locked_by": username, "locked_at": now}})
+        {"$set": {"locked_by": username, "locked_at": now}},
+    )
     return result.matched_count == 1
 
 
@@ -99,15 +105,20 @@ def writable_documents_linking(actor: Actor, file_id: ObjectId) -> int:
     if actor.is_admin:
         return int(OfficeDocument.objects(files__file_id=file_id).count())
     principals = [*actor.principals, "*"]
-    return int(OfficeDocument.objects(files__file_id=file_id,
-                                      access__write__in=principals).count())
+    return int(OfficeDocument.objects(files__file_id=file_id, access__write__in=principals).count())
 
 
 # ------------------------------------------------------------------------------ documents
 
 
-def visible_documents(actor: Actor, kind: str | None = None, journal_id: ObjectId | None = None,
-                      q: str = "", link_type: str = "", link_id: str = "") -> Any:
+def visible_documents(
+    actor: Actor,
+    kind: str | None = None,
+    journal_id: ObjectId | None = None,
+    q: str = "",
+    link_type: str = "",
+    link_id: str = "",
+) -> Any:
     """Documents the actor may read, newest first, filtered in the query itself."""
     query = read_q(actor)
     if kind:
@@ -147,16 +158,15 @@ def next_seq(journal_id: ObjectId, year: int) -> int:
     counters = NumberCounter._get_collection()
     key = f"{journal_id}:{year}"
     for _ in range(5):
-        try:
-            doc = counters.find_one_and_update(
-                {"_id": key}, {"$inc": {"seq": 1},
-                               "$setOnInsert": {"journal_id": journal_id, "year": year}},
-                upsert=True, return_document=ReturnDocument.AFTER)
+        doc = counters.find_one_and_update(
+            {"_id": key}, {"$inc": {"seq": 1}}, return_document=ReturnDocument.AFTER
+        )
+        if doc is not None:
             return int(doc["seq"])
-        except DuplicateKeyError:
-            # Two first registrations of a year raced on the upsert: the loser retries
-            # and now finds the counter to increment.
-            continue
+        # The year's first number: create the counter, then increment it. Not an upsert:
+        # concurrent upserts on the embedded database sometimes return no document.
+        with contextlib.suppress(DuplicateKeyError):
+            counters.insert_one({"_id": key, "journal_id": journal_id, "year": year, "seq": 0})
     raise RuntimeError(f"cannot take a number for {key}")
 
 
@@ -169,9 +179,15 @@ def current_seq(journal_id: ObjectId, year: int) -> int:
 # ------------------------------------------------------------------------------ cards
 
 
-def visible_cards(actor: Actor, journal_id: ObjectId | None = None, status: str = "",
-                  executor: str = "", under_control: bool | None = None,
-                  overdue_on: Any = None, kind: str = "") -> Any:
+def visible_cards(
+    actor: Actor,
+    journal_id: ObjectId | None = None,
+    status: str = "",
+    executor: str = "",
+    under_control: bool | None = None,
+    overdue_on: Any = None,
+    kind: str = "",
+) -> Any:
     """Cards the actor may read, newest first, filtered in the query itself."""
     query = read_q(actor)
     if journal_id is not None:

@@ -35,7 +35,10 @@ from .models import Signature, SigningKey, StoredFile
 ALGORITHMS = ("ec-p256", "rsa-2048")
 DEFAULT_VALID_DAYS = 2 * 365
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
 VALID, INVALID, CONTENT_CHANGED = "valid", "invalid", "content_changed"
 
 
@@ -66,47 +69,76 @@ def _new_private_key(algorithm: str) -> ec.EllipticCurvePrivateKey | rsa.RSAPriv
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def issue_key(username: str, secret_key: str, algorithm: str = "ec-p256",
-              full_name: str = "", valid_days: int = DEFAULT_VALID_DAYS) -> SigningKey:
+def issue_key(
+    username: str,
+    secret_key: str,
+    algorithm: str = "ec-p256",
+    full_name: str = "",
+    valid_days: int = DEFAULT_VALID_DAYS,
+) -> SigningKey:
     """Issue a key pair and a self-issued certificate; the user's previous key is revoked."""
     if algorithm not in ALGORITHMS:
         raise DocumentsInvalid("unknown key algorithm", {"algorithm": list(ALGORITHMS)})
     if not 1 <= valid_days <= 10 * 365:
-        raise DocumentsInvalid("a certificate is valid 1 day to 10 years",
-                               {"valid_days": ["1 to 3650"]})
+        raise DocumentsInvalid(
+            "a certificate is valid 1 day to 10 years", {"valid_days": ["1 to 3650"]}
+        )
     key = _new_private_key(algorithm)
     serial = x509.random_serial_number()
     now = datetime.now(UTC).replace(microsecond=0)
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, (full_name or username)[:64]),
-        x509.NameAttribute(NameOID.USER_ID, username),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "BPM CRM records office"),
-    ])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, (full_name or username)[:64]),
+            x509.NameAttribute(NameOID.USER_ID, username),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "BPM CRM records office"),
+        ]
+    )
     certificate = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(serial).not_valid_before(now - timedelta(minutes=5))
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=valid_days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
-                                     key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .sign(key, hashes.SHA256())
     )
     der = certificate.public_bytes(serialization.Encoding.DER)
     encrypted = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(_passphrase(secret_key, username, str(serial))))
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(_passphrase(secret_key, username, str(serial))),
+    )
     now_naive = utcnow()
     SigningKey.objects(username=username, status="active").update(
-        set__status="revoked", set__revoked_at=now_naive)
-    record = SigningKey(username=username, algorithm=algorithm, private_key=encrypted,
-                        certificate=der, fingerprint=hashlib.sha256(der).hexdigest(),
-                        serial=str(serial),
-                        not_before=certificate.not_valid_before_utc.replace(tzinfo=None),
-                        not_after=certificate.not_valid_after_utc.replace(tzinfo=None),
-                        created_at=now_naive)
+        set__status="revoked", set__revoked_at=now_naive
+    )
+    record = SigningKey(
+        username=username,
+        algorithm=algorithm,
+        private_key=encrypted,
+        certificate=der,
+        fingerprint=hashlib.sha256(der).hexdigest(),
+        serial=str(serial),
+        not_before=certificate.not_valid_before_utc.replace(tzinfo=None),
+        not_after=certificate.not_valid_after_utc.replace(tzinfo=None),
+        created_at=now_naive,
+    )
     record.save(force_insert=True)
     return record
 
@@ -127,8 +159,11 @@ def list_keys(username: str | None = None) -> list[SigningKey]:
 
 def revoke_keys(username: str) -> int:
     """Revoke the user's active keys; signatures made before stay verifiable."""
-    return int(SigningKey.objects(username=username, status="active").update(
-        set__status="revoked", set__revoked_at=utcnow()))
+    return int(
+        SigningKey.objects(username=username, status="active").update(
+            set__status="revoked", set__revoked_at=utcnow()
+        )
+    )
 
 
 def certificate_pem(key: SigningKey) -> bytes:
@@ -143,18 +178,25 @@ def certificate_pem(key: SigningKey) -> bytes:
 def sign_bytes(key: SigningKey, content: bytes, secret_key: str) -> bytes:
     """A detached CMS SignedData (DER) over `content` with the key's certificate."""
     private = serialization.load_pem_private_key(
-        key.private_key, password=_passphrase(secret_key, key.username, key.serial))
+        key.private_key, password=_passphrase(secret_key, key.username, key.serial)
+    )
     if not isinstance(private, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         raise DocumentsInvalid("the stored key is of an unsupported type")
     certificate = x509.load_der_x509_certificate(key.certificate)
-    return (pkcs7.PKCS7SignatureBuilder().set_data(content)
-            .add_signer(certificate, private, hashes.SHA256())
-            .sign(serialization.Encoding.DER,
-                  [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]))
+    return (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(content)
+        .add_signer(certificate, private, hashes.SHA256())
+        .sign(
+            serialization.Encoding.DER,
+            [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary],
+        )
+    )
 
 
-def sign_file(actor: Actor, file_id: Any, secret_key: str, version: int | None = None,
-              document_id: Any = None) -> Signature:
+def sign_file(
+    actor: Actor, file_id: Any, secret_key: str, version: int | None = None, document_id: Any = None
+) -> Signature:
     """Sign one version of a file the actor may read with the actor's active key."""
     stored = files.get_file(actor, file_id)
     target = files.version_of(stored, version)
@@ -162,19 +204,26 @@ def sign_file(actor: Actor, file_id: Any, secret_key: str, version: int | None =
     if document_id is not None:
         doc = office.get_document(actor, document_id)
         if not any(link.file_id == stored.id for link in doc.files):
-            raise DocumentsInvalid("the file is not attached to this document",
-                                   {"file_id": ["not attached"]})
+            raise DocumentsInvalid(
+                "the file is not attached to this document", {"file_id": ["not attached"]}
+            )
         doc_oid = doc.id
     key = active_key(actor.username)
     content = files.read_bytes(target)
     digest = hashlib.sha256(content).hexdigest()
     if digest != target.sha256:
         raise DocumentsInvalid("the stored bytes do not match the version's hash; not signed")
-    signature = Signature(file_id=stored.id, version=target.number, sha256=digest,
-                          signer=actor.username, key_id=key.id,
-                          certificate_fingerprint=key.fingerprint,
-                          cms=sign_bytes(key, content, secret_key), signed_at=utcnow(),
-                          document_id=doc_oid)
+    signature = Signature(
+        file_id=stored.id,
+        version=target.number,
+        sha256=digest,
+        signer=actor.username,
+        key_id=key.id,
+        certificate_fingerprint=key.fingerprint,
+        cms=sign_bytes(key, content, secret_key),
+        signed_at=utcnow(),
+        document_id=doc_oid,
+    )
     signature.save(force_insert=True)
     return signature
 
@@ -212,8 +261,7 @@ def verify_cms(cms_der: bytes, content: bytes, trusted_certificate: bytes) -> tu
         # The signature covers the attributes DER-encoded as a SET OF, not as the [0]
         # IMPLICIT tag they carry inside SignerInfo (RFC 5652, 5.4).
         signed_bytes = b"\x31" + attrs.dump()[1:]
-        problem = _check_signature(certificate.dump(), signer, signed_bytes,
-                                   _HASHES[digest_name]())
+        problem = _check_signature(certificate.dump(), signer, signed_bytes, _HASHES[digest_name]())
         if problem:
             return INVALID, problem
     except (ValueError, TypeError, KeyError) as exc:
@@ -238,8 +286,9 @@ def _signer_certificate(signed: Any, signer: Any) -> Any:
     return None
 
 
-def _check_signature(certificate_der: bytes, signer: Any, data: bytes,
-                     hash_algorithm: hashes.HashAlgorithm) -> str:
+def _check_signature(
+    certificate_der: bytes, signer: Any, data: bytes, hash_algorithm: hashes.HashAlgorithm
+) -> str:
     public = x509.load_der_x509_certificate(certificate_der).public_key()
     algorithm = signer["signature_algorithm"].signature_algo
     raw = signer["signature"].native
@@ -274,11 +323,17 @@ def verify(actor: Actor, signature_id: Any, version: int | None = None) -> Verif
     target = files.version_of(stored, version)
     key = SigningKey.objects(id=signature.key_id).first()
     if key is None or key.username != signature.signer:
-        return Verification(INVALID, "the signer's key is unknown", signature, target.number,
-                            signature.version == target.number)
+        return Verification(
+            INVALID,
+            "the signer's key is unknown",
+            signature,
+            target.number,
+            signature.version == target.number,
+        )
     status, detail = verify_cms(bytes(signature.cms), files.read_bytes(target), key.certificate)
-    return Verification(status, detail, signature, target.number,
-                        signature.version == target.number)
+    return Verification(
+        status, detail, signature, target.number, signature.version == target.number
+    )
 
 
 def signatures_of_file(actor: Actor, file_id: Any) -> tuple[StoredFile, list[Signature]]:
@@ -296,10 +351,14 @@ def signatures_of_document(actor: Actor, document_id: Any) -> list[dict[str, Any
         if stored is None:
             continue
         for signature in Signature.objects(file_id=stored.id).order_by("signed_at"):
-            result.append({"signature": signature, "file": stored,
-                           "attached_version": link.version,
-                           "current_version": stored.current_version,
-                           "covers_current": signature.version == stored.current_version,
-                           "covers_attached": signature.version == link.version})
+            result.append(
+                {
+                    "signature": signature,
+                    "file": stored,
+                    "attached_version": link.version,
+                    "current_version": stored.current_version,
+                    "covers_current": signature.version == stored.current_version,
+                    "covers_attached": signature.version == link.version,
+                }
+            )
     return result
-

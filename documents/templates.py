@@ -46,22 +46,27 @@ def read_bounded(stream: IO[bytes], max_bytes: int) -> bytes:
     """Read at most `max_bytes` from a stream, refusing anything longer."""
     content = stream.read(max_bytes + 1)
     if len(content) > max_bytes:
-        raise UnsafeTemplate(f"the template is larger than {max_bytes} bytes",
-                             {"file": [f"at most {max_bytes} bytes"]})
+        raise UnsafeTemplate(
+            f"the template is larger than {max_bytes} bytes",
+            {"file": [f"at most {max_bytes} bytes"]},
+        )
     return content
 
 
 def check_docx(content: bytes, limits: DocxLimits = DocxLimits()) -> None:
     """Refuse a DOCX that is too large, has too many entries or decompresses too much."""
     if len(content) > limits.max_bytes:
-        raise UnsafeTemplate(f"the template is larger than {limits.max_bytes} bytes",
-                             {"file": [f"at most {limits.max_bytes} bytes"]})
+        raise UnsafeTemplate(
+            f"the template is larger than {limits.max_bytes} bytes",
+            {"file": [f"at most {limits.max_bytes} bytes"]},
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             entries = archive.infolist()  # the central directory only: nothing is inflated
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise UnsafeTemplate("the file is not a DOCX (not a zip)",
-                             {"file": ["not a DOCX"]}) from exc
+        raise UnsafeTemplate(
+            "the file is not a DOCX (not a zip)", {"file": ["not a DOCX"]}
+        ) from exc
     problems: list[str] = []
     if len(entries) > limits.max_entries:
         problems.append(f"{len(entries)} zip entries (at most {limits.max_entries})")
@@ -79,8 +84,7 @@ def check_docx(content: bytes, limits: DocxLimits = DocxLimits()) -> None:
     if "word/document.xml" not in names or "[Content_Types].xml" not in names:
         problems.append("no word/document.xml: not a DOCX")
     if problems:
-        raise UnsafeTemplate("the DOCX is refused: " + "; ".join(problems),
-                             {"file": problems})
+        raise UnsafeTemplate("the DOCX is refused: " + "; ".join(problems), {"file": problems})
 
 
 def _environment() -> SandboxedEnvironment:
@@ -101,13 +105,20 @@ def placeholders(content: bytes, limits: DocxLimits = DocxLimits()) -> list[str]
     try:
         return sorted(template.get_undeclared_template_variables(jinja_env=_environment()))
     except TemplateError as exc:
-        raise TemplateRenderError(f"the template has a Jinja error: {exc}",
-                                  {"file": [str(exc)]}) from exc
+        raise TemplateRenderError(
+            f"the template has a Jinja error: {exc}", {"file": [str(exc)]}
+        ) from exc
 
 
-def upload_template(actor: Actor, name: str, filename: str, stream: IO[bytes],
-                    kind: str = "contract", description: str = "",
-                    limits: DocxLimits = DocxLimits()) -> DocumentTemplate:
+def upload_template(
+    actor: Actor,
+    name: str,
+    filename: str,
+    stream: IO[bytes],
+    kind: str = "contract",
+    description: str = "",
+    limits: DocxLimits = DocxLimits(),
+) -> DocumentTemplate:
     """Store a checked DOCX template; everyone may use it, its uploader may replace it."""
     if kind not in KINDS:
         raise TemplateRenderError("unknown template kind", {"kind": list(KINDS)})
@@ -115,11 +126,22 @@ def upload_template(actor: Actor, name: str, filename: str, stream: IO[bytes],
         raise TemplateRenderError("the template needs a name", {"name": ["is required"]})
     content = read_bounded(stream, limits.max_bytes)
     found = placeholders(content, limits)
-    stored = files.upload(actor, filename, io.BytesIO(content), max_bytes=limits.max_bytes,
-                          access=make_access(read=["*"], write=[actor.username]))
-    template = DocumentTemplate(name=name.strip(), kind=kind, description=description,
-                                file_id=stored.id, placeholders=found,
-                                uploaded_by=actor.username, created_at=utcnow())
+    stored = files.upload(
+        actor,
+        filename,
+        io.BytesIO(content),
+        max_bytes=limits.max_bytes,
+        access=make_access(read=["*"], write=[actor.username]),
+    )
+    template = DocumentTemplate(
+        name=name.strip(),
+        kind=kind,
+        description=description,
+        file_id=stored.id,
+        placeholders=found,
+        uploaded_by=actor.username,
+        created_at=utcnow(),
+    )
     template.save(force_insert=True)
     return template
 
@@ -135,8 +157,11 @@ def get_template(template_id: Any) -> DocumentTemplate:
 
 def list_templates(kind: str = "") -> list[DocumentTemplate]:
     """Active templates, by name."""
-    found = DocumentTemplate.objects(active=True, kind=kind) if kind else DocumentTemplate.objects(
-        active=True)
+    found = (
+        DocumentTemplate.objects(active=True, kind=kind)
+        if kind
+        else DocumentTemplate.objects(active=True)
+    )
     return list(found.order_by("name"))
 
 
@@ -146,15 +171,17 @@ def render(content: bytes, context: dict[str, Any], limits: DocxLimits = DocxLim
     try:
         template.render(context, jinja_env=_environment(), autoescape=True)
     except TemplateError as exc:
-        raise TemplateRenderError(f"the template does not render: {exc}",
-                                  {"context": [str(exc)]}) from exc
+        raise TemplateRenderError(
+            f"the template does not render: {exc}", {"context": [str(exc)]}
+        ) from exc
     out = io.BytesIO()
     template.save(out)
     return out.getvalue()
 
 
-def render_template(template_id: Any, context: dict[str, Any],
-                    limits: DocxLimits = DocxLimits()) -> bytes:
+def render_template(
+    template_id: Any, context: dict[str, Any], limits: DocxLimits = DocxLimits()
+) -> bytes:
     """Render a stored template with `context`."""
     template = get_template(template_id)
     stored = StoredFile.objects(id=template.file_id).first()
@@ -163,15 +190,26 @@ def render_template(template_id: Any, context: dict[str, Any],
     return render(files.read_bytes(files.version_of(stored)), context, limits)
 
 
-def generate(actor: Actor, template_id: Any, context: dict[str, Any], filename: str,
-             document_id: Any = None, limits: DocxLimits = DocxLimits()) -> StoredFile:
+def generate(
+    actor: Actor,
+    template_id: Any,
+    context: dict[str, Any],
+    filename: str,
+    document_id: Any = None,
+    limits: DocxLimits = DocxLimits(),
+) -> StoredFile:
     """Render a template into a new stored file, attached to a document when one is named."""
     content = render_template(template_id, context, limits)
     name = filename if filename.lower().endswith(".docx") else f"{filename}.docx"
     if document_id is not None:
         office.writable_document(actor, document_id)
-    stored = files.upload(actor, name, io.BytesIO(content), max_bytes=max(
-        files.DEFAULT_MAX_BYTES, len(content)), comment=f"generated from template {template_id}")
+    stored = files.upload(
+        actor,
+        name,
+        io.BytesIO(content),
+        max_bytes=max(files.DEFAULT_MAX_BYTES, len(content)),
+        comment=f"generated from template {template_id}",
+    )
     if document_id is not None:
         office.attach_file(actor, document_id, stored.id)
     return stored
@@ -180,7 +218,9 @@ def generate(actor: Actor, template_id: Any, context: dict[str, Any], filename: 
 def document_context(doc: OfficeDocument, card: RegistrationCard | None = None) -> dict[str, Any]:
     """The `document` part of a rendering context, from a document and its card."""
     return {
-        "title": doc.title, "summary": doc.summary, "kind": doc.kind,
+        "title": doc.title,
+        "summary": doc.summary,
+        "kind": doc.kind,
         "date": doc.document_date.strftime("%d.%m.%Y") if doc.document_date else "",
         "number": card.number if card else doc.reg_number,
         "registered_on": card.registered_on.strftime("%d.%m.%Y") if card else "",

@@ -23,8 +23,7 @@ def instance_filter(actor: Actor) -> dict[str, Any]:
     """The condition an instance document must meet to be visible to `actor`."""
     if sees_all_instances(actor):
         return {}
-    return {"$or": [{"started_by": actor.username},
-                    {"participants": {"$in": actor.principals}}]}
+    return {"$or": [{"started_by": actor.username}, {"participants": {"$in": actor.principals}}]}
 
 
 def may_control(instance: dict[str, Any], actor: Actor) -> bool:

@@ -37,9 +37,14 @@ def _run_async_service(job: jobs.Job) -> None:
 @jobs.handler("message")
 def _route_message(job: jobs.Job) -> None:
     # Kept for a day when no instance waits yet: the receiver may be started later.
-    messages.post(instances.SYSTEM_ACTOR, job.payload["name"], job.payload.get("payload") or {},
-                  job.payload.get("correlation_key"), message_id=job.key,
-                  ttl_seconds=MESSAGE_TTL_SECONDS)
+    messages.post(
+        instances.SYSTEM_ACTOR,
+        job.payload["name"],
+        job.payload.get("payload") or {},
+        job.payload.get("correlation_key"),
+        message_id=job.key,
+        ttl_seconds=MESSAGE_TTL_SECONDS,
+    )
 
 
 @jobs.handler("timer_start")
@@ -50,8 +55,12 @@ def _start_on_timer(job: jobs.Job) -> None:
             return  # a newer version was deployed: it keeps its own schedule
     except DefinitionNotFound:
         return
-    instances.start(loaded.key, instances.SYSTEM_ACTOR, version=loaded.version,
-                    instance_id=schedules.instance_id_for(job.payload))
+    instances.start(
+        loaded.key,
+        instances.SYSTEM_ACTOR,
+        version=loaded.version,
+        instance_id=schedules.instance_id_for(job.payload),
+    )
     schedules.next_start(job.payload)
 
 

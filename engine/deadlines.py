@@ -23,8 +23,9 @@ from .xml import CRM_NS
 RULES = ("dueIn", "dueInWorkingDays", "dueExpression")
 
 
-def read_rule(node: etree._Element | None, errors: list[str],
-              task_id: str) -> dict[str, str] | None:
+def read_rule(
+    node: etree._Element | None, errors: list[str], task_id: str
+) -> dict[str, str] | None:
     """The due-date rule of a user task element; problems go to `errors`."""
     if node is None:
         return None
@@ -58,8 +59,7 @@ def due_at(rule: dict[str, str] | None, now: datetime, data: dict[str, Any]) -> 
     if kind == "dueIn":
         return now + parse_duration(value)
     if kind == "dueInWorkingDays":
-        return datetime.combine(workcalendar.add_working_days(now.date(), int(value)),
-                                now.time())
+        return datetime.combine(workcalendar.add_working_days(now.date(), int(value)), now.time())
     try:
         result = sandbox.evaluate(value, data)
     except Exception as exc:  # a designer's expression: any failure is reported the same way
@@ -79,10 +79,18 @@ def _moment(result: Any, now: datetime, expression: str) -> datetime | None:
     if isinstance(result, str):
         text = result.strip()
         try:
-            return now + parse_duration(text) if text.startswith("P") else _moment(
-                datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text),
-                now, expression)
+            return (
+                now + parse_duration(text)
+                if text.startswith("P")
+                else _moment(
+                    datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text),
+                    now,
+                    expression,
+                )
+            )
         except ValueError:
             pass
-    raise ProcessError(f"crm:dueExpression {expression!r} gave {result!r}: expected an ISO "
-                       "date, date-time or duration")
+    raise ProcessError(
+        f"crm:dueExpression {expression!r} gave {result!r}: expected an ISO "
+        "date, date-time or duration"
+    )

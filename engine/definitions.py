@@ -41,8 +41,9 @@ class LoadedDefinition:
 def _kind(root: etree._Element) -> str:
     ns = etree.QName(root).namespace or ""
     if etree.QName(root).localname != "definitions":
-        raise DefinitionInvalid("the root element must be <definitions>",
-                                {"file": ["not a BPMN or DMN document"]})
+        raise DefinitionInvalid(
+            "the root element must be <definitions>", {"file": ["not a BPMN or DMN document"]}
+        )
     if ns == BPMN_NS:
         return "bpmn"
     if "DMN" in ns.upper():
@@ -58,17 +59,23 @@ def _latest(kind: str, key: str) -> ProcessDefinition | None:
     return ProcessDefinition.objects(kind=kind, key=key).order_by("-version").first()
 
 
-def _store(kind: str, key: str, content: bytes,
-           values: dict[str, Any]) -> tuple[ProcessDefinition, bool]:
+def _store(
+    kind: str, key: str, content: bytes, values: dict[str, Any]
+) -> tuple[ProcessDefinition, bool]:
     """Store a new version of `key` (True), or return the latest if its content is identical."""
     digest = _content_hash(content)
     for _ in range(5):  # another deploy may take the same version number first
         latest = _latest(kind, key)
         if latest is not None and latest.source_hash == digest:
             return latest, False
-        definition = ProcessDefinition(kind=kind, key=key, source_hash=digest,
-                                       version=(latest.version + 1) if latest else 1,
-                                       source=content.decode("utf-8"), **values)
+        definition = ProcessDefinition(
+            kind=kind,
+            key=key,
+            source_hash=digest,
+            version=(latest.version + 1) if latest else 1,
+            source=content.decode("utf-8"),
+            **values,
+        )
         try:
             definition.save(force_insert=True)
             _latest_ids.pop(key, None)
@@ -78,23 +85,31 @@ def _store(kind: str, key: str, content: bytes,
     raise DefinitionInvalid(f"could not assign a version to {key}: too many concurrent deploys")
 
 
-def _user_task_meta(root: etree._Element, tasks: list[runtime.ParsedTask],
-                    errors: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    nodes = {n.get("id"): n for n in root.iter(f"{{{BPMN_NS}}}userTask",
-                                                 f"{{{BPMN_NS}}}manualTask")}
+def _user_task_meta(
+    root: etree._Element, tasks: list[runtime.ParsedTask], errors: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    nodes = {
+        n.get("id"): n for n in root.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask")
+    }
     forms: dict[str, Any] = {}
     meta: dict[str, Any] = {}
     for task in tasks:
         if task.kind == "service" and operators.get(task.operator or "") is None:
-            errors.append(f"task {task.bpmn_id}: unknown service operator {task.operator!r} "
-                          f"(known: {', '.join(operators.names()) or 'none'})")
+            errors.append(
+                f"task {task.bpmn_id}: unknown service operator {task.operator!r} "
+                f"(known: {', '.join(operators.names()) or 'none'})"
+            )
         if task.kind not in ("user", "manual"):
             continue
         if task.lane is not None and not task.lane.strip():
             errors.append(f"task {task.bpmn_id}: its lane has no name, so no group can take it")
         node = nodes.get(task.bpmn_id)
-        meta[task.bpmn_id] = {"name": task.name, "lane": task.lane, "kind": task.kind,
-                              "due": deadlines.read_rule(node, errors, task.bpmn_id)}
+        meta[task.bpmn_id] = {
+            "name": task.name,
+            "lane": task.lane,
+            "kind": task.kind,
+            "due": deadlines.read_rule(node, errors, task.bpmn_id),
+        }
         form = parse_form(node, errors) if node is not None else None
         if form is not None:
             forms[task.bpmn_id] = form
@@ -112,10 +127,12 @@ def _check_references(root: etree._Element, errors: list[str]) -> None:
 
 
 def _message_starts(root: etree._Element, process_id: str) -> list[str]:
-    messages = {m.get("id"): m.get("name") or m.get("id")
-                for m in root.iter(f"{{{BPMN_NS}}}message")}
-    process = next((p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("id") == process_id),
-                   None)
+    messages = {
+        m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{BPMN_NS}}}message")
+    }
+    process = next(
+        (p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("id") == process_id), None
+    )
     if process is None:
         return []
     names = []
@@ -142,8 +159,9 @@ def _add_dependencies(parser: Any, root: etree._Element) -> None:
             runtime.add_dmn(parser, parse_xml(dep.source.encode()), dep.filename or key)
 
 
-def deploy(content: bytes, filename: str, deployed_by: str,
-           max_bytes: int = DEFAULT_MAX_BYTES) -> list[ProcessDefinition]:
+def deploy(
+    content: bytes, filename: str, deployed_by: str, max_bytes: int = DEFAULT_MAX_BYTES
+) -> list[ProcessDefinition]:
     """Deploy a BPMN or DMN file; return one definition per executable process/decision."""
     root = parse_xml(content, max_bytes)
     kind = _kind(root)
@@ -158,8 +176,9 @@ def deploy(content: bytes, filename: str, deployed_by: str,
     _add_dependencies(parser, root)
     process_ids = parser.get_process_ids()
     if not process_ids:
-        raise DefinitionInvalid("the file has no executable process",
-                                {"diagram": ["no <process isExecutable='true'>"]})
+        raise DefinitionInvalid(
+            "the file has no executable process", {"diagram": ["no <process isExecutable='true'>"]}
+        )
     prepared = []
     for pid in process_ids:
         if not _KEY.match(pid):
@@ -173,10 +192,16 @@ def deploy(content: bytes, filename: str, deployed_by: str,
         raise DefinitionInvalid(f"{len(errors)} problem(s) in the diagram", {"diagram": errors})
     result = []
     for pid, specs, forms, user_tasks in prepared:
-        values = {"name": specs.spec.description or pid, "filename": filename,
-                  "spec": runtime.specs_to_json(specs), "forms": forms,
-                  "user_tasks": user_tasks, "message_starts": _message_starts(root, pid),
-                  "deployed_by": deployed_by, "deployed_at": utcnow()}
+        values = {
+            "name": specs.spec.description or pid,
+            "filename": filename,
+            "spec": runtime.specs_to_json(specs),
+            "forms": forms,
+            "user_tasks": user_tasks,
+            "message_starts": _message_starts(root, pid),
+            "deployed_by": deployed_by,
+            "deployed_at": utcnow(),
+        }
         definition, created = _store("bpmn", pid, content, values)
         if created:
             schedules.plan_starts(definition.id, specs, definition.deployed_at)
@@ -184,8 +209,9 @@ def deploy(content: bytes, filename: str, deployed_by: str,
     return result
 
 
-def _deploy_dmn(root: etree._Element, content: bytes, filename: str,
-                deployed_by: str) -> list[ProcessDefinition]:
+def _deploy_dmn(
+    root: etree._Element, content: bytes, filename: str, deployed_by: str
+) -> list[ProcessDefinition]:
     parser = runtime.new_parser()
     runtime.add_dmn(parser, root, filename)
     ids = runtime.dmn_decision_ids(root)
@@ -194,16 +220,30 @@ def _deploy_dmn(root: etree._Element, content: bytes, filename: str,
     bad = [i for i in ids if not _KEY.match(i)]
     if bad:
         raise DefinitionInvalid("bad decision ids", {"diagram": [f"bad id {i!r}" for i in bad]})
-    return [_store("dmn", did, content, {"name": did, "filename": filename,
-                                         "deployed_by": deployed_by, "deployed_at": utcnow()})[0]
-            for did in ids]
+    return [
+        _store(
+            "dmn",
+            did,
+            content,
+            {
+                "name": did,
+                "filename": filename,
+                "deployed_by": deployed_by,
+                "deployed_at": utcnow(),
+            },
+        )[0]
+        for did in ids
+    ]
 
 
 def find(key: str, version: int | None = None, kind: str = "bpmn") -> ProcessDefinition:
     """The given version of `key` (the latest when version is None)."""
     query = ProcessDefinition.objects(kind=kind, key=key)
-    found = (query.filter(version=version).first() if version is not None
-             else query.order_by("-version").first())
+    found = (
+        query.filter(version=version).first()
+        if version is not None
+        else query.order_by("-version").first()
+    )
     if found is None:
         what = f"{key} v{version}" if version is not None else key
         raise DefinitionNotFound(f"no deployed process {what}")
@@ -224,8 +264,11 @@ def resolve(key: str, version: int | None = None) -> LoadedDefinition:
         if hit is not None and hit[1] > time.monotonic():
             return load(hit[0])
     query = ProcessDefinition.objects(kind="bpmn", key=key).only("id")
-    found = (query.filter(version=version).first() if version is not None
-             else query.order_by("-version").first())
+    found = (
+        query.filter(version=version).first()
+        if version is not None
+        else query.order_by("-version").first()
+    )
     if found is None:
         what = f"{key} v{version}" if version is not None else key
         raise DefinitionNotFound(f"no deployed process {what}")
@@ -244,16 +287,18 @@ def list_latest(kind: str | None = None) -> list[ProcessDefinition]:
     """The latest version of every definition key."""
     query = ProcessDefinition.objects(kind=kind) if kind else ProcessDefinition.objects
     latest: dict[tuple[str, str], ProcessDefinition] = {}
-    for d in query.only("id", "kind", "key", "version", "name", "deployed_at", "deployed_by",
-                        "filename").order_by("key", "-version"):
+    for d in query.only(
+        "id", "kind", "key", "version", "name", "deployed_at", "deployed_by", "filename"
+    ).order_by("key", "-version"):
         latest.setdefault((d.kind, d.key), d)
     return list(latest.values())
 
 
 def versions(key: str, kind: str = "bpmn") -> list[ProcessDefinition]:
     """All versions of `key`, newest first."""
-    found = list(ProcessDefinition.objects(kind=kind, key=key).exclude("spec", "source")
-                 .order_by("-version"))
+    found = list(
+        ProcessDefinition.objects(kind=kind, key=key).exclude("spec", "source").order_by("-version")
+    )
     if not found:
         raise DefinitionNotFound(f"no deployed process {key}")
     return found
@@ -271,9 +316,15 @@ def load(definition_id: ObjectId | str) -> LoadedDefinition:
     found = ProcessDefinition.objects(id=ObjectId(key)).first()
     if found is None:
         raise DefinitionNotFound(f"definition {key} is gone")
-    loaded = LoadedDefinition(id=key, key=found.key, version=found.version, name=found.name,
-                              specs=runtime.specs_from_json(key, found.spec),
-                              forms=dict(found.forms), user_tasks=dict(found.user_tasks))
+    loaded = LoadedDefinition(
+        id=key,
+        key=found.key,
+        version=found.version,
+        name=found.name,
+        specs=runtime.specs_from_json(key, found.spec),
+        forms=dict(found.forms),
+        user_tasks=dict(found.user_tasks),
+    )
     _loaded[key] = loaded
     if len(_loaded) > 256:
         _loaded.popitem(last=False)

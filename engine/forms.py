@@ -1,15 +1,15 @@
 """Task forms: declared in BPMN as <crm:form>, checked when a task is completed.
 
-    <bpmn:userTask id="record_call" name="Record the call">
-      <bpmn:extensionElements>
-        <crm:form>
-          <crm:field id="subject" type="string" label="Subject" label.ru="Тема" required="true"/>
-          <crm:field id="result" type="enum" label="Result">
-            <crm:option value="done" label="Done" label.ru="Решено"/>
-          </crm:field>
-        </crm:form>
-      </bpmn:extensionElements>
-    </bpmn:userTask>
+<bpmn:userTask id="record_call" name="Record the call">
+  <bpmn:extensionElements>
+    <crm:form>
+      <crm:field id="subject" type="string" label="Subject" label.ru="Тема" required="true"/>
+      <crm:field id="result" type="enum" label="Result">
+        <crm:option value="done" label="Done" label.ru="Решено"/>
+      </crm:field>
+    </crm:form>
+  </bpmn:extensionElements>
+</bpmn:userTask>
 """
 
 from __future__ import annotations
@@ -22,8 +22,18 @@ from lxml import etree
 
 from .xml import CRM_NS
 
-FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "enum",
-               "email", "json")
+FIELD_TYPES = (
+    "string",
+    "text",
+    "integer",
+    "number",
+    "boolean",
+    "date",
+    "datetime",
+    "enum",
+    "email",
+    "json",
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_TEXT = 100_000
@@ -84,8 +94,14 @@ def parse_form(task_node: etree._Element, errors: list[str]) -> dict[str, Any] |
         if node.get("default") is not None:
             field["default"] = node.get("default")
         if ftype == "enum":
-            options = [{"value": o.get("value", ""), "label": o.get("label", o.get("value", "")),
-                        "labels": _labels(o)} for o in node.findall(f"{{{CRM_NS}}}option")]
+            options = [
+                {
+                    "value": o.get("value", ""),
+                    "label": o.get("label", o.get("value", "")),
+                    "labels": _labels(o),
+                }
+                for o in node.findall(f"{{{CRM_NS}}}option")
+            ]
             if not options:
                 errors.append(f"{where}: an enum field needs <crm:option> children")
             field["options"] = options

@@ -54,17 +54,29 @@ def _records() -> Collection:
 
 def summary(doc: dict[str, Any]) -> dict[str, Any]:
     """What a start answers: the instance id, status, process and version."""
-    return {"id": str(doc["_id"]), "status": doc["status"], "process_key": doc["process_key"],
-            "version": doc["definition_version"]}
+    return {
+        "id": str(doc["_id"]),
+        "status": doc["status"],
+        "process_key": doc["process_key"],
+        "version": doc["definition_version"],
+    }
 
 
-def _claim(actor: Actor, key: str, request_hash: str, ttl_seconds: int) -> tuple[dict[str, Any],
-                                                                                 bool]:
+def _claim(
+    actor: Actor, key: str, request_hash: str, ttl_seconds: int
+) -> tuple[dict[str, Any], bool]:
     for _ in range(3):
         now = utcnow()
-        record = {"_id": ObjectId(), "username": actor.username, "key": key,
-                  "request_hash": request_hash, "instance_id": ObjectId(), "response": None,
-                  "created_at": now, "expires_at": now + timedelta(seconds=ttl_seconds)}
+        record = {
+            "_id": ObjectId(),
+            "username": actor.username,
+            "key": key,
+            "request_hash": request_hash,
+            "instance_id": ObjectId(),
+            "response": None,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=ttl_seconds),
+        }
         try:
             _records().insert_one(record)
             return record, True
@@ -73,33 +85,46 @@ def _claim(actor: Actor, key: str, request_hash: str, ttl_seconds: int) -> tuple
             if existing is not None and existing["expires_at"] > now:
                 return existing, False
             # Expired (the TTL monitor runs once a minute): the key is free again.
-            _records().delete_one({"username": actor.username, "key": key,
-                                   "expires_at": {"$lte": now}})
+            _records().delete_one(
+                {"username": actor.username, "key": key, "expires_at": {"$lte": now}}
+            )
     raise IdempotencyKeyReused("the idempotency key is contended; retry")
 
 
-def start(key: str | None, actor: Actor, process_key: str,
-          variables: dict[str, Any] | None = None, subject: dict[str, Any] | None = None,
-          version: int | None = None,
-          ttl_seconds: int = DEFAULT_TTL_SECONDS) -> tuple[dict[str, Any], bool]:
+def start(
+    key: str | None,
+    actor: Actor,
+    process_key: str,
+    variables: dict[str, Any] | None = None,
+    subject: dict[str, Any] | None = None,
+    version: int | None = None,
+    ttl_seconds: int = DEFAULT_TTL_SECONDS,
+) -> tuple[dict[str, Any], bool]:
     """Start an instance once per idempotency key; return (summary, whether it is new)."""
     if not key:
         doc = instances.start(process_key, actor, variables, subject, version)
         return summary(doc), True
-    request = {"process_key": process_key, "version": version, "variables": variables or {},
-               "subject": subject}
+    request = {
+        "process_key": process_key,
+        "version": version,
+        "variables": variables or {},
+        "subject": subject,
+    }
     request_hash = hashlib.sha256(
-        json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+        json.dumps(request, sort_keys=True, default=str).encode()
+    ).hexdigest()
     record, new = _claim(actor, key, request_hash, ttl_seconds)
     if record["request_hash"] != request_hash:
         raise IdempotencyKeyReused(
             "this idempotency key was used with a different request",
-            {"Idempotency-Key": ["already used for another request within 24 h"]})
+            {"Idempotency-Key": ["already used for another request within 24 h"]},
+        )
     if record.get("response"):
         return dict(record["response"]), False
     try:
-        doc = instances.start(process_key, actor, variables, subject, version,
-                              instance_id=record["instance_id"])
+        doc = instances.start(
+            process_key, actor, variables, subject, version, instance_id=record["instance_id"]
+        )
     except EngineError:
         if new:  # nothing started: let the caller correct the request and retry the key
             _records().delete_one({"_id": record["_id"], "response": None})

@@ -48,23 +48,32 @@ class Change:
     events: list[dict[str, Any]]
 
 
-def _event(type_: str, actor: str, at: datetime, task: dict[str, Any] | None = None,
-           **data: Any) -> dict[str, Any]:
-    return {"type": type_, "actor": actor, "at": at,
-            "task_guid": task["guid"] if task else None,
-            "task_name": task["name"] if task else None, "data": data}
+def _event(
+    type_: str, actor: str, at: datetime, task: dict[str, Any] | None = None, **data: Any
+) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "actor": actor,
+        "at": at,
+        "task_guid": task["guid"] if task else None,
+        "task_name": task["name"] if task else None,
+        "data": data,
+    }
 
 
 def _context(doc: dict[str, Any]) -> InstanceContext:
-    return InstanceContext(instance_id=str(doc["_id"]), process_key=doc["process_key"],
-                           started_by=doc["started_by"], subject=doc.get("subject"))
+    return InstanceContext(
+        instance_id=str(doc["_id"]),
+        process_key=doc["process_key"],
+        started_by=doc["started_by"],
+        subject=doc.get("subject"),
+    )
 
 
 def _owners(task: runtime.ReadyTask, started_by: str) -> tuple[str | None, list[str]]:
     """(assignee, candidates) by the lane convention; `lane_owners` in task data wins."""
     lane_owners = task.data.get("lane_owners")
-    if task.lane and isinstance(lane_owners, dict) and isinstance(
-            lane_owners.get(task.lane), list):
+    if task.lane and isinstance(lane_owners, dict) and isinstance(lane_owners.get(task.lane), list):
         owners = [str(o) for o in lane_owners[task.lane]]
         users = [o for o in owners if not o.startswith("group:")]
         if len(owners) == 1 and users:
@@ -75,8 +84,12 @@ def _owners(task: runtime.ReadyTask, started_by: str) -> tuple[str | None, list[
     return started_by, [started_by]
 
 
-def _open_tasks(runner: runtime.Runner, definition: definitions.LoadedDefinition,
-                doc: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+def _open_tasks(
+    runner: runtime.Runner,
+    definition: definitions.LoadedDefinition,
+    doc: dict[str, Any],
+    now: datetime,
+) -> list[dict[str, Any]]:
     previous = {t["guid"]: t for t in doc.get("open_tasks", [])}
     result = []
     for ready in runner.ready_manual_tasks():
@@ -85,22 +98,42 @@ def _open_tasks(runner: runtime.Runner, definition: definitions.LoadedDefinition
             continue
         assignee, candidates = _owners(ready, doc["started_by"])
         meta = definition.user_tasks.get(ready.bpmn_id, {})
-        result.append({
-            "guid": ready.guid, "bpmn_id": ready.bpmn_id, "name": ready.name,
-            "lane": ready.lane, "assignee": assignee, "candidates": candidates,
-            "form": definition.forms.get(ready.bpmn_id), "created_at": now,
-            "due_at": deadlines.due_at(meta.get("due"), now, ready.data),
-        })
+        result.append(
+            {
+                "guid": ready.guid,
+                "bpmn_id": ready.bpmn_id,
+                "name": ready.name,
+                "lane": ready.lane,
+                "assignee": assignee,
+                "candidates": candidates,
+                "form": definition.forms.get(ready.bpmn_id),
+                "created_at": now,
+                "due_at": deadlines.due_at(meta.get("due"), now, ready.data),
+            }
+        )
     return result
 
 
-def _derive(doc: dict[str, Any], runner: runtime.Runner, definition: definitions.LoadedDefinition,
-            actor: Actor, now: datetime, events: list[dict[str, Any]]) -> dict[str, Any]:
+def _derive(
+    doc: dict[str, Any],
+    runner: runtime.Runner,
+    definition: definitions.LoadedDefinition,
+    actor: Actor,
+    now: datetime,
+    events: list[dict[str, Any]],
+) -> dict[str, Any]:
     """The fields an instance write sets, and task events derived from the change."""
     for message in runner.thrown_messages():  # before the state is dumped without them
-        events.append(_event("message_sent", actor.username, now, name=message.name,
-                             correlation_key=message.correlation_key,
-                             payload=message.payload))
+        events.append(
+            _event(
+                "message_sent",
+                actor.username,
+                now,
+                name=message.name,
+                correlation_key=message.correlation_key,
+                payload=message.payload,
+            )
+        )
     open_tasks = _open_tasks(runner, definition, doc, now)
     before = {t["guid"] for t in doc.get("open_tasks", [])}
     after = {t["guid"] for t in open_tasks}
@@ -110,9 +143,17 @@ def _derive(doc: dict[str, Any], runner: runtime.Runner, definition: definitions
             events.append(_event("task_cancelled", actor.username, now, task))
     for task in open_tasks:
         if task["guid"] not in before:
-            events.append(_event("task_created", actor.username, now, task,
-                                 bpmn_id=task["bpmn_id"], assignee=task["assignee"],
-                                 candidates=task["candidates"]))
+            events.append(
+                _event(
+                    "task_created",
+                    actor.username,
+                    now,
+                    task,
+                    bpmn_id=task["bpmn_id"],
+                    assignee=task["assignee"],
+                    candidates=task["candidates"],
+                )
+            )
     status = doc["status"]
     ended_at = doc.get("ended_at")
     if runner.completed and status == "active":
@@ -121,13 +162,17 @@ def _derive(doc: dict[str, Any], runner: runtime.Runner, definition: definitions
     timers = [{"name": t.name, "kind": t.kind, "due": t.due} for t in runner.timers()]
     dues = [t["due"] for t in timers if t["due"] is not None]
     participants = list(doc.get("participants") or [doc["started_by"]])
-    for name in [actor.username, *(p for t in open_tasks
-                                   for p in [*t["candidates"], t["assignee"]] if p)]:
+    for name in [
+        actor.username,
+        *(p for t in open_tasks for p in [*t["candidates"], t["assignee"]] if p),
+    ]:
         if name not in participants:
             participants.append(name)
     return {
-        "waiting_messages": [{"name": m.name, "correlation_key": m.correlation_key}
-                             for m in runner.waiting_messages()],
+        "waiting_messages": [
+            {"name": m.name, "correlation_key": m.correlation_key}
+            for m in runner.waiting_messages()
+        ],
         "participants": participants,
         "state": runner.dump(),
         "serializer_version": runtime.SERIALIZER_VERSION,
@@ -136,23 +181,39 @@ def _derive(doc: dict[str, Any], runner: runtime.Runner, definition: definitions
         "open_tasks": open_tasks,
         "timers": timers,
         "next_timer_at": min(dues) if dues else None,
-        "async_calls": [{"guid": c.guid, "name": c.name, "operator": c.operator}
-                        for c in runner.async_calls()],
+        "async_calls": [
+            {"guid": c.guid, "name": c.name, "operator": c.operator} for c in runner.async_calls()
+        ],
         "status": status,
         "ended_at": ended_at,
         "updated_at": now,
     }
 
 
-def _number_events(instance_id: ObjectId, version: int, process_key: str,
-                   subject: dict[str, Any] | None, events: list[dict[str, Any]]) -> None:
+def _number_events(
+    instance_id: ObjectId,
+    version: int,
+    process_key: str,
+    subject: dict[str, Any] | None,
+    events: list[dict[str, Any]],
+) -> None:
     for i, event in enumerate(events):
-        event.update({"_id": f"{instance_id}:{version}:{i}", "instance_id": instance_id,
-                      "process_key": process_key, "subject": subject})
+        event.update(
+            {
+                "_id": f"{instance_id}:{version}:{i}",
+                "instance_id": instance_id,
+                "process_key": process_key,
+                "subject": subject,
+            }
+        )
 
 
-def _commit(doc: dict[str, Any], changes: dict[str, Any],
-            events: list[dict[str, Any]], receive_buffered: bool = True) -> dict[str, Any]:
+def _commit(
+    doc: dict[str, Any],
+    changes: dict[str, Any],
+    events: list[dict[str, Any]],
+    receive_buffered: bool = True,
+) -> dict[str, Any]:
     """Compare-and-set the instance, then project it; return the new document."""
     new_version = doc["version"] + 1
     _number_events(doc["_id"], new_version, doc["process_key"], doc.get("subject"), events)
@@ -183,10 +244,16 @@ def _touch(instance_id: ObjectId | str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ start
 
 
-def start(process_key: str, actor: Actor, variables: dict[str, Any] | None = None,
-          subject: dict[str, Any] | None = None, version: int | None = None, *,
-          instance_id: ObjectId | None = None,
-          message: message_store.InboundMessage | None = None) -> dict[str, Any]:
+def start(
+    process_key: str,
+    actor: Actor,
+    variables: dict[str, Any] | None = None,
+    subject: dict[str, Any] | None = None,
+    version: int | None = None,
+    *,
+    instance_id: ObjectId | None = None,
+    message: message_store.InboundMessage | None = None,
+) -> dict[str, Any]:
     """Start an instance and run it to its first wait state; return the stored document.
 
     With `instance_id` the start is idempotent: if that instance exists, it is returned and
@@ -198,11 +265,19 @@ def start(process_key: str, actor: Actor, variables: dict[str, Any] | None = Non
     now = utcnow()
     chosen_id, instance_id = instance_id, instance_id or ObjectId()
     doc: dict[str, Any] = {
-        "_id": instance_id, "definition_id": ObjectId(definition.id),
-        "process_key": definition.key, "definition_version": definition.version,
-        "status": "active", "subject": subject,
-        "started_by": actor.username, "started_at": now, "open_tasks": [],
-        "pending_events": [], "version": 0, "projected_version": 0, "error": None,
+        "_id": instance_id,
+        "definition_id": ObjectId(definition.id),
+        "process_key": definition.key,
+        "definition_version": definition.version,
+        "status": "active",
+        "subject": subject,
+        "started_by": actor.username,
+        "started_at": now,
+        "open_tasks": [],
+        "pending_events": [],
+        "version": 0,
+        "projected_version": 0,
+        "error": None,
     }
     runner = runtime.Runner.create(definition.specs, _context(doc), variables)
     events = [_event("instance_started", actor.username, now, version=definition.version)]
@@ -229,16 +304,23 @@ def start(process_key: str, actor: Actor, variables: dict[str, Any] | None = Non
     return _receive_buffered(doc)
 
 
-def _record_service_tasks(runner: runtime.Runner, actor: Actor, now: datetime,
-                          events: list[dict[str, Any]]) -> None:
+def _record_service_tasks(
+    runner: runtime.Runner, actor: Actor, now: datetime, events: list[dict[str, Any]]
+) -> None:
     """Append an event to `events` for each service task the runner executes."""
 
     def on_done(task: Any) -> None:
         spec = task.task_spec
         if hasattr(spec, "operation_name"):
-            events.append(_event("service_task_completed", actor.username, now,
-                                 {"guid": str(task.id), "name": spec.bpmn_name or spec.bpmn_id},
-                                 operator=spec.operation_name))
+            events.append(
+                _event(
+                    "service_task_completed",
+                    actor.username,
+                    now,
+                    {"guid": str(task.id), "name": spec.bpmn_name or spec.bpmn_id},
+                    operator=spec.operation_name,
+                )
+            )
 
     runner.on_task_done = on_done
 
@@ -280,8 +362,7 @@ def complete_task(guid: str, actor: Actor, data: dict[str, Any] | None = None) -
     for _ in range(MAX_ATTEMPTS):
         doc = _touch(task.instance_id)
         if doc["status"] in ("completed", "terminated"):
-            raise TaskNotActive(f"task {guid} is no longer active: the instance is "
-                                f"{doc['status']}")
+            raise TaskNotActive(f"task {guid} is no longer active: the instance is {doc['status']}")
         if doc["status"] != "active":
             raise InstanceNotActive(f"instance {doc['_id']} is {doc['status']}")
         definition = definitions.load(doc["definition_id"])
@@ -289,10 +370,10 @@ def complete_task(guid: str, actor: Actor, data: dict[str, Any] | None = None) -
         if not runner.is_ready_manual(guid):
             raise TaskNotActive(f"task {guid} is no longer active")
         now = utcnow()
-        open_task = next((t for t in doc["open_tasks"] if t["guid"] == guid),
-                         {"guid": guid, "name": task.name})
-        events = [_event("task_completed", actor.username, now, open_task,
-                         fields=sorted(data))]
+        open_task = next(
+            (t for t in doc["open_tasks"] if t["guid"] == guid), {"guid": guid, "name": task.name}
+        )
+        events = [_event("task_completed", actor.username, now, open_task, fields=sorted(data))]
         _record_service_tasks(runner, actor, now, events)
         runner.complete(guid, data)
         changes = _derive(doc, runner, definition, actor, now, events)
@@ -312,7 +393,8 @@ def claim_task(guid: str, actor: Actor) -> HumanTask:
         return task
     result = repository.human_tasks().update_one(
         {"task_guid": task.task_guid, "status": "open", "assignee": None},
-        {"$set": {"assignee": actor.username, "owners": [actor.username]}})
+        {"$set": {"assignee": actor.username, "owners": [actor.username]}},
+    )
     if result.modified_count == 0:
         raise TaskNotClaimable(f"task {guid} was claimed by someone else")
     task.reload()
@@ -328,9 +410,10 @@ def unclaim_task(guid: str, actor: Actor) -> HumanTask:
         raise TaskNotClaimable(f"task {guid} is not claimed by you")
     if not any(c.startswith("group:") for c in task.candidates) and len(task.candidates) <= 1:
         raise TaskNotClaimable(f"task {guid} is assigned personally and cannot be released")
-    repository.human_tasks().update_one({"task_guid": task.task_guid, "status": "open"},
-                                        {"$set": {"assignee": None,
-                                                  "owners": list(task.candidates)}})
+    repository.human_tasks().update_one(
+        {"task_guid": task.task_guid, "status": "open"},
+        {"$set": {"assignee": None, "owners": list(task.candidates)}},
+    )
     task.reload()
     return task
 
@@ -343,8 +426,13 @@ def get(instance_id: ObjectId | str) -> dict[str, Any]:
     return _touch(instance_id)
 
 
-def _set_status(instance_id: ObjectId | str, actor: Actor, allowed_from: tuple[str, ...],
-                status: str, event: str) -> dict[str, Any]:
+def _set_status(
+    instance_id: ObjectId | str,
+    actor: Actor,
+    allowed_from: tuple[str, ...],
+    status: str,
+    event: str,
+) -> dict[str, Any]:
     for _ in range(MAX_ATTEMPTS):
         doc = _touch(instance_id)
         if doc["status"] == status:
@@ -356,8 +444,9 @@ def _set_status(instance_id: ObjectId | str, actor: Actor, allowed_from: tuple[s
         events = [_event(event, actor.username, now)]
         if status == "terminated":
             changes.update(open_tasks=[], timers=[], next_timer_at=None, ended_at=now)
-            events.extend(_event("task_cancelled", actor.username, now, t)
-                          for t in doc.get("open_tasks", []))
+            events.extend(
+                _event("task_cancelled", actor.username, now, t) for t in doc.get("open_tasks", [])
+            )
         try:
             return _commit(doc, changes, events)
         except VersionConflict:
@@ -377,22 +466,33 @@ def resume(instance_id: ObjectId | str, actor: Actor) -> dict[str, Any]:
 
 def terminate(instance_id: ObjectId | str, actor: Actor) -> dict[str, Any]:
     """End an active or suspended instance for good; its open tasks are cancelled."""
-    return _set_status(instance_id, actor, ("active", "suspended"), "terminated",
-                       "instance_terminated")
+    return _set_status(
+        instance_id, actor, ("active", "suspended"), "terminated", "instance_terminated"
+    )
 
 
 # ----------------------------------------------------------------------------- messages
 
 
-def _message_event(message: message_store.InboundMessage, actor: Actor,
-                   now: datetime) -> dict[str, Any]:
-    return _event("message_received", actor.username, now, name=message.name,
-                  correlation_key=message.correlation_key, message_id=message.message_id)
+def _message_event(
+    message: message_store.InboundMessage, actor: Actor, now: datetime
+) -> dict[str, Any]:
+    return _event(
+        "message_received",
+        actor.username,
+        now,
+        name=message.name,
+        correlation_key=message.correlation_key,
+        message_id=message.message_id,
+    )
 
 
-def deliver_message(instance_id: ObjectId | str, actor: Actor,
-                    message: message_store.InboundMessage,
-                    receive_buffered: bool = True) -> dict[str, Any]:
+def deliver_message(
+    instance_id: ObjectId | str,
+    actor: Actor,
+    message: message_store.InboundMessage,
+    receive_buffered: bool = True,
+) -> dict[str, Any]:
     """Hand a message to an instance that waits for it; return the instance document.
 
     A message whose id the instance received before changes nothing (one effect).
@@ -435,17 +535,21 @@ def _receive_buffered(doc: dict[str, Any]) -> dict[str, Any]:
         if found is None or not message_store.claim_buffered(found["_id"], doc["_id"]):
             return doc
         message = message_store.InboundMessage(
-            name=found["name"], payload=found["payload"],
+            name=found["name"],
+            payload=found["payload"],
             correlation_key=found["correlation_key"],
-            message_id=found["message_id"] or f"buffered:{found['_id']}")
+            message_id=found["message_id"] or f"buffered:{found['_id']}",
+        )
         try:
-            doc = deliver_message(doc["_id"], Actor(found["sent_by"]), message,
-                                  receive_buffered=False)
+            doc = deliver_message(
+                doc["_id"], Actor(found["sent_by"]), message, receive_buffered=False
+            )
         except EngineError as exc:
             # The instance's own write is committed already; a message that cannot be
             # received is set aside (and logged) rather than failing that write.
-            log.warning("buffered message %s not received by %s: %s", found["_id"],
-                        doc["_id"], exc.message)
+            log.warning(
+                "buffered message %s not received by %s: %s", found["_id"], doc["_id"], exc.message
+            )
             message_store.fail_buffered(found["_id"], exc.message)
             continue
         message_store.drop_buffered(found, doc["_id"])
@@ -519,8 +623,15 @@ def run_async_task(instance_id: ObjectId | str, guid: str, job_key: str) -> dict
             result = pending.call(_context(doc), job_key)
             called = True
         now = utcnow()
-        events = [_event("service_task_completed", SYSTEM_ACTOR.username, now,
-                         {"guid": guid, "name": pending.name}, operator=pending.operator)]
+        events = [
+            _event(
+                "service_task_completed",
+                SYSTEM_ACTOR.username,
+                now,
+                {"guid": guid, "name": pending.name},
+                operator=pending.operator,
+            )
+        ]
         _record_service_tasks(runner, SYSTEM_ACTOR, now, events)
         runner.complete_async(guid, result)
         changes = _derive(doc, runner, definition, SYSTEM_ACTOR, now, events)
@@ -531,11 +642,15 @@ def run_async_task(instance_id: ObjectId | str, guid: str, job_key: str) -> dict
     raise VersionConflict(f"instance {instance_id} keeps changing; try again")
 
 
-def change(instance_id: ObjectId | str, actor: Actor,
-           mutate: Callable[[runtime.Runner, list[dict[str, Any]], datetime],
-                            definitions.LoadedDefinition | None],
-           statuses: tuple[str, ...] = ("active",),
-           reassign: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def change(
+    instance_id: ObjectId | str,
+    actor: Actor,
+    mutate: Callable[
+        [runtime.Runner, list[dict[str, Any]], datetime], definitions.LoadedDefinition | None
+    ],
+    statuses: tuple[str, ...] = ("active",),
+    reassign: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Apply `mutate(runner, events, now)` to an instance and store the result.
 
     The generic load / change / compare-and-set cycle for repairs: `mutate` changes the
@@ -557,16 +672,18 @@ def change(instance_id: ObjectId | str, actor: Actor,
         if target is not None:
             # Tasks that survive the migration are described anew from the new version.
             ready = {t.guid for t in runner.ready_manual_tasks()}
-            base = {**doc, "open_tasks": [t for t in doc.get("open_tasks", [])
-                                          if t["guid"] not in ready]}
+            base = {
+                **doc,
+                "open_tasks": [t for t in doc.get("open_tasks", []) if t["guid"] not in ready],
+            }
             definition = target
         changes = _derive(base, runner, definition, actor, now, events)
         if target is not None:
-            changes.update(definition_id=ObjectId(target.id),
-                           definition_version=target.version)
+            changes.update(definition_id=ObjectId(target.id), definition_version=target.version)
         if reassign:
-            changes["open_tasks"] = [{**t, **reassign.get(t["guid"], {})}
-                                     for t in changes["open_tasks"]]
+            changes["open_tasks"] = [
+                {**t, **reassign.get(t["guid"], {})} for t in changes["open_tasks"]
+            ]
         try:
             return _commit(doc, changes, events)
         except VersionConflict:

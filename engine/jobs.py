@@ -85,8 +85,7 @@ class Incident(Document):
 
     meta = {
         "collection": "incidents",
-        "indexes": [{"fields": ["status", "-created_at"]},
-                    {"fields": ["instance_id", "status"]}],
+        "indexes": [{"fields": ["status", "-created_at"]}, {"fields": ["instance_id", "status"]}],
     }
 
 
@@ -131,17 +130,32 @@ def worker_name() -> str:
 # ----------------------------------------------------------------------------- enqueue
 
 
-def enqueue(kind: str, key: str, due_at: datetime | None = None,
-            instance_id: ObjectId | None = None, payload: dict[str, Any] | None = None,
-            max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+def enqueue(
+    kind: str,
+    key: str,
+    due_at: datetime | None = None,
+    instance_id: ObjectId | None = None,
+    payload: dict[str, Any] | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> None:
     """Create the job for `key` unless it exists (then nothing changes)."""
     Job._get_collection().update_one(
         {"key": key},
-        {"$setOnInsert": {"kind": kind, "key": key, "status": "pending",
-                          "due_at": due_at or utcnow(), "instance_id": instance_id,
-                          "payload": payload or {}, "attempts": 0,
-                          "max_attempts": max_attempts, "created_at": utcnow()}},
-        upsert=True)
+        {
+            "$setOnInsert": {
+                "kind": kind,
+                "key": key,
+                "status": "pending",
+                "due_at": due_at or utcnow(),
+                "instance_id": instance_id,
+                "payload": payload or {},
+                "attempts": 0,
+                "max_attempts": max_attempts,
+                "created_at": utcnow(),
+            }
+        },
+        upsert=True,
+    )
 
 
 def cancel_keys(keys: list[str]) -> None:
@@ -153,18 +167,27 @@ def cancel_keys(keys: list[str]) -> None:
 
 
 def _claimable(now: datetime) -> dict[str, Any]:
-    return {"$or": [{"status": "pending", "due_at": {"$lte": now}},
-                    {"status": "running", "lease_expires_at": {"$lte": now}}]}
+    return {
+        "$or": [
+            {"status": "pending", "due_at": {"$lte": now}},
+            {"status": "running", "lease_expires_at": {"$lte": now}},
+        ]
+    }
 
 
-def due_job_ids(limit: int = 100, now: datetime | None = None,
-                for_dispatch: bool = False) -> list[ObjectId]:
+def due_job_ids(
+    limit: int = 100, now: datetime | None = None, for_dispatch: bool = False
+) -> list[ObjectId]:
     """Ids of jobs that may be claimed now, oldest due first."""
     now = now or utcnow()
     query = _claimable(now)
     if for_dispatch:
-        query = {"$and": [query, {"$or": [{"dispatched_until": None},
-                                          {"dispatched_until": {"$lte": now}}]}]}
+        query = {
+            "$and": [
+                query,
+                {"$or": [{"dispatched_until": None}, {"dispatched_until": {"$lte": now}}]},
+            ]
+        }
     cursor = Job._get_collection().find(query, {"_id": 1}).sort("due_at", 1).limit(limit)
     return [d["_id"] for d in cursor]
 
@@ -172,20 +195,31 @@ def due_job_ids(limit: int = 100, now: datetime | None = None,
 def mark_dispatched(job_ids: list[ObjectId], seconds: float) -> None:
     """Remember that these jobs were queued, so the dispatcher does not queue them again."""
     until = utcnow() + timedelta(seconds=seconds)
-    Job._get_collection().update_many({"_id": {"$in": job_ids}},
-                                      {"$set": {"dispatched_until": until}})
+    Job._get_collection().update_many(
+        {"_id": {"$in": job_ids}}, {"$set": {"dispatched_until": until}}
+    )
 
 
-def claim(job_id: ObjectId, owner: str, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-          now: datetime | None = None) -> Job | None:
+def claim(
+    job_id: ObjectId,
+    owner: str,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    now: datetime | None = None,
+) -> Job | None:
     """Take the job if it is still claimable; None if someone else has it or it is done."""
     now = now or utcnow()
     doc = Job._get_collection().find_one_and_update(
         {"$and": [{"_id": job_id}, _claimable(now)]},
-        {"$set": {"status": "running", "lease_owner": owner,
-                  "lease_expires_at": now + timedelta(seconds=lease_seconds)},
-         "$inc": {"attempts": 1}},
-        return_document=ReturnDocument.AFTER)
+        {
+            "$set": {
+                "status": "running",
+                "lease_owner": owner,
+                "lease_expires_at": now + timedelta(seconds=lease_seconds),
+            },
+            "$inc": {"attempts": 1},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
     return Job._from_son(doc) if doc else None
 
 
@@ -209,15 +243,33 @@ def run(job: Job, owner: str) -> Outcome:
             raise LookupError(f"no handler for jobs of kind {job.kind!r}")
         fn(job)
     except RetryLater as later:
-        coll.update_one(mine, {"$set": {"status": "pending", "due_at": later.due_at,
-                                        "lease_owner": None, "lease_expires_at": None,
-                                        "dispatched_until": None},
-                               "$inc": {"attempts": -1}})
+        coll.update_one(
+            mine,
+            {
+                "$set": {
+                    "status": "pending",
+                    "due_at": later.due_at,
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "dispatched_until": None,
+                },
+                "$inc": {"attempts": -1},
+            },
+        )
         return Outcome(job.id, "retry")
     except Exception as exc:  # any failure of a handler is recorded, never lost
         return _failed(job, owner, exc)
-    result = coll.update_one(mine, {"$set": {"status": "done", "finished_at": utcnow(),
-                                             "lease_owner": None, "last_error": None}})
+    result = coll.update_one(
+        mine,
+        {
+            "$set": {
+                "status": "done",
+                "finished_at": utcnow(),
+                "lease_owner": None,
+                "last_error": None,
+            }
+        },
+    )
     if result.matched_count == 0:
         # The lease ran out and another worker took the job: its run will record the end.
         return Outcome(job.id, "lost")
@@ -233,28 +285,62 @@ def _failed(job: Job, owner: str, exc: Exception) -> Outcome:
     mine = {"_id": job.id, "lease_owner": owner, "status": "running"}
     if job.attempts < job.max_attempts:
         delay = BACKOFF_BASE_SECONDS * 2 ** (job.attempts - 1)
-        coll.update_one(mine, {"$set": {"status": "pending", "last_error": error,
-                                        "due_at": utcnow() + timedelta(seconds=delay),
-                                        "lease_owner": None, "lease_expires_at": None,
-                                        "dispatched_until": None}})
-        log.warning("job %s (%s) failed, attempt %d of %d: %s", job.key, job.kind,
-                    job.attempts, job.max_attempts, error)
+        coll.update_one(
+            mine,
+            {
+                "$set": {
+                    "status": "pending",
+                    "last_error": error,
+                    "due_at": utcnow() + timedelta(seconds=delay),
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "dispatched_until": None,
+                }
+            },
+        )
+        log.warning(
+            "job %s (%s) failed, attempt %d of %d: %s",
+            job.key,
+            job.kind,
+            job.attempts,
+            job.max_attempts,
+            error,
+        )
         return Outcome(job.id, "retry", error)
     incident_id = job.incident_id or ObjectId()
     if job.incident_id:
         Incident._get_collection().update_one(
-            {"_id": incident_id}, {"$set": {"status": "open", "error": error, "stack": stack}})
+            {"_id": incident_id}, {"$set": {"status": "open", "error": error, "stack": stack}}
+        )
     else:
-        Incident(id=incident_id, instance_id=job.instance_id, job_id=job.id, kind=job.kind,
-                 error=error, stack=stack, task=job.payload.get("task")).save(force_insert=True)
-    coll.update_one(mine, {"$set": {"status": "failed", "last_error": error,
-                                    "incident_id": incident_id, "finished_at": utcnow(),
-                                    "lease_owner": None}})
+        Incident(
+            id=incident_id,
+            instance_id=job.instance_id,
+            job_id=job.id,
+            kind=job.kind,
+            error=error,
+            stack=stack,
+            task=job.payload.get("task"),
+        ).save(force_insert=True)
+    coll.update_one(
+        mine,
+        {
+            "$set": {
+                "status": "failed",
+                "last_error": error,
+                "incident_id": incident_id,
+                "finished_at": utcnow(),
+                "lease_owner": None,
+            }
+        },
+    )
     if job.instance_id:
-        _instances().update_one({"_id": job.instance_id},
-                                {"$set": {"incident": {"id": incident_id, "error": error}}})
-    log.error("job %s (%s) failed %d times; incident %s", job.key, job.kind, job.attempts,
-              incident_id)
+        _instances().update_one(
+            {"_id": job.instance_id}, {"$set": {"incident": {"id": incident_id, "error": error}}}
+        )
+    log.error(
+        "job %s (%s) failed %d times; incident %s", job.key, job.kind, job.attempts, incident_id
+    )
     return Outcome(job.id, "failed", error)
 
 
@@ -264,10 +350,12 @@ def _instances() -> Any:
 
 def _resolve_incident(job: Job) -> None:
     Incident._get_collection().update_one(
-        {"_id": job.incident_id}, {"$set": {"status": "resolved", "resolved_at": utcnow()}})
+        {"_id": job.incident_id}, {"$set": {"status": "resolved", "resolved_at": utcnow()}}
+    )
     if job.instance_id:
-        _instances().update_one({"_id": job.instance_id, "incident.id": job.incident_id},
-                                {"$set": {"incident": None}})
+        _instances().update_one(
+            {"_id": job.instance_id, "incident.id": job.incident_id}, {"$set": {"incident": None}}
+        )
 
 
 def run_due(owner: str, limit: int = 50, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> int:
@@ -281,8 +369,9 @@ def run_due(owner: str, limit: int = 50, lease_seconds: float = DEFAULT_LEASE_SE
     return ran
 
 
-def run_one(job_id: ObjectId | str, owner: str,
-            lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Outcome | None:
+def run_one(
+    job_id: ObjectId | str, owner: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
+) -> Outcome | None:
     """Claim and run one job by id (what a Celery task does); None if not claimable."""
     job = claim(ObjectId(job_id), owner, lease_seconds)
     return run(job, owner) if job is not None else None
@@ -291,8 +380,9 @@ def run_one(job_id: ObjectId | str, owner: str,
 # --------------------------------------------------------------------------- incidents
 
 
-def list_incidents(status: str | None = "open", instance_id: ObjectId | None = None,
-                   limit: int = 100) -> list[Incident]:
+def list_incidents(
+    status: str | None = "open", instance_id: ObjectId | None = None, limit: int = 100
+) -> list[Incident]:
     """Incidents, newest first."""
     query = Incident.objects
     if status:
@@ -316,11 +406,14 @@ def close_incidents(instance_id: ObjectId, by: str) -> int:
     """Resolve the open incidents of an instance whose failed work a person skipped."""
     open_ones = list(Incident.objects(instance_id=instance_id, status__in=("open", "retrying")))
     for incident in open_ones:
-        Job._get_collection().update_one({"_id": incident.job_id, "status": "failed"},
-                                         {"$set": {"status": "skipped", "finished_at": utcnow()}})
+        Job._get_collection().update_one(
+            {"_id": incident.job_id, "status": "failed"},
+            {"$set": {"status": "skipped", "finished_at": utcnow()}},
+        )
         Incident._get_collection().update_one(
-            {"_id": incident.id}, {"$set": {"status": "resolved", "resolved_at": utcnow(),
-                                            "resolved_by": by}})
+            {"_id": incident.id},
+            {"$set": {"status": "resolved", "resolved_at": utcnow(), "resolved_by": by}},
+        )
     if open_ones:
         _instances().update_one({"_id": instance_id}, {"$set": {"incident": None}})
     return len(open_ones)
@@ -333,11 +426,21 @@ def retry_incident(incident_id: ObjectId | str, by: str) -> Incident:
         raise IncidentNotOpen(f"incident {incident_id} is {incident.status}")
     result = Job._get_collection().update_one(
         {"_id": incident.job_id, "status": "failed"},
-        {"$set": {"status": "pending", "attempts": 0, "due_at": utcnow(),
-                  "dispatched_until": None, "lease_owner": None, "lease_expires_at": None}})
+        {
+            "$set": {
+                "status": "pending",
+                "attempts": 0,
+                "due_at": utcnow(),
+                "dispatched_until": None,
+                "lease_owner": None,
+                "lease_expires_at": None,
+            }
+        },
+    )
     if result.matched_count == 0:
         raise IncidentNotOpen(f"the job of incident {incident_id} is not failed")
-    Incident._get_collection().update_one({"_id": incident.id},
-                                          {"$set": {"status": "retrying", "resolved_by": by}})
+    Incident._get_collection().update_one(
+        {"_id": incident.id}, {"$set": {"status": "retrying", "resolved_by": by}}
+    )
     incident.reload()
     return incident

@@ -96,37 +96,59 @@ def _processed() -> Collection:
 # ----------------------------------------------------------------------------- buffer
 
 
-def buffer(name: str, correlation_key: str | None, payload: dict[str, Any],
-           message_id: str | None, sent_by: str, ttl_seconds: int) -> ObjectId:
+def buffer(
+    name: str,
+    correlation_key: str | None,
+    payload: dict[str, Any],
+    message_id: str | None,
+    sent_by: str,
+    ttl_seconds: int,
+) -> ObjectId:
     """Keep a message for `ttl_seconds`; return its buffer id."""
     now = utcnow()
     buffer_id = ObjectId()
-    doc = {"_id": buffer_id, "name": name, "correlation_key": correlation_key,
-           "payload": payload, "message_id": message_id, "sent_by": sent_by,
-           "created_at": now, "expires_at": now + timedelta(seconds=ttl_seconds),
-           "claimed_by": None, "failed": False, "error": None}
+    doc = {
+        "_id": buffer_id,
+        "name": name,
+        "correlation_key": correlation_key,
+        "payload": payload,
+        "message_id": message_id,
+        "sent_by": sent_by,
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=ttl_seconds),
+        "claimed_by": None,
+        "failed": False,
+        "error": None,
+    }
     _buffer().insert_one(doc)
     return buffer_id
 
 
-def buffered_for(waiting: list[dict[str, Any]], instance_id: ObjectId,
-                 now: datetime | None = None) -> dict[str, Any] | None:
+def buffered_for(
+    waiting: list[dict[str, Any]], instance_id: ObjectId, now: datetime | None = None
+) -> dict[str, Any] | None:
     """The oldest live buffered message matching one of `waiting`, free or ours."""
     if not waiting:
         return None
     now = now or utcnow()
-    matches = [{"name": w["name"], "correlation_key": w.get("correlation_key")}
-               for w in waiting]
+    matches = [{"name": w["name"], "correlation_key": w.get("correlation_key")} for w in waiting]
     return _buffer().find_one(
-        {"$or": matches, "expires_at": {"$gt": now}, "failed": False,
-         "claimed_by": {"$in": [None, instance_id]}},
-        sort=[("created_at", 1)])
+        {
+            "$or": matches,
+            "expires_at": {"$gt": now},
+            "failed": False,
+            "claimed_by": {"$in": [None, instance_id]},
+        },
+        sort=[("created_at", 1)],
+    )
 
 
 def claim_buffered(buffer_id: ObjectId, instance_id: ObjectId) -> bool:
     """Reserve a buffered message for one instance; False if another took it."""
-    result = _buffer().update_one({"_id": buffer_id, "claimed_by": {"$in": [None, instance_id]}},
-                                  {"$set": {"claimed_by": instance_id}})
+    result = _buffer().update_one(
+        {"_id": buffer_id, "claimed_by": {"$in": [None, instance_id]}},
+        {"$set": {"claimed_by": instance_id}},
+    )
     return result.matched_count == 1
 
 
@@ -135,8 +157,15 @@ def drop_buffered(buffered: dict[str, Any], instance_id: ObjectId) -> None:
     if buffered.get("message_id"):
         _processed().update_one(
             {"_id": buffered["message_id"]},
-            {"$set": {"done": True, "action": "deliver", "target": instance_id,
-                      "result": {"status": "delivered", "instance_id": str(instance_id)}}})
+            {
+                "$set": {
+                    "done": True,
+                    "action": "deliver",
+                    "target": instance_id,
+                    "result": {"status": "delivered", "instance_id": str(instance_id)},
+                }
+            },
+        )
     _buffer().delete_one({"_id": buffered["_id"]})
 
 
@@ -153,15 +182,29 @@ def fail_buffered(buffer_id: ObjectId, error: str) -> None:
 # -------------------------------------------------------------------------- processed ids
 
 
-def claim_id(message_id: str, name: str, request_hash: str, action: str,
-             target: ObjectId | None,
-             process_key: str | None = None) -> tuple[dict[str, Any], bool]:
+def claim_id(
+    message_id: str,
+    name: str,
+    request_hash: str,
+    action: str,
+    target: ObjectId | None,
+    process_key: str | None = None,
+) -> tuple[dict[str, Any], bool]:
     """Record that `message_id` goes to `target`; return (record, whether it is new)."""
     now = utcnow()
-    record = {"_id": message_id, "name": name, "request_hash": request_hash, "action": action,
-              "target": target, "process_key": process_key, "buffer_id": None,
-              "done": False, "result": None,
-              "created_at": now, "expires_at": now + timedelta(days=PROCESSED_KEEP_DAYS)}
+    record = {
+        "_id": message_id,
+        "name": name,
+        "request_hash": request_hash,
+        "action": action,
+        "target": target,
+        "process_key": process_key,
+        "buffer_id": None,
+        "done": False,
+        "result": None,
+        "created_at": now,
+        "expires_at": now + timedelta(days=PROCESSED_KEEP_DAYS),
+    }
     try:
         _processed().insert_one(record)
         return record, True
@@ -181,8 +224,9 @@ def find_id(message_id: str) -> dict[str, Any] | None:
 
 def finish_id(message_id: str, result: dict[str, Any], buffer_id: ObjectId | None = None) -> None:
     """Store what the message did."""
-    _processed().update_one({"_id": message_id},
-                            {"$set": {"done": True, "result": result, "buffer_id": buffer_id}})
+    _processed().update_one(
+        {"_id": message_id}, {"$set": {"done": True, "result": result, "buffer_id": buffer_id}}
+    )
 
 
 def release_id(message_id: str) -> None:

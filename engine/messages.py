@@ -38,11 +38,18 @@ def _request_hash(message: InboundMessage) -> str:
 
 def _starting_process(name: str) -> str | None:
     """Key of the latest-deployed process whose latest version starts with message `name`."""
-    candidates = ProcessDefinition.objects(kind="bpmn", message_starts=name).only(
-        "key", "version", "deployed_at").order_by("-deployed_at")
+    candidates = (
+        ProcessDefinition.objects(kind="bpmn", message_starts=name)
+        .only("key", "version", "deployed_at")
+        .order_by("-deployed_at")
+    )
     for found in candidates:
-        latest = ProcessDefinition.objects(kind="bpmn", key=found.key).only(
-            "version", "message_starts").order_by("-version").first()
+        latest = (
+            ProcessDefinition.objects(kind="bpmn", key=found.key)
+            .only("version", "message_starts")
+            .order_by("-version")
+            .first()
+        )
         if latest is not None and name in latest.message_starts:
             return str(found.key)
     return None
@@ -59,8 +66,9 @@ def _route(message: InboundMessage) -> tuple[str, ObjectId | None, str | None]:
     return "none", None, None
 
 
-def _perform(action: str, target: ObjectId, process_key: str | None, actor: Actor,
-             message: InboundMessage) -> dict[str, Any]:
+def _perform(
+    action: str, target: ObjectId, process_key: str | None, actor: Actor, message: InboundMessage
+) -> dict[str, Any]:
     if action == "deliver":
         doc = instances.deliver_message(target, actor, message)
         return {"status": "delivered", "instance_id": str(doc["_id"])}
@@ -68,12 +76,21 @@ def _perform(action: str, target: ObjectId, process_key: str | None, actor: Acto
     return {"status": "started", "instance_id": str(doc["_id"])}
 
 
-def post(actor: Actor, name: str, payload: dict[str, Any] | None = None,
-         correlation_key: str | None = None, message_id: str | None = None,
-         ttl_seconds: int | None = None) -> dict[str, Any]:
+def post(
+    actor: Actor,
+    name: str,
+    payload: dict[str, Any] | None = None,
+    correlation_key: str | None = None,
+    message_id: str | None = None,
+    ttl_seconds: int | None = None,
+) -> dict[str, Any]:
     """Deliver, start or buffer a message; return {status, instance_id, duplicate, ...}."""
-    message = InboundMessage(name=name, payload=data_rules.check_data(payload or {}, "payload"),
-                             correlation_key=correlation_key, message_id=message_id)
+    message = InboundMessage(
+        name=name,
+        payload=data_rules.check_data(payload or {}, "payload"),
+        correlation_key=correlation_key,
+        message_id=message_id,
+    )
     if message_id:
         seen = message_store.find_id(message_id)
         if seen is not None and seen["done"]:
@@ -83,8 +100,9 @@ def post(actor: Actor, name: str, payload: dict[str, Any] | None = None,
         if action == "none":
             return _buffer_or_refuse(actor, message, ttl_seconds)
         if message_id:
-            record, new = message_store.claim_id(message_id, name, _request_hash(message),
-                                                 action, target, process_key)
+            record, new = message_store.claim_id(
+                message_id, name, _request_hash(message), action, target, process_key
+            )
             if not new:
                 if record["done"]:
                     return {**record["result"], "message_id": message_id, "duplicate": True}
@@ -113,27 +131,41 @@ def post(actor: Actor, name: str, payload: dict[str, Any] | None = None,
     raise NoReceiver(f"no instance waits for message {name!r}")  # pragma: no cover
 
 
-def _buffer_or_refuse(actor: Actor, message: InboundMessage,
-                      ttl_seconds: int | None) -> dict[str, Any]:
+def _buffer_or_refuse(
+    actor: Actor, message: InboundMessage, ttl_seconds: int | None
+) -> dict[str, Any]:
     if not ttl_seconds:
         raise NoReceiver(
             f"no instance waits for message {message.name!r}"
-            + (f" with correlation key {message.correlation_key!r}"
-               if message.correlation_key is not None else "")
+            + (
+                f" with correlation key {message.correlation_key!r}"
+                if message.correlation_key is not None
+                else ""
+            )
             + " and no process starts with it; send a ttl to keep it until one does",
-            {"name": [message.name]})
+            {"name": [message.name]},
+        )
     if message.message_id:
-        record, new = message_store.claim_id(message.message_id, message.name,
-                                             _request_hash(message), "buffer", None)
+        record, new = message_store.claim_id(
+            message.message_id, message.name, _request_hash(message), "buffer", None
+        )
         if not new:
             if record["done"]:
-                return {**record["result"], "message_id": message.message_id,
-                        "duplicate": True}
+                return {**record["result"], "message_id": message.message_id, "duplicate": True}
             raise MessageInProgress(f"message {message.message_id} is being processed")
-    buffer_id = message_store.buffer(message.name, message.correlation_key, message.payload,
-                                     message.message_id, actor.username, ttl_seconds)
-    result: dict[str, Any] = {"status": "buffered", "instance_id": None,
-                              "buffer_id": str(buffer_id)}
+    buffer_id = message_store.buffer(
+        message.name,
+        message.correlation_key,
+        message.payload,
+        message.message_id,
+        actor.username,
+        ttl_seconds,
+    )
+    result: dict[str, Any] = {
+        "status": "buffered",
+        "instance_id": None,
+        "buffer_id": str(buffer_id),
+    }
     if message.message_id:
         message_store.finish_id(message.message_id, result, buffer_id)
     # An instance may have started waiting between our lookup and the buffer write.

@@ -21,11 +21,21 @@ from .jobs import Incident
 from .models import HumanTask, ProcessEvent, utcnow
 
 MAX_TIMELINE_INSTANCES = 10_000
-_INSTANCE_FIELDS = {"process_key": 1, "definition_version": 1, "status": 1, "subject": 1,
-                    "started_by": 1, "started_at": 1, "ended_at": 1, "timers": 1,
-                    "incident": 1, **{f"open_tasks.{f}": 1 for f in (
-                        "guid", "bpmn_id", "name", "assignee", "candidates", "created_at",
-                        "due_at")}}
+_INSTANCE_FIELDS = {
+    "process_key": 1,
+    "definition_version": 1,
+    "status": 1,
+    "subject": 1,
+    "started_by": 1,
+    "started_at": 1,
+    "ended_at": 1,
+    "timers": 1,
+    "incident": 1,
+    **{
+        f"open_tasks.{f}": 1
+        for f in ("guid", "bpmn_id", "name", "assignee", "candidates", "created_at", "due_at")
+    },
+}
 
 
 @dataclass
@@ -50,8 +60,10 @@ def _check(window: TimelineWindow) -> None:
 def _instance_queries(window: TimelineWindow, actor: Actor) -> list[dict[str, Any]]:
     # Running instances, and those that ended inside the window: two range queries, since
     # the embedded database answers an `$or` by scanning the whole collection.
-    return [{**_instance_query(window, actor), "ended_at": None},
-            {**_instance_query(window, actor), "ended_at": {"$gte": window.start}}]
+    return [
+        {**_instance_query(window, actor), "ended_at": None},
+        {**_instance_query(window, actor), "ended_at": {"$gte": window.start}},
+    ]
 
 
 def _instance_query(window: TimelineWindow, actor: Actor) -> dict[str, Any]:
@@ -71,17 +83,26 @@ def timeline(window: TimelineWindow, actor: Actor) -> dict[str, Any]:
     """Instances as rows and their works as bars, for a Gantt chart."""
     _check(window)
     now = utcnow()
-    docs = sorted((doc for query in _instance_queries(window, actor)
-                   for doc in _rows_of(query)), key=lambda d: (d["started_at"], d["_id"]))
+    docs = sorted(
+        (doc for query in _instance_queries(window, actor) for doc in _rows_of(query)),
+        key=lambda d: (d["started_at"], d["_id"]),
+    )
     truncated = len(docs) > MAX_TIMELINE_INSTANCES
     docs = docs[:MAX_TIMELINE_INSTANCES]
     ids = [d["_id"] for d in docs]
     bars_by_instance = _window_task_bars(window, set(ids), now)
     incidents = _incidents(ids)
-    rows = [_row(doc, bars_by_instance.get(doc["_id"], []), incidents.get(doc["_id"], []), now)
-            for doc in docs]
-    return {"from": window.start, "to": window.end, "now": now, "rows": rows,
-            "truncated": truncated}
+    rows = [
+        _row(doc, bars_by_instance.get(doc["_id"], []), incidents.get(doc["_id"], []), now)
+        for doc in docs
+    ]
+    return {
+        "from": window.start,
+        "to": window.end,
+        "now": now,
+        "rows": rows,
+        "truncated": truncated,
+    }
 
 
 def _rows_of(query: dict[str, Any]) -> list[dict[str, Any]]:
@@ -90,39 +111,67 @@ def _rows_of(query: dict[str, Any]) -> list[dict[str, Any]]:
     limit = MAX_TIMELINE_INSTANCES + 1
     found = list(repository.instances().find(query, _INSTANCE_FIELDS).limit(limit))
     if len(found) == limit:
-        found = list(repository.instances().find(query, _INSTANCE_FIELDS)
-                     .sort("started_at", 1).limit(limit))
+        found = list(
+            repository.instances().find(query, _INSTANCE_FIELDS).sort("started_at", 1).limit(limit)
+        )
     return found
 
 
-def _row(doc: dict[str, Any], bars: list[dict[str, Any]], incidents: list[dict[str, Any]],
-         now: datetime) -> dict[str, Any]:
-    return {"instance_id": str(doc["_id"]), "process_key": doc["process_key"],
-            "version": doc["definition_version"], "status": doc["status"],
-            "subject": doc.get("subject"), "started_by": doc["started_by"],
-            "start": doc["started_at"], "end": doc.get("ended_at") or now,
-            "running": doc.get("ended_at") is None, "has_incident": bool(doc.get("incident")),
-            "incidents": incidents,
-            "bars": bars + _open_task_bars(doc, now) + _timer_bars(doc, now)}
+def _row(
+    doc: dict[str, Any], bars: list[dict[str, Any]], incidents: list[dict[str, Any]], now: datetime
+) -> dict[str, Any]:
+    return {
+        "instance_id": str(doc["_id"]),
+        "process_key": doc["process_key"],
+        "version": doc["definition_version"],
+        "status": doc["status"],
+        "subject": doc.get("subject"),
+        "started_by": doc["started_by"],
+        "start": doc["started_at"],
+        "end": doc.get("ended_at") or now,
+        "running": doc.get("ended_at") is None,
+        "has_incident": bool(doc.get("incident")),
+        "incidents": incidents,
+        "bars": bars + _open_task_bars(doc, now) + _timer_bars(doc, now),
+    }
 
 
-_TASK_FIELDS = {"instance_id": 1, "task_guid": 1, "bpmn_id": 1, "name": 1, "assignee": 1,
-                "candidates": 1, "created_at": 1, "completed_at": 1, "completed_by": 1,
-                "due_at": 1, "status": 1}
+_TASK_FIELDS = {
+    "instance_id": 1,
+    "task_guid": 1,
+    "bpmn_id": 1,
+    "name": 1,
+    "assignee": 1,
+    "candidates": 1,
+    "created_at": 1,
+    "completed_at": 1,
+    "completed_by": 1,
+    "due_at": 1,
+    "status": 1,
+}
 
 
 def _bar(task: dict[str, Any], now: datetime) -> dict[str, Any]:
     end = task.get("completed_at") or now
     due = task.get("due_at")
-    return {"kind": "user_task", "id": task["task_guid"], "element": task["bpmn_id"],
-            "name": task["name"], "status": task["status"],
-            "performer": task.get("completed_by") or task.get("assignee"),
-            "candidates": task.get("candidates", []), "start": task["created_at"], "end": end,
-            "due": due, "overdue": bool(due and end > due)}
+    return {
+        "kind": "user_task",
+        "id": task["task_guid"],
+        "element": task["bpmn_id"],
+        "name": task["name"],
+        "status": task["status"],
+        "performer": task.get("completed_by") or task.get("assignee"),
+        "candidates": task.get("candidates", []),
+        "start": task["created_at"],
+        "end": end,
+        "due": due,
+        "overdue": bool(due and end > due),
+    }
 
 
-def _window_task_bars(window: TimelineWindow, instance_ids: set[ObjectId],
-                      now: datetime) -> dict[ObjectId, list[dict[str, Any]]]:
+def _window_task_bars(
+    window: TimelineWindow, instance_ids: set[ObjectId], now: datetime
+) -> dict[ObjectId, list[dict[str, Any]]]:
     """Bars of the closed tasks that were alive in the window: one index range, not an
     `$in` of ids (on the embedded database 22 s for 10,000 instances). Open tasks are
     drawn from the instance documents, which the timeline reads anyway."""
@@ -135,26 +184,51 @@ def _window_task_bars(window: TimelineWindow, instance_ids: set[ObjectId],
 
 
 def _open_task_bars(doc: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
-    return [_bar({"task_guid": t["guid"], "bpmn_id": t["bpmn_id"], "name": t["name"],
-                  "status": "open", "assignee": t.get("assignee"),
-                  "candidates": t.get("candidates"), "created_at": t.get("created_at", now),
-                  "due_at": t.get("due_at")}, now)
-            for t in doc.get("open_tasks") or []]
+    return [
+        _bar(
+            {
+                "task_guid": t["guid"],
+                "bpmn_id": t["bpmn_id"],
+                "name": t["name"],
+                "status": "open",
+                "assignee": t.get("assignee"),
+                "candidates": t.get("candidates"),
+                "created_at": t.get("created_at", now),
+                "due_at": t.get("due_at"),
+            },
+            now,
+        )
+        for t in doc.get("open_tasks") or []
+    ]
 
 
 def _task_bars(instance_ids: list[ObjectId], now: datetime) -> dict[ObjectId, list[dict]]:
     result: dict[ObjectId, list[dict[str, Any]]] = {}
-    for task in HumanTask._get_collection().find({"instance_id": {"$in": instance_ids}},
-                                                 _TASK_FIELDS):
+    for task in HumanTask._get_collection().find(
+        {"instance_id": {"$in": instance_ids}}, _TASK_FIELDS
+    ):
         result.setdefault(task["instance_id"], []).append(_bar(task, now))
     return result
 
 
 def _timer_bars(doc: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
-    return [{"kind": "timer", "id": f"{doc['_id']}:{t['name']}", "element": t["name"],
-             "name": t["name"], "status": "waiting", "performer": None, "candidates": [],
-             "start": now, "end": t["due"], "due": t["due"], "overdue": False}
-            for t in doc.get("timers") or [] if t.get("due")]
+    return [
+        {
+            "kind": "timer",
+            "id": f"{doc['_id']}:{t['name']}",
+            "element": t["name"],
+            "name": t["name"],
+            "status": "waiting",
+            "performer": None,
+            "candidates": [],
+            "start": now,
+            "end": t["due"],
+            "due": t["due"],
+            "overdue": False,
+        }
+        for t in doc.get("timers") or []
+        if t.get("due")
+    ]
 
 
 def _incidents(instance_ids: list[ObjectId]) -> dict[ObjectId, list[dict[str, Any]]]:
@@ -164,8 +238,13 @@ def _incidents(instance_ids: list[ObjectId]) -> dict[ObjectId, list[dict[str, An
     for incident in Incident._get_collection().find({"status": {"$in": ["open", "retrying"]}}):
         if incident.get("instance_id") in wanted:
             result.setdefault(incident["instance_id"], []).append(
-                {"id": str(incident["_id"]), "error": incident["error"],
-                 "task": incident.get("task"), "at": incident["created_at"]})
+                {
+                    "id": str(incident["_id"]),
+                    "error": incident["error"],
+                    "task": incident.get("task"),
+                    "at": incident["created_at"],
+                }
+            )
     return result
 
 
@@ -176,8 +255,12 @@ def instance_timeline(instance_id: str, actor: Actor) -> dict[str, Any]:
     doc = repository.instances().find_one({"_id": oid}, _INSTANCE_FIELDS) or {}
     closed = [b for b in _task_bars([oid], now).get(oid, []) if b["status"] != "open"]
     row = _row(doc, closed, _incidents([oid]).get(oid, []), now)
-    events = list(ProcessEvent._get_collection().find({"instance_id": oid})
-                  .sort([("at", 1), ("_id", 1)]).limit(queries.MAX_EVENTS))
+    events = list(
+        ProcessEvent._get_collection()
+        .find({"instance_id": oid})
+        .sort([("at", 1), ("_id", 1)])
+        .limit(queries.MAX_EVENTS)
+    )
     return {"instance": row, "events": events}
 
 
@@ -198,26 +281,57 @@ def process_statistics(actor: Actor, process_key: str | None = None) -> list[dic
     query = {"$and": [match, visibility]} if visibility else match
     stats: dict[tuple[str, int], dict[str, Any]] = {}
     durations: dict[tuple[str, int], list[float]] = {}
-    fields = {"process_key": 1, "definition_version": 1, "status": 1, "started_at": 1,
-              "ended_at": 1, "incident": 1}
+    fields = {
+        "process_key": 1,
+        "definition_version": 1,
+        "status": 1,
+        "started_at": 1,
+        "ended_at": 1,
+        "incident": 1,
+    }
     for doc in repository.instances().find(query, fields):
         key = (doc["process_key"], doc["definition_version"])
-        row = stats.setdefault(key, {"process_key": key[0], "version": key[1], "started": 0,
-                                     "running": 0, "completed": 0, "terminated": 0,
-                                     "suspended": 0, "incidents": 0, "tasks_overdue": 0})
+        row = stats.setdefault(
+            key,
+            {
+                "process_key": key[0],
+                "version": key[1],
+                "started": 0,
+                "running": 0,
+                "completed": 0,
+                "terminated": 0,
+                "suspended": 0,
+                "incidents": 0,
+                "tasks_overdue": 0,
+            },
+        )
         row["started"] += 1
         status = doc["status"]
-        row["running" if status == "active" else status] = row.get(
-            "running" if status == "active" else status, 0) + 1
+        row["running" if status == "active" else status] = (
+            row.get("running" if status == "active" else status, 0) + 1
+        )
         row["incidents"] += 1 if doc.get("incident") else 0
         if status == "completed" and doc.get("ended_at"):
             durations.setdefault(key, []).append(
-                (doc["ended_at"] - doc["started_at"]).total_seconds())
-    overdue = HumanTask._get_collection().aggregate([
-        {"$match": {"status": "open", "due_at": {"$lt": utcnow()},
-                    **({"process_key": process_key} if process_key else {})}},
-        {"$group": {"_id": {"k": "$process_key", "v": "$definition_version"},
-                    "n": {"$sum": 1}}}])
+                (doc["ended_at"] - doc["started_at"]).total_seconds()
+            )
+    overdue = HumanTask._get_collection().aggregate(
+        [
+            {
+                "$match": {
+                    "status": "open",
+                    "due_at": {"$lt": utcnow()},
+                    **({"process_key": process_key} if process_key else {}),
+                }
+            },
+            {
+                "$group": {
+                    "_id": {"k": "$process_key", "v": "$definition_version"},
+                    "n": {"$sum": 1},
+                }
+            },
+        ]
+    )
     for item in overdue:
         key = (item["_id"]["k"], item["_id"]["v"])
         if key in stats:
@@ -232,16 +346,23 @@ def process_statistics(actor: Actor, process_key: str | None = None) -> list[dic
 def user_statistics(username: str) -> dict[str, Any]:
     """A user's open, overdue and this week's completed tasks."""
     now = utcnow()
-    week = now - timedelta(days=now.weekday(), hours=now.hour, minutes=now.minute,
-                           seconds=now.second, microseconds=now.microsecond)
+    week = now - timedelta(
+        days=now.weekday(),
+        hours=now.hour,
+        minutes=now.minute,
+        seconds=now.second,
+        microseconds=now.microsecond,
+    )
     tasks = HumanTask._get_collection()
     return {
         "username": username,
         "open": tasks.count_documents({"status": "open", "assignee": username}),
-        "overdue": tasks.count_documents({"status": "open", "assignee": username,
-                                          "due_at": {"$lt": now}}),
+        "overdue": tasks.count_documents(
+            {"status": "open", "assignee": username, "due_at": {"$lt": now}}
+        ),
         "completed_this_week": tasks.count_documents(
-            {"status": "completed", "completed_by": username, "completed_at": {"$gte": week}}),
+            {"status": "completed", "completed_by": username, "completed_at": {"$gte": week}}
+        ),
     }
 
 
@@ -269,8 +390,12 @@ def audit(where: AuditFilter, actor: Actor, limit: int = 200) -> list[dict[str, 
     elif not access.sees_all_instances(actor):
         visible = repository.instances().find(access.instance_filter(actor), {"_id": 1})
         conditions["instance_id"] = {"$in": [d["_id"] for d in visible.limit(10_000)]}
-    for field, value in (("subject.type", where.subject_type), ("subject.id", where.subject_id),
-                         ("actor", where.actor), ("type", where.type)):
+    for field, value in (
+        ("subject.type", where.subject_type),
+        ("subject.id", where.subject_id),
+        ("actor", where.actor),
+        ("type", where.type),
+    ):
         if value:
             conditions[field] = value
     at: dict[str, Any] = {}
@@ -280,5 +405,9 @@ def audit(where: AuditFilter, actor: Actor, limit: int = 200) -> list[dict[str, 
         at["$lt"] = where.until
     if at:
         conditions["at"] = at
-    return list(ProcessEvent._get_collection().find(conditions)
-                .sort([("at", -1), ("_id", -1)]).limit(max(1, min(limit, 1000))))
+    return list(
+        ProcessEvent._get_collection()
+        .find(conditions)
+        .sort([("at", -1), ("_id", -1)])
+        .limit(max(1, min(limit, 1000)))
+    )

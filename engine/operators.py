@@ -85,15 +85,28 @@ def is_async(name: str) -> bool:
     return name in _ASYNC
 
 
-def invoke(name: str, params: dict[str, Any], data: dict[str, Any],
-           instance: InstanceContext | None, task_id: str = "",
-           idempotency_key: str = "") -> Any:
+def invoke(
+    name: str,
+    params: dict[str, Any],
+    data: dict[str, Any],
+    instance: InstanceContext | None,
+    task_id: str = "",
+    idempotency_key: str = "",
+) -> Any:
     """Call operator `name` and return its JSON-serializable result."""
     operator = _REGISTRY.get(name)
     if operator is None:
         raise UnknownOperator(f"unknown service operator {name!r}")
-    return operator(OperatorCall(name=name, params=params, data=data, instance=instance,
-                                 task_id=task_id, idempotency_key=idempotency_key))
+    return operator(
+        OperatorCall(
+            name=name,
+            params=params,
+            data=data,
+            instance=instance,
+            task_id=task_id,
+            idempotency_key=idempotency_key,
+        )
+    )
 
 
 def get(name: str) -> Operator | None:

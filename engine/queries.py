@@ -84,8 +84,10 @@ def _decode(cursor: str, fingerprint: str) -> list[Any]:
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
         raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]}) from exc
     if not valid:
-        raise InvalidCursor("the cursor belongs to another query",
-                            {"cursor": ["use it with the filters it was issued for"]})
+        raise InvalidCursor(
+            "the cursor belongs to another query",
+            {"cursor": ["use it with the filters it was issued for"]},
+        )
     return key
 
 
@@ -114,20 +116,33 @@ def _limit(limit: int | None) -> int:
     return max(1, min(limit or DEFAULT_LIMIT, MAX_LIMIT))
 
 
-def _after(collection: Collection, query: dict[str, Any], field: str, value: Any,
-           oid: ObjectId, descending: bool, limit: int,
-           projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def _after(
+    collection: Collection,
+    query: dict[str, Any],
+    field: str,
+    value: Any,
+    oid: ObjectId,
+    descending: bool,
+    limit: int,
+    projection: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """Rows after (value, oid) in (field, _id) order: ties first, then beyond.
 
     Two range queries instead of one `$or`, which the embedded database answers with a
     full collection scan (measured: 3.5 s instead of 50 ms over 100,000 tasks).
     """
     op, order = ("$lt", -1) if descending else ("$gt", 1)
-    rows = list(collection.find(_and(query, {field: value, "_id": {op: oid}}), projection)
-                .sort("_id", order).limit(limit))
+    rows = list(
+        collection.find(_and(query, {field: value, "_id": {op: oid}}), projection)
+        .sort("_id", order)
+        .limit(limit)
+    )
     if len(rows) < limit:
-        rows.extend(collection.find(_and(query, {field: {op: value}}), projection)
-                    .sort([(field, order), ("_id", order)]).limit(limit - len(rows)))
+        rows.extend(
+            collection.find(_and(query, {field: {op: value}}), projection)
+            .sort([(field, order), ("_id", order)])
+            .limit(limit - len(rows))
+        )
     return rows
 
 
@@ -153,8 +168,9 @@ def _and(*conditions: dict[str, Any]) -> dict[str, Any]:
 # -------------------------------------------------------------------------- instances
 
 
-def list_instances(actor: Actor, where: InstanceFilter, limit: int | None = None,
-                   cursor: str | None = None) -> Page:
+def list_instances(
+    actor: Actor, where: InstanceFilter, limit: int | None = None, cursor: str | None = None
+) -> Page:
     """Instances visible to the actor, newest first."""
     conditions: dict[str, Any] = {}
     for name in ("process_key", "status", "started_by"):
@@ -179,11 +195,23 @@ def list_instances(actor: Actor, where: InstanceFilter, limit: int | None = None
         key = _decode(cursor, fingerprint)
         if len(key) != 2:
             raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]})
-        docs = _after(repository.instances(), query, "started_at", _time(key[0]),
-                      _oid(key[1]), True, size + 1, _HEAVY)
+        docs = _after(
+            repository.instances(),
+            query,
+            "started_at",
+            _time(key[0]),
+            _oid(key[1]),
+            True,
+            size + 1,
+            _HEAVY,
+        )
     else:
-        docs = list(repository.instances().find(query, _HEAVY)
-                    .sort([("started_at", -1), ("_id", -1)]).limit(size + 1))
+        docs = list(
+            repository.instances()
+            .find(query, _HEAVY)
+            .sort([("started_at", -1), ("_id", -1)])
+            .limit(size + 1)
+        )
     next_cursor = None
     if len(docs) > size:
         docs = docs[:size]
@@ -198,8 +226,10 @@ def visible_instance(instance_id: str | ObjectId, actor: Actor) -> dict[str, Any
         oid = ObjectId(str(instance_id))
     except (InvalidId, TypeError) as exc:
         raise InstanceNotFound(f"no instance {instance_id}") from exc
-    doc = repository.instances().find_one(_and({"_id": oid}, access.instance_filter(actor)),
-                                          {"_id": 1, "projection_pending": 1, "started_by": 1})
+    doc = repository.instances().find_one(
+        _and({"_id": oid}, access.instance_filter(actor)),
+        {"_id": 1, "projection_pending": 1, "started_by": 1},
+    )
     if doc is None:
         raise InstanceNotFound(f"no instance {instance_id}")
     if doc.get("projection_pending"):
@@ -214,35 +244,48 @@ def instance_detail(instance_id: str | ObjectId, actor: Actor) -> dict[str, Any]
     if doc is None:
         raise InstanceNotFound(f"no instance {instance_id}")
     doc["variables"] = instances.variables(doc)
-    doc["tasks"] = list(repository.human_tasks().find({"instance_id": oid, "status": "open"})
-                        .sort([("created_at", 1), ("_id", 1)]))
-    doc["events"] = list(repository.events().find({"instance_id": oid})
-                         .sort([("at", 1), ("_id", 1)]).limit(MAX_EVENTS))
+    doc["tasks"] = list(
+        repository.human_tasks()
+        .find({"instance_id": oid, "status": "open"})
+        .sort([("created_at", 1), ("_id", 1)])
+    )
+    doc["events"] = list(
+        repository.events()
+        .find({"instance_id": oid})
+        .sort([("at", 1), ("_id", 1)])
+        .limit(MAX_EVENTS)
+    )
     return doc
 
 
 def waiting_instance(name: str, correlation_key: str | None) -> ObjectId | None:
     """The oldest active instance waiting for this message with this correlation value."""
     doc = repository.instances().find_one(
-        {"status": "active",
-         "waiting_messages": {"$elemMatch": {"name": name, "correlation_key": correlation_key}}},
-        {"_id": 1}, sort=[("started_at", 1), ("_id", 1)])
+        {
+            "status": "active",
+            "waiting_messages": {"$elemMatch": {"name": name, "correlation_key": correlation_key}},
+        },
+        {"_id": 1},
+        sort=[("started_at", 1), ("_id", 1)],
+    )
     return doc["_id"] if doc else None
 
 
 # ------------------------------------------------------------------------------ tasks
 
 
-def inbox(actor: Actor, where: TaskFilter, limit: int | None = None,
-          cursor: str | None = None) -> Page:
+def inbox(
+    actor: Actor, where: TaskFilter, limit: int | None = None, cursor: str | None = None
+) -> Page:
     """The actor's tasks, the earliest due first and those without a due date last."""
     if where.everyone and not actor.is_admin:
         raise NotAllowed("only admins may list everyone's tasks")
     conditions: dict[str, Any] = {"status": where.status}
     if where.process_key is not None:
         conditions["process_key"] = where.process_key
-    fingerprint = _fingerprint("tasks", {**conditions, "all": where.everyone,
-                                         "actor": actor.username})
+    fingerprint = _fingerprint(
+        "tasks", {**conditions, "all": where.everyone, "actor": actor.username}
+    )
     after: tuple[datetime, ObjectId] | None = None
     if cursor:
         key = _decode(cursor, fingerprint)
@@ -262,8 +305,7 @@ def inbox(actor: Actor, where: TaskFilter, limit: int | None = None,
         if after is None:
             streams.append(list(tasks.find(query).sort(order).limit(size + 1)))
         else:
-            streams.append(_after(tasks, query, "due_sort", after[0], after[1], False,
-                                  size + 1))
+            streams.append(_after(tasks, query, "due_sort", after[0], after[1], False, size + 1))
     items: list[dict[str, Any]] = []
     seen: set[ObjectId] = set()
     for task in heapq.merge(*streams, key=lambda t: (t.get("due_sort") or NO_DUE, t["_id"])):
@@ -276,6 +318,7 @@ def inbox(actor: Actor, where: TaskFilter, limit: int | None = None,
     if len(items) > size:
         items = items[:size]
         last = items[-1]
-        next_cursor = _encode(fingerprint, [(last.get("due_sort") or NO_DUE).isoformat(),
-                                            str(last["_id"])])
+        next_cursor = _encode(
+            fingerprint, [(last.get("due_sort") or NO_DUE).isoformat(), str(last["_id"])]
+        )
     return Page(items, next_cursor)

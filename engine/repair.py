@@ -44,11 +44,19 @@ def _detail(doc: dict[str, Any], actor: Actor) -> dict[str, Any]:
     return queries.instance_detail(doc["_id"], actor)
 
 
-def _record(events: list[dict[str, Any]], kind: str, actor: Actor, now: datetime,
-            reason: str, **data: Any) -> None:
-    events.append({"type": f"repair_{kind}", "actor": actor.username, "at": now,
-                   "task_guid": None, "task_name": None,
-                   "data": {"reason": reason.strip(), **data}})
+def _record(
+    events: list[dict[str, Any]], kind: str, actor: Actor, now: datetime, reason: str, **data: Any
+) -> None:
+    events.append(
+        {
+            "type": f"repair_{kind}",
+            "actor": actor.username,
+            "at": now,
+            "task_guid": None,
+            "task_name": None,
+            "data": {"reason": reason.strip(), **data},
+        }
+    )
 
 
 def cancel_activity(instance_id: str, actor: Actor, element: str, reason: str) -> dict[str, Any]:
@@ -62,8 +70,9 @@ def cancel_activity(instance_id: str, actor: Actor, element: str, reason: str) -
     return _detail(instances.change(doc["_id"], actor, mutate, REPAIRABLE), actor)
 
 
-def move_token(instance_id: str, actor: Actor, source: str, target: str,
-               reason: str) -> dict[str, Any]:
+def move_token(
+    instance_id: str, actor: Actor, source: str, target: str, reason: str
+) -> dict[str, Any]:
     """Move the token from element `source` to element `target`."""
     doc = _guard(instance_id, actor, reason)
 
@@ -74,8 +83,9 @@ def move_token(instance_id: str, actor: Actor, source: str, target: str,
     return _detail(instances.change(doc["_id"], actor, mutate, REPAIRABLE), actor)
 
 
-def skip_task(instance_id: str, actor: Actor, element: str, data: dict[str, Any],
-              reason: str) -> dict[str, Any]:
+def skip_task(
+    instance_id: str, actor: Actor, element: str, data: dict[str, Any], reason: str
+) -> dict[str, Any]:
     """Complete an active (e.g. failed) task without running it, with `data` as output."""
     data = data_rules.check_data(data, "data")
     doc = _guard(instance_id, actor, reason)
@@ -89,8 +99,9 @@ def skip_task(instance_id: str, actor: Actor, element: str, data: dict[str, Any]
     return queries.instance_detail(doc["_id"], actor)
 
 
-def set_variables(instance_id: str, actor: Actor, data: dict[str, Any],
-                  reason: str) -> dict[str, Any]:
+def set_variables(
+    instance_id: str, actor: Actor, data: dict[str, Any], reason: str
+) -> dict[str, Any]:
     """Merge `data` into the data of the tasks that hold a token."""
     data = data_rules.check_data(data, "variables")
     doc = _guard(instance_id, actor, reason)
@@ -102,21 +113,38 @@ def set_variables(instance_id: str, actor: Actor, data: dict[str, Any],
     return _detail(instances.change(doc["_id"], actor, mutate, REPAIRABLE), actor)
 
 
-def reassign_task(instance_id: str, actor: Actor, guid: str, assignee: str | None,
-                  candidates: list[str] | None, reason: str) -> dict[str, Any]:
+def reassign_task(
+    instance_id: str,
+    actor: Actor,
+    guid: str,
+    assignee: str | None,
+    candidates: list[str] | None,
+    reason: str,
+) -> dict[str, Any]:
     """Give an open task to another user, or offer it to other users and groups."""
     if not assignee and not candidates:
-        raise InvalidInput("name a new assignee or candidates",
-                           {"assignee": ["an assignee or candidates are required"]})
+        raise InvalidInput(
+            "name a new assignee or candidates",
+            {"assignee": ["an assignee or candidates are required"]},
+        )
     doc = _guard(instance_id, actor, reason)
     task = next((t for t in doc.get("open_tasks", []) if t["guid"] == guid), None)
     if task is None:
         raise InvalidInput(f"task {guid} is not open in this instance", {"task": ["not open"]})
-    new = {"assignee": assignee or None,
-           "candidates": list(candidates or ([assignee] if assignee else []))}
-    return _detail(instances.change(doc["_id"], actor,
-                                    _note_reassignment(actor, guid, new, reason),
-                                    REPAIRABLE, reassign={guid: new}), actor)
+    new = {
+        "assignee": assignee or None,
+        "candidates": list(candidates or ([assignee] if assignee else [])),
+    }
+    return _detail(
+        instances.change(
+            doc["_id"],
+            actor,
+            _note_reassignment(actor, guid, new, reason),
+            REPAIRABLE,
+            reassign={guid: new},
+        ),
+        actor,
+    )
 
 
 def _note_reassignment(actor: Actor, guid: str, new: dict[str, Any], reason: str) -> Any:
@@ -139,9 +167,15 @@ class MigrationReport:
     job_id: str | None = None
 
 
-def request_migration(process_key: str, from_version: int, to_version: int, actor: Actor,
-                      mapping: dict[str, str] | None = None, dry_run: bool = True,
-                      reason: str = "") -> MigrationReport:
+def request_migration(
+    process_key: str,
+    from_version: int,
+    to_version: int,
+    actor: Actor,
+    mapping: dict[str, str] | None = None,
+    dry_run: bool = True,
+    reason: str = "",
+) -> MigrationReport:
     """A dry-run report; unless `dry_run`, the migration itself is queued as a job."""
     report = migrate(process_key, from_version, to_version, actor, mapping, True, reason)
     if dry_run or not report.movable:
@@ -149,10 +183,21 @@ def request_migration(process_key: str, from_version: int, to_version: int, acto
     if not reason.strip():
         raise InvalidInput("say why", {"reason": ["is required for a migration"]})
     key = f"migration:{process_key}:{from_version}:{to_version}:{ObjectId()}"
-    jobs.enqueue("migration", key, payload={
-        "process_key": process_key, "from": from_version, "to": to_version,
-        "mapping": mapping or {}, "reason": reason, "actor": actor.username,
-        "groups": sorted(actor.groups), "is_admin": actor.is_admin}, max_attempts=1)
+    jobs.enqueue(
+        "migration",
+        key,
+        payload={
+            "process_key": process_key,
+            "from": from_version,
+            "to": to_version,
+            "mapping": mapping or {},
+            "reason": reason,
+            "actor": actor.username,
+            "groups": sorted(actor.groups),
+            "is_admin": actor.is_admin,
+        },
+        max_attempts=1,
+    )
     report.job_id = key
     return report
 
@@ -164,9 +209,16 @@ def _run_migration(job: jobs.Job) -> None:
     migrate(p["process_key"], p["from"], p["to"], actor, p["mapping"], False, p["reason"])
 
 
-def migrate(process_key: str, from_version: int, to_version: int, actor: Actor,
-            mapping: dict[str, str] | None = None, dry_run: bool = True,
-            reason: str = "", limit: int = 1000) -> MigrationReport:
+def migrate(
+    process_key: str,
+    from_version: int,
+    to_version: int,
+    actor: Actor,
+    mapping: dict[str, str] | None = None,
+    dry_run: bool = True,
+    reason: str = "",
+    limit: int = 1000,
+) -> MigrationReport:
     """Move running instances of one version to another (a dry run only reports)."""
     if not (actor.is_admin or DESIGNERS in actor.groups):
         raise NotAllowed("only admins and designers migrate instances")
@@ -176,32 +228,52 @@ def migrate(process_key: str, from_version: int, to_version: int, actor: Actor,
     target_def = definitions.find(process_key, to_version)
     target = definitions.load(target_def.id)
     report = MigrationReport([], [])
-    ids = ProcessInstance.objects(definition_id=source.id,
-                                  status__in=REPAIRABLE).limit(limit).scalar("id")
+    ids = (
+        ProcessInstance.objects(definition_id=source.id, status__in=REPAIRABLE)
+        .limit(limit)
+        .scalar("id")
+    )
     for instance_id in ids:
         doc = instances.get(instance_id)
         runner = runtime.Runner.restore(definitions.load(source.id).specs, doc["state"], None)
         plan, _ = surgery.plan_migration(runner, target.specs, mapping or {})
-        entry = {"instance_id": str(instance_id), "mapping": plan.mapping,
-                 "reasons": plan.reasons}
+        entry = {"instance_id": str(instance_id), "mapping": plan.mapping, "reasons": plan.reasons}
         (report.movable if plan.possible else report.blocked).append(entry)
         if plan.possible and not dry_run:
-            instances.change(instance_id, actor, _migrator(target, mapping or {}, actor, reason,
-                                                           from_version), REPAIRABLE)
+            instances.change(
+                instance_id,
+                actor,
+                _migrator(target, mapping or {}, actor, reason, from_version),
+                REPAIRABLE,
+            )
             report.migrated += 1
     return report
 
 
-def _migrator(target: definitions.LoadedDefinition, mapping: dict[str, str], actor: Actor,
-              reason: str, from_version: int) -> Any:
-    def mutate(runner: runtime.Runner, events: list[dict[str, Any]],
-               now: datetime) -> definitions.LoadedDefinition:
+def _migrator(
+    target: definitions.LoadedDefinition,
+    mapping: dict[str, str],
+    actor: Actor,
+    reason: str,
+    from_version: int,
+) -> Any:
+    def mutate(
+        runner: runtime.Runner, events: list[dict[str, Any]], now: datetime
+    ) -> definitions.LoadedDefinition:
         plan, diff = surgery.plan_migration(runner, target.specs, mapping)
         if not plan.possible or diff is None:
             raise InvalidInput("the instance cannot be migrated", {"instance": plan.reasons})
         surgery.migrate(runner, target.specs, diff)
-        _record(events, "migrate", actor, now, reason, from_version=from_version,
-                to_version=target.version, mapping=plan.mapping)
+        _record(
+            events,
+            "migrate",
+            actor,
+            now,
+            reason,
+            from_version=from_version,
+            to_version=target.version,
+            mapping=plan.mapping,
+        )
         return target
 
     return mutate
@@ -210,9 +282,14 @@ def _migrator(target: definitions.LoadedDefinition, mapping: dict[str, str], act
 def diagram_state(instance_id: str, actor: Actor) -> dict[str, Any]:
     """Tokens per BPMN element, and the elements where an incident stopped the instance."""
     doc = instances.get(queries.visible_instance(instance_id, actor)["_id"])
-    runner = runtime.Runner.restore(definitions.load(doc["definition_id"]).specs,
-                                    retention.state_of(doc), None)
+    runner = runtime.Runner.restore(
+        definitions.load(doc["definition_id"]).specs, retention.state_of(doc), None
+    )
     incidents = [i.task for i in jobs.list_incidents("open", ObjectId(str(doc["_id"])))]
-    return {"instance_id": str(doc["_id"]), "process_key": doc["process_key"],
-            "version": doc["definition_version"], "elements": surgery.diagram_state(runner),
-            "incidents": [t for t in incidents if t]}
+    return {
+        "instance_id": str(doc["_id"]),
+        "process_key": doc["process_key"],
+        "version": doc["definition_version"],
+        "elements": surgery.diagram_state(runner),
+        "incidents": [t for t in incidents if t],
+    }

@@ -44,23 +44,33 @@ def insert_instance(doc: dict[str, Any]) -> None:
 
 def compare_and_set(instance_id: ObjectId, expected_version: int, changes: dict[str, Any]) -> None:
     """Write `changes` only if the stored version is still `expected_version`."""
-    result = instances().update_one({"_id": instance_id, "version": expected_version},
-                                    {"$set": {**changes, "version": expected_version + 1,
-                                              "projection_pending": True}})
+    result = instances().update_one(
+        {"_id": instance_id, "version": expected_version},
+        {"$set": {**changes, "version": expected_version + 1, "projection_pending": True}},
+    )
     if result.matched_count == 0:
         current = instances().find_one({"_id": instance_id}, {"version": 1})
         raise VersionConflict(
             f"instance {instance_id} was changed by someone else",
-            current_version=current["version"] if current else None)
+            current_version=current["version"] if current else None,
+        )
 
 
 def _task_fields(doc: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
-    return {"instance_id": doc["_id"], "bpmn_id": task["bpmn_id"], "name": task["name"],
-            "process_key": doc["process_key"], "definition_version": doc["definition_version"],
-            "lane": task.get("lane"), "candidates": task.get("candidates", []),
-            "form": task.get("form"), "subject": doc.get("subject"),
-            "due_at": task.get("due_at"), "due_sort": task.get("due_at") or NO_DUE,
-            "instance_suspended": doc["status"] == "suspended"}
+    return {
+        "instance_id": doc["_id"],
+        "bpmn_id": task["bpmn_id"],
+        "name": task["name"],
+        "process_key": doc["process_key"],
+        "definition_version": doc["definition_version"],
+        "lane": task.get("lane"),
+        "candidates": task.get("candidates", []),
+        "form": task.get("form"),
+        "subject": doc.get("subject"),
+        "due_at": task.get("due_at"),
+        "due_sort": task.get("due_at") or NO_DUE,
+        "instance_suspended": doc["status"] == "suspended",
+    }
 
 
 def _owners(task: dict[str, Any]) -> list[str]:
@@ -68,43 +78,78 @@ def _owners(task: dict[str, Any]) -> list[str]:
     return [task["assignee"]] if task.get("assignee") else list(task.get("candidates") or [])
 
 
-def _task_ops(doc: dict[str, Any],
-              pending: list[dict[str, Any]]) -> list[UpdateOne | UpdateMany]:
+def _task_ops(doc: dict[str, Any], pending: list[dict[str, Any]]) -> list[UpdateOne | UpdateMany]:
     """HumanTask writes for the changes the pending events describe, in order."""
     open_tasks = {t["guid"]: t for t in doc.get("open_tasks", [])}
     ops: list[UpdateOne | UpdateMany] = []
     for event in pending:
         guid, kind = event.get("task_guid"), event["type"]
         if kind == "task_created":
-            task = open_tasks.get(guid) or {"guid": guid, "name": event.get("task_name") or "",
-                                            "bpmn_id": event["data"].get("bpmn_id", "")}
-            ops.append(UpdateOne(
-                {"task_guid": guid},
-                {"$set": _task_fields(doc, task),
-                 "$setOnInsert": {"status": "open", "assignee": task.get("assignee"),
-                                  "owners": _owners(task),
-                                  "created_at": task.get("created_at", event["at"])}},
-                upsert=True))
+            task = open_tasks.get(guid) or {
+                "guid": guid,
+                "name": event.get("task_name") or "",
+                "bpmn_id": event["data"].get("bpmn_id", ""),
+            }
+            ops.append(
+                UpdateOne(
+                    {"task_guid": guid},
+                    {
+                        "$set": _task_fields(doc, task),
+                        "$setOnInsert": {
+                            "status": "open",
+                            "assignee": task.get("assignee"),
+                            "owners": _owners(task),
+                            "created_at": task.get("created_at", event["at"]),
+                        },
+                    },
+                    upsert=True,
+                )
+            )
         elif kind == "task_completed":
-            ops.append(UpdateOne(
-                {"task_guid": guid, "status": "open"},
-                {"$set": {"status": "completed", "completed_by": event["actor"],
-                          "completed_at": event["at"], "assignee": event["actor"]}}))
+            ops.append(
+                UpdateOne(
+                    {"task_guid": guid, "status": "open"},
+                    {
+                        "$set": {
+                            "status": "completed",
+                            "completed_by": event["actor"],
+                            "completed_at": event["at"],
+                            "assignee": event["actor"],
+                        }
+                    },
+                )
+            )
         elif kind == "message_sent":
             # Routed by a job, so the receiver gets it exactly once (the job key is the
             # message id) even if this projection runs twice.
-            jobs.enqueue("message", f"message:{event['_id']}", None, doc["_id"],
-                         {k: event["data"].get(k) for k in ("name", "correlation_key",
-                                                            "payload")})
+            jobs.enqueue(
+                "message",
+                f"message:{event['_id']}",
+                None,
+                doc["_id"],
+                {k: event["data"].get(k) for k in ("name", "correlation_key", "payload")},
+            )
         elif kind == "repair_reassign_task":
             data = event["data"]
-            ops.append(UpdateOne({"task_guid": data["task"], "status": "open"},
-                                 {"$set": {"assignee": data["assignee"],
-                                           "candidates": data["candidates"],
-                                           "owners": _owners(data)}}))
+            ops.append(
+                UpdateOne(
+                    {"task_guid": data["task"], "status": "open"},
+                    {
+                        "$set": {
+                            "assignee": data["assignee"],
+                            "candidates": data["candidates"],
+                            "owners": _owners(data),
+                        }
+                    },
+                )
+            )
         elif kind == "task_cancelled":
-            ops.append(UpdateOne({"task_guid": guid, "status": "open"},
-                                 {"$set": {"status": "cancelled", "completed_at": event["at"]}}))
+            ops.append(
+                UpdateOne(
+                    {"task_guid": guid, "status": "open"},
+                    {"$set": {"status": "cancelled", "completed_at": event["at"]}},
+                )
+            )
     return ops
 
 
@@ -118,8 +163,12 @@ def project(doc: dict[str, Any]) -> None:
     pending = doc.get("pending_events", [])
     ops = _task_ops(doc, pending)
     if any(e["type"] in ("instance_suspended", "instance_resumed") for e in pending):
-        ops.append(UpdateMany({"instance_id": doc["_id"], "status": "open"},
-                              {"$set": {"instance_suspended": doc["status"] == "suspended"}}))
+        ops.append(
+            UpdateMany(
+                {"instance_id": doc["_id"], "status": "open"},
+                {"$set": {"instance_suspended": doc["status"] == "suspended"}},
+            )
+        )
     if ops:
         human_tasks().bulk_write(ops, ordered=True)
     if pending:
@@ -130,9 +179,17 @@ def project(doc: dict[str, Any]) -> None:
             if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                 raise
     job_keys = _schedule_jobs(doc)
-    instances().update_one({"_id": doc["_id"], "version": doc["version"]},
-                           {"$set": {"projected_version": doc["version"], "pending_events": [],
-                                     "projection_pending": False, "job_keys": job_keys}})
+    instances().update_one(
+        {"_id": doc["_id"], "version": doc["version"]},
+        {
+            "$set": {
+                "projected_version": doc["version"],
+                "pending_events": [],
+                "projection_pending": False,
+                "job_keys": job_keys,
+            }
+        },
+    )
 
 
 def _schedule_jobs(doc: dict[str, Any]) -> list[str]:
@@ -152,9 +209,13 @@ def _schedule_jobs(doc: dict[str, Any]) -> list[str]:
         for call in doc.get("async_calls") or []:
             key = f"async:{iid}:{call['guid']}"
             if key not in (doc.get("job_keys") or []):
-                jobs.enqueue("async_service", key, None, iid,
-                             {"guid": call["guid"], "task": call["name"],
-                              "operator": call["operator"]})
+                jobs.enqueue(
+                    "async_service",
+                    key,
+                    None,
+                    iid,
+                    {"guid": call["guid"], "task": call["name"], "operator": call["operator"]},
+                )
             keys.append(key)
     stale = [k for k in doc.get("job_keys") or [] if k not in keys]
     if stale:

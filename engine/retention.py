@@ -27,18 +27,27 @@ def _archive() -> Any:
 
 def archive_completed(older_than: datetime, limit: int = 500) -> int:
     """Archive the state of instances that ended before `older_than`; return how many."""
-    candidates = repository.instances().find(
-        {"status": {"$in": ["completed", "terminated"]}, "ended_at": {"$lt": older_than},
-         "archived": {"$ne": True}, "legal_hold": {"$ne": True}},
-        {"state": 1, "serializer_version": 1, "engine_version": 1}).limit(limit)
+    candidates = (
+        repository.instances()
+        .find(
+            {
+                "status": {"$in": ["completed", "terminated"]},
+                "ended_at": {"$lt": older_than},
+                "archived": {"$ne": True},
+                "legal_hold": {"$ne": True},
+            },
+            {"state": 1, "serializer_version": 1, "engine_version": 1},
+        )
+        .limit(limit)
+    )
     done = 0
     for doc in candidates:
         # Copy first, then drop: a crash in between leaves the state in both places.
-        _archive().replace_one({"_id": doc["_id"]}, {**doc, "archived_at": utcnow()},
-                               upsert=True)
+        _archive().replace_one({"_id": doc["_id"]}, {**doc, "archived_at": utcnow()}, upsert=True)
         repository.instances().update_one(
             {"_id": doc["_id"], "legal_hold": {"$ne": True}},
-            {"$set": {"archived": True, "state": "", "archived_at": utcnow()}})
+            {"$set": {"archived": True, "state": "", "archived_at": utcnow()}},
+        )
         done += 1
     return done
 
@@ -58,14 +67,21 @@ def set_legal_hold(instance_id: str, actor: Actor, hold: bool, reason: str) -> d
     oid = queries.visible_instance(instance_id, actor)["_id"]
     now = utcnow()
     repository.instances().update_one({"_id": oid}, {"$set": {"legal_hold": hold}})
-    doc = repository.instances().find_one({"_id": oid},
-                                          {"process_key": 1, "subject": 1}) or {}
-    ProcessEvent._get_collection().insert_one({
-        "_id": f"{oid}:hold:{ObjectId()}", "instance_id": oid,
-        "process_key": doc.get("process_key", ""),
-        "subject": doc.get("subject"), "type": "legal_hold_set" if hold else "legal_hold_released",
-        "at": now, "actor": actor.username, "task_guid": None, "task_name": None,
-        "data": {"reason": reason}})
+    doc = repository.instances().find_one({"_id": oid}, {"process_key": 1, "subject": 1}) or {}
+    ProcessEvent._get_collection().insert_one(
+        {
+            "_id": f"{oid}:hold:{ObjectId()}",
+            "instance_id": oid,
+            "process_key": doc.get("process_key", ""),
+            "subject": doc.get("subject"),
+            "type": "legal_hold_set" if hold else "legal_hold_released",
+            "at": now,
+            "actor": actor.username,
+            "task_guid": None,
+            "task_name": None,
+            "data": {"reason": reason},
+        }
+    )
     return {"instance_id": str(oid), "legal_hold": hold}
 
 
@@ -73,8 +89,9 @@ def plan_daily(days: int, now: datetime | None = None) -> None:
     """Make sure tomorrow's archiving run is planned (one job per day)."""
     now = now or utcnow()
     tomorrow = (now + timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0)
-    jobs.enqueue("retention", f"retention:{tomorrow.date().isoformat()}", tomorrow,
-                 payload={"days": days})
+    jobs.enqueue(
+        "retention", f"retention:{tomorrow.date().isoformat()}", tomorrow, payload={"days": days}
+    )
 
 
 @jobs.handler("retention")

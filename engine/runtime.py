@@ -95,12 +95,17 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         super().__init__({})
         self.instance = instance
 
-    def evaluate(self, expression: str, context: dict[str, Any],
-                 external_context: dict[str, Any] | None = None) -> Any:
+    def evaluate(
+        self,
+        expression: str,
+        context: dict[str, Any],
+        external_context: dict[str, Any] | None = None,
+    ) -> Any:
         return sandbox.evaluate(expression, context, external_context)
 
-    def execute(self, script: str, context: dict[str, Any],
-                external_context: dict[str, Any] | None = None) -> bool:
+    def execute(
+        self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None
+    ) -> bool:
         sandbox.execute(script, context, external_context)
         return True
 
@@ -119,8 +124,9 @@ class SandboxScriptEngine(PythonScriptEngine):
         except SpiffWorkflowException:
             raise
         except Exception as err:
-            raise WorkflowTaskException(f"{type(err).__name__}: {err}", task=task,
-                                        exception=err) from err
+            raise WorkflowTaskException(
+                f"{type(err).__name__}: {err}", task=task, exception=err
+            ) from err
 
 
 def script_engine(instance: operators.InstanceContext | None = None) -> SandboxScriptEngine:
@@ -151,7 +157,8 @@ class DeferrableServiceTask(ServiceTask):
     def _execute(self, task: Task) -> bool | None:
         if operators.is_async(self.operation_name):
             task.internal_data["async_params"] = {
-                k: v["value"] for k, v in self.evaluate_params(task).items()}
+                k: v["value"] for k, v in self.evaluate_params(task).items()
+            }
             return None
         return bool(super()._execute(task))
 
@@ -195,11 +202,15 @@ def spec_registry() -> Any:
 
 def specs_to_json(specs: Specs) -> str:
     """Serialize specs for storage with their definition."""
-    return json.dumps({
-        "spec": json.loads(_to_json(_spec_serializer, specs.spec)),
-        "subprocess_specs": {k: json.loads(_to_json(_spec_serializer, v))
-                             for k, v in specs.subprocess_specs.items()},
-    })
+    return json.dumps(
+        {
+            "spec": json.loads(_to_json(_spec_serializer, specs.spec)),
+            "subprocess_specs": {
+                k: json.loads(_to_json(_spec_serializer, v))
+                for k, v in specs.subprocess_specs.items()
+            },
+        }
+    )
 
 
 _spec_cache: OrderedDict[str, Specs] = OrderedDict()
@@ -214,8 +225,10 @@ def specs_from_json(cache_key: str, text: str) -> Specs:
         return cached
     dct = json.loads(text)
     registry = _spec_serializer.registry
-    specs = Specs(registry.restore(dct["spec"]),
-                  {k: registry.restore(v) for k, v in dct["subprocess_specs"].items()})
+    specs = Specs(
+        registry.restore(dct["spec"]),
+        {k: registry.restore(v) for k, v in dct["subprocess_specs"].items()},
+    )
     _spec_cache[cache_key] = specs
     if len(_spec_cache) > _SPEC_CACHE_SIZE:
         _spec_cache.popitem(last=False)
@@ -243,8 +256,16 @@ def new_parser() -> SpiffBpmnParser:
 
 def _invalid(exc: Exception) -> DefinitionInvalid:
     if isinstance(exc, ValidationException):
-        where = {k: v for k, v in (("id", exc.id), ("name", exc.name), ("line", exc.line_number),
-                                   ("file", exc.file_name)) if v}
+        where = {
+            k: v
+            for k, v in (
+                ("id", exc.id),
+                ("name", exc.name),
+                ("line", exc.line_number),
+                ("file", exc.file_name),
+            )
+            if v
+        }
         return DefinitionInvalid(f"invalid diagram: {exc}", {"diagram": [str(exc)], **where})
     return DefinitionInvalid(f"invalid diagram: {exc}", {"diagram": [str(exc)]})
 
@@ -261,8 +282,14 @@ def add_dmn(parser: SpiffBpmnParser, root: etree._Element, filename: str) -> Non
     """Add a parsed DMN tree to the parser."""
     try:
         parser.add_dmn_xml(root, filename)
-    except (ValidationException, SpiffWorkflowException, etree.LxmlError, ValueError,
-            KeyError, AttributeError) as exc:
+    except (
+        ValidationException,
+        SpiffWorkflowException,
+        etree.LxmlError,
+        ValueError,
+        KeyError,
+        AttributeError,
+    ) as exc:
         raise _invalid(exc) from exc
 
 
@@ -294,8 +321,15 @@ def describe_tasks(specs: Specs) -> list[ParsedTask]:
                 kind = "service"
             elif ts.manual:
                 kind = "user" if type(ts).__name__ == "UserTask" else "manual"
-            result.append(ParsedTask(bpmn_id=bpmn_id, name=ts.bpmn_name or bpmn_id, kind=kind,
-                                     lane=ts.lane, operator=getattr(ts, "operation_name", None)))
+            result.append(
+                ParsedTask(
+                    bpmn_id=bpmn_id,
+                    name=ts.bpmn_name or bpmn_id,
+                    kind=kind,
+                    lane=ts.lane,
+                    operator=getattr(ts, "operation_name", None),
+                )
+            )
     return result
 
 
@@ -333,8 +367,14 @@ class AsyncCall:
 
     def call(self, instance: operators.InstanceContext, idempotency_key: str) -> Any:
         """Run the operator; `idempotency_key` lets it do its side effect once."""
-        return operators.invoke(self.operator, self.params, self.data, instance,
-                                task_id=self.guid, idempotency_key=idempotency_key)
+        return operators.invoke(
+            self.operator,
+            self.params,
+            self.data,
+            instance,
+            task_id=self.guid,
+            idempotency_key=idempotency_key,
+        )
 
 
 def _is_deferred(task: Task) -> bool:
@@ -363,8 +403,7 @@ def _is_engine_task(task: Task) -> bool:
 class Runner:
     """One workflow in memory, with the operations the service layer needs."""
 
-    def __init__(self, workflow: BpmnWorkflow,
-                 on_task_done: Callable[[Task], None] | None = None):
+    def __init__(self, workflow: BpmnWorkflow, on_task_done: Callable[[Task], None] | None = None):
         self.workflow = workflow
         self.on_task_done = on_task_done or (lambda task: None)
         self.ran = 0  # engine tasks run by this runner (0 after advance: nothing happened)
@@ -372,8 +411,9 @@ class Runner:
         self._thrown_keys: list[tuple[str, str | None]] = []  # (message, correlation key)
 
     @classmethod
-    def create(cls, specs: Specs, instance: operators.InstanceContext | None,
-               variables: dict[str, Any]) -> Runner:
+    def create(
+        cls, specs: Specs, instance: operators.InstanceContext | None, variables: dict[str, Any]
+    ) -> Runner:
         """A new workflow whose start task carries `variables`."""
         wf = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=script_engine(instance))
         start = wf.get_tasks(state=TaskState.READY)
@@ -384,8 +424,9 @@ class Runner:
         return runner
 
     @classmethod
-    def restore(cls, specs: Specs, state: str,
-                instance: operators.InstanceContext | None) -> Runner:
+    def restore(
+        cls, specs: Specs, state: str, instance: operators.InstanceContext | None
+    ) -> Runner:
         """Rebuild a workflow from its stored state and its definition's specs."""
         dct = json.loads(state)
         dct.pop(_state_serializer.VERSION_KEY, None)
@@ -454,8 +495,14 @@ class Runner:
             raise _process_error(exc) from exc
         except sandbox.SandboxError as exc:
             raise ProcessError(f"script refused: {exc}") from exc
-        except (NameError, AttributeError, TypeError, KeyError, IndexError,
-                ZeroDivisionError) as exc:
+        except (
+            NameError,
+            AttributeError,
+            TypeError,
+            KeyError,
+            IndexError,
+            ZeroDivisionError,
+        ) as exc:
             # An expression the library evaluates outside a task's run (a message
             # correlation when a catch event starts waiting) fails unwrapped; it is still
             # the diagram's error, not the service's.
@@ -473,9 +520,12 @@ class Runner:
         fired = False
         for task in list(self.workflow.tasks.values()):
             event = getattr(task.task_spec, "event_definition", None)
-            if (task.state != TaskState.WAITING or task.parent is None
-                    or task.parent.task_spec.name != "Start"
-                    or not isinstance(event, TimerEventDefinition)):
+            if (
+                task.state != TaskState.WAITING
+                or task.parent is None
+                or task.parent.task_spec.name != "Start"
+                or not isinstance(event, TimerEventDefinition)
+            ):
                 continue
             if isinstance(event, CycleTimerEventDefinition):
                 task.internal_data["event_value"] = {"cycles": 1, "next": past, "duration": 0}
@@ -523,10 +573,13 @@ class Runner:
 
     def _async_call(self, task: Task) -> AsyncCall:
         spec = task.task_spec
-        return AsyncCall(guid=str(task.id), name=spec.bpmn_name or spec.bpmn_id,
-                         operator=spec.operation_name,
-                         params=dict(task.internal_data.get("async_params") or {}),
-                         data=dict(task.data))
+        return AsyncCall(
+            guid=str(task.id),
+            name=spec.bpmn_name or spec.bpmn_id,
+            operator=spec.operation_name,
+            params=dict(task.internal_data.get("async_params") or {}),
+            data=dict(task.data),
+        )
 
     def complete_async(self, guid: str, result: Any) -> None:
         """Store the operator's result in the waiting task, complete it and advance."""
@@ -552,29 +605,43 @@ class Runner:
     @property
     def completed(self) -> bool:
         return bool(self.workflow.completed) and not any(
-            t.state & TaskState.NOT_FINISHED_MASK for t in _all_tasks(self.workflow))
+            t.state & TaskState.NOT_FINISHED_MASK for t in _all_tasks(self.workflow)
+        )
 
     def ready_manual_tasks(self) -> list[ReadyTask]:
         """READY user and manual tasks, in creation order."""
-        return [ReadyTask(guid=str(t.id), bpmn_id=t.task_spec.bpmn_id,
-                          name=t.task_spec.bpmn_name or t.task_spec.bpmn_id,
-                          lane=t.task_spec.lane, data=t.data)
-                for t in _all_tasks(self.workflow)
-                if t.state == TaskState.READY and t.task_spec.manual]
+        return [
+            ReadyTask(
+                guid=str(t.id),
+                bpmn_id=t.task_spec.bpmn_id,
+                name=t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                lane=t.task_spec.lane,
+                data=t.data,
+            )
+            for t in _all_tasks(self.workflow)
+            if t.state == TaskState.READY and t.task_spec.manual
+        ]
 
     def timers(self) -> list[Timer]:
         """Timers the instance waits for, with their due time when known."""
         result = []
         for task in _all_tasks(self.workflow):
-            if not (isinstance(task.task_spec, CatchingEvent)
-                    and task.state & (TaskState.WAITING | TaskState.READY)):
+            if not (
+                isinstance(task.task_spec, CatchingEvent)
+                and task.state & (TaskState.WAITING | TaskState.READY)
+            ):
                 continue
             event = task.task_spec.event_definition
             if not isinstance(event, TimerEventDefinition):
                 continue
             pending = event.details(task)
-            result.append(Timer(name=task.task_spec.bpmn_id or pending.name,
-                                kind=pending.event_type, due=_parse_due(pending.value)))
+            result.append(
+                Timer(
+                    name=task.task_spec.bpmn_id or pending.name,
+                    kind=pending.event_type,
+                    due=_parse_due(pending.value),
+                )
+            )
         return result
 
     def variables(self) -> dict[str, Any]:
@@ -591,12 +658,13 @@ class Runner:
         # correlation keys only; a throw event's processVariableCorrelation (as its catch
         # events use) is evaluated here so both sides correlate the same way.
         event = getattr(task.task_spec, "event_definition", None)
-        if not (isinstance(task.task_spec, ThrowingEvent)
-                and isinstance(event, MessageEventDefinition)):
+        if not (
+            isinstance(task.task_spec, ThrowingEvent) and isinstance(event, MessageEventDefinition)
+        ):
             return
-        found = event.calculate_correlations(task.workflow.script_engine,
-                                             getattr(event, "process_correlations", []),
-                                             task.data)
+        found = event.calculate_correlations(
+            task.workflow.script_engine, getattr(event, "process_correlations", []), task.data
+        )
         self._thrown_keys.append((event.name, _first_correlation_value(found)))
 
     def thrown_messages(self) -> list[ThrownMessage]:
@@ -611,8 +679,9 @@ class Runner:
             if match is not None:
                 noted = keys.pop(match)[1]
                 key = key if key is not None else noted
-            result.append(ThrownMessage(name, json.loads(json.dumps(event.payload,
-                                                                    default=str)), key))
+            result.append(
+                ThrownMessage(name, json.loads(json.dumps(event.payload, default=str)), key)
+            )
         return result
 
     # -- messages
@@ -626,27 +695,35 @@ class Runner:
                 result.append(waiting)
         return result
 
-    def deliver_message(self, name: str, payload: Any, correlation_key: str | None,
-                        any_key: bool = False) -> None:
+    def deliver_message(
+        self, name: str, payload: Any, correlation_key: str | None, any_key: bool = False
+    ) -> None:
         """Hand a message to the task waiting for it (matching `correlation_key`) and advance.
 
         `any_key` ignores the correlation (a message start event of a new instance).
         """
-        tasks = [t for t in _waiting_message_tasks(self.workflow)
-                 if t.task_spec.event_definition.name == name
-                 and (any_key or _correlation_key(t) == correlation_key)]
+        tasks = [
+            t
+            for t in _waiting_message_tasks(self.workflow)
+            if t.task_spec.event_definition.name == name
+            and (any_key or _correlation_key(t) == correlation_key)
+        ]
         if not tasks:
             raise NoReceiver(f"the instance does not wait for message {name!r}")
         task = tasks[0]
         # Assert the correlation the match was made on, so that the library's own check
         # (which compares the event's correlations with the instance's) agrees with it.
-        event = BpmnEvent(task.task_spec.event_definition, payload=payload,
-                          correlations=copy.deepcopy(task.workflow.correlations))
+        event = BpmnEvent(
+            task.task_spec.event_definition,
+            payload=payload,
+            correlations=copy.deepcopy(task.workflow.correlations),
+        )
         try:
             self.workflow.send_event(event)
         except Exception as exc:  # the library and the sandbox raise many kinds here
-            raise ProcessError(f"message {name!r} could not be received: {exc}",
-                               task=task.task_spec.bpmn_id) from exc
+            raise ProcessError(
+                f"message {name!r} could not be received: {exc}", task=task.task_spec.bpmn_id
+            ) from exc
         self.advance()
 
 
@@ -676,9 +753,13 @@ class WaitingMessage:
 
 
 def _waiting_message_tasks(wf: BpmnWorkflow) -> list[Task]:
-    return [t for t in _all_tasks(wf)
-            if isinstance(t.task_spec, CatchingEvent) and t.state == TaskState.WAITING
-            and isinstance(t.task_spec.event_definition, MessageEventDefinition)]
+    return [
+        t
+        for t in _all_tasks(wf)
+        if isinstance(t.task_spec, CatchingEvent)
+        and t.state == TaskState.WAITING
+        and isinstance(t.task_spec.event_definition, MessageEventDefinition)
+    ]
 
 
 def _correlation_key(task: Task) -> str | None:
@@ -731,7 +812,8 @@ def start_schedule(specs: Specs, deployed_at: datetime) -> StartSchedule | None:
     for ts in specs.spec.task_specs.values():
         event = getattr(ts, "event_definition", None)
         if not isinstance(event, TimerEventDefinition) or not any(
-                p.name == "Start" for p in ts.inputs):
+            p.name == "Start" for p in ts.inputs
+        ):
             continue
         try:
             value = sandbox.evaluate(event.expression, {})
@@ -739,14 +821,15 @@ def start_schedule(specs: Specs, deployed_at: datetime) -> StartSchedule | None:
                 cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
                 return StartSchedule(_naive_utc(start), duration, cycles)
             if isinstance(event, TimeDateEventDefinition):
-                return StartSchedule(_naive_utc(TimerEventDefinition.get_datetime(value)),
-                                     None, 1)
+                return StartSchedule(_naive_utc(TimerEventDefinition.get_datetime(value)), None, 1)
             duration = TimerEventDefinition.get_timedelta_from_start(
-                TimerEventDefinition.parse_iso_duration(value))
+                TimerEventDefinition.parse_iso_duration(value)
+            )
             return StartSchedule(deployed_at + duration, None, 1)
         except (ValueError, TypeError, SpiffWorkflowException, sandbox.SandboxError) as exc:
-            raise DefinitionInvalid(f"timer start event {ts.bpmn_id}: {exc}",
-                                    {"diagram": [f"{ts.bpmn_id}: {exc}"]}) from exc
+            raise DefinitionInvalid(
+                f"timer start event {ts.bpmn_id}: {exc}", {"diagram": [f"{ts.bpmn_id}: {exc}"]}
+            ) from exc
     return None
 
 

@@ -37,9 +37,15 @@ class SandboxError(Exception):
 
 
 def _inplace(op: str, left: Any, right: Any) -> Any:
-    ops = {"+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
-           "/=": lambda a, b: a / b, "//=": lambda a, b: a // b, "%=": lambda a, b: a % b,
-           "**=": lambda a, b: a**b}
+    ops = {
+        "+=": lambda a, b: a + b,
+        "-=": lambda a, b: a - b,
+        "*=": lambda a, b: a * b,
+        "/=": lambda a, b: a / b,
+        "//=": lambda a, b: a // b,
+        "%=": lambda a, b: a % b,
+        "**=": lambda a, b: a**b,
+    }
     if op not in ops:
         raise SandboxError(f"operator {op} is not allowed")
     return ops[op](left, right)
@@ -48,9 +54,24 @@ def _inplace(op: str, left: Any, right: Any) -> Any:
 _BUILTINS: dict[str, Any] = {
     **safe_builtins,
     **limited_builtins,
-    **{name: getattr(builtins, name)
-       for name in ("dict", "list", "set", "frozenset", "min", "max", "sum", "any", "all",
-                    "enumerate", "reversed", "map", "filter")},
+    **{
+        name: getattr(builtins, name)
+        for name in (
+            "dict",
+            "list",
+            "set",
+            "frozenset",
+            "min",
+            "max",
+            "sum",
+            "any",
+            "all",
+            "enumerate",
+            "reversed",
+            "map",
+            "filter",
+        )
+    },
 }
 
 BASE_GLOBALS: dict[str, Any] = {

@@ -16,10 +16,13 @@ def plan_starts(definition_id: ObjectId, specs: runtime.Specs, deployed_at: date
     schedule = runtime.start_schedule(specs, deployed_at)
     if schedule is None:
         return
-    payload = {"definition_id": str(definition_id), "n": 0,
-               "first": schedule.first.isoformat(),
-               "interval": schedule.interval.total_seconds() if schedule.interval else None,
-               "repeats": schedule.repeats}
+    payload = {
+        "definition_id": str(definition_id),
+        "n": 0,
+        "first": schedule.first.isoformat(),
+        "interval": schedule.interval.total_seconds() if schedule.interval else None,
+        "repeats": schedule.repeats,
+    }
     jobs.enqueue("timer_start", f"timer_start:{definition_id}:0", schedule.first, None, payload)
 
 
@@ -29,8 +32,9 @@ def next_start(payload: dict[str, Any]) -> None:
     if payload["interval"] is None or (payload["repeats"] != -1 and n >= payload["repeats"]):
         return
     due = datetime.fromisoformat(payload["first"]) + timedelta(seconds=payload["interval"] * n)
-    jobs.enqueue("timer_start", f"timer_start:{payload['definition_id']}:{n}", due, None,
-                 {**payload, "n": n})
+    jobs.enqueue(
+        "timer_start", f"timer_start:{payload['definition_id']}:{n}", due, None, {**payload, "n": n}
+    )
 
 
 def instance_id_for(payload: dict[str, Any]) -> ObjectId:

@@ -28,14 +28,16 @@ class RepairRefused(InvalidInput):
 
 
 def _bpmn_tasks(runner: runtime.Runner) -> list[Task]:
-    return [t for t in runtime._all_tasks(runner.workflow)
-            if getattr(t.task_spec, "bpmn_id", None)]
+    return [t for t in runtime._all_tasks(runner.workflow) if getattr(t.task_spec, "bpmn_id", None)]
 
 
 def active_tasks(runner: runtime.Runner, bpmn_id: str | None = None) -> list[Task]:
     """Tasks holding a token now (READY, WAITING or STARTED), optionally of one element."""
-    return [t for t in _bpmn_tasks(runner)
-            if t.state & ACTIVE and (bpmn_id is None or t.task_spec.bpmn_id == bpmn_id)]
+    return [
+        t
+        for t in _bpmn_tasks(runner)
+        if t.state & ACTIVE and (bpmn_id is None or t.task_spec.bpmn_id == bpmn_id)
+    ]
 
 
 def _one_active(runner: runtime.Runner, bpmn_id: str) -> Task:
@@ -54,8 +56,10 @@ def cancel_activity(runner: runtime.Runner, bpmn_id: str) -> None:
 def move_token(runner: runtime.Runner, from_id: str, to_id: str) -> None:
     """Take the token from one element and put it on another of the same process."""
     task = _one_active(runner, from_id)
-    spec = next((s for s in task.workflow.spec.task_specs.values()
-                 if getattr(s, "bpmn_id", None) == to_id), None)
+    spec = next(
+        (s for s in task.workflow.spec.task_specs.values() if getattr(s, "bpmn_id", None) == to_id),
+        None,
+    )
     if spec is None:
         raise RepairRefused(f"the process has no element {to_id!r}", {"to": ["unknown element"]})
     parent = task.parent
@@ -115,8 +119,9 @@ class MigrationPlan:
     mapping: dict[str, str] = field(default_factory=dict)
 
 
-def plan_migration(runner: runtime.Runner, new: runtime.Specs,
-                   mapping: dict[str, str]) -> tuple[MigrationPlan, WorkflowDiff | None]:
+def plan_migration(
+    runner: runtime.Runner, new: runtime.Specs, mapping: dict[str, str]
+) -> tuple[MigrationPlan, WorkflowDiff | None]:
     """Align the instance's tasks with the new spec (by id, then by `mapping`)."""
     spec_diff = SpecDiff(runtime.spec_registry(), runner.workflow.spec, new.spec)
     by_id = {getattr(s, "bpmn_id", None): s for s in new.spec.task_specs.values()}
@@ -129,12 +134,18 @@ def plan_migration(runner: runtime.Runner, new: runtime.Specs,
     if runner.workflow.subprocesses:
         return MigrationPlan(False, ["instances inside a subprocess are not migrated"]), None
     diff = WorkflowDiff(runner.workflow, spec_diff)
-    reasons = [f"active task {t.task_spec.bpmn_id!r} has no counterpart in the new version"
-               for t in diff.removed if t.state & ACTIVE and getattr(t.task_spec, "bpmn_id", None)]
-    aligned = {t.task_spec.bpmn_id: getattr(diff.alignment.get(t), "bpmn_id", None)
-               for t in active_tasks(runner)}
-    return MigrationPlan(not reasons, reasons,
-                         {k: v for k, v in aligned.items() if v is not None}), diff
+    reasons = [
+        f"active task {t.task_spec.bpmn_id!r} has no counterpart in the new version"
+        for t in diff.removed
+        if t.state & ACTIVE and getattr(t.task_spec, "bpmn_id", None)
+    ]
+    aligned = {
+        t.task_spec.bpmn_id: getattr(diff.alignment.get(t), "bpmn_id", None)
+        for t in active_tasks(runner)
+    }
+    return MigrationPlan(
+        not reasons, reasons, {k: v for k, v in aligned.items() if v is not None}
+    ), diff
 
 
 def migrate(runner: runtime.Runner, new: runtime.Specs, diff: WorkflowDiff) -> None:

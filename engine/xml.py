@@ -27,8 +27,10 @@ def _parser() -> etree.XMLParser:
 def parse_xml(content: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
     """Parse untrusted XML into an element tree, or raise UnsafeXml / DefinitionInvalid."""
     if len(content) > max_bytes:
-        raise PayloadTooLarge(f"file is {len(content)} bytes; the limit is {max_bytes}",
-                              {"file": [f"at most {max_bytes} bytes"]})
+        raise PayloadTooLarge(
+            f"file is {len(content)} bytes; the limit is {max_bytes}",
+            {"file": [f"at most {max_bytes} bytes"]},
+        )
     # A DOCTYPE is the door to every entity attack (XXE, billion laughs): refuse it outright.
     head = content[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in content.lower():

@@ -27,8 +27,9 @@ def _new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def prepare(actor: Actor, items: Iterable[dict[str, Any]] | None,
-            field: str = "attachments") -> list[Attachment]:
+def prepare(
+    actor: Actor, items: Iterable[dict[str, Any]] | None, field: str = "attachments"
+) -> list[Attachment]:
     """Attachments from input `{type, id, title}` items; `type: "file"` names a stored file."""
     given = list(items or [])
     if len(given) > MAX_ATTACHMENTS:
@@ -38,17 +39,33 @@ def prepare(actor: Actor, items: Iterable[dict[str, Any]] | None,
         kind_name = str(item.get("type") or "")
         ref = str(item.get("id") or "").strip()
         if not _TYPE.match(kind_name) or not ref or len(ref) > 200:
-            raise MailInvalid("invalid attachment", {f"{field}.{i}": [
-                "needs a type (lower-case name) and an id"]})
+            raise MailInvalid(
+                "invalid attachment", {f"{field}.{i}": ["needs a type (lower-case name) and an id"]}
+            )
         if kind_name == "file":
             info = config.file_store().describe(actor, ref)
-            result.append(Attachment(id=_new_id(), kind="file", type="file", ref_id=info.id,
-                                     title=str(item.get("title") or info.name)[:300],
-                                     version=info.version, size=info.size,
-                                     content_type=info.content_type))
+            result.append(
+                Attachment(
+                    id=_new_id(),
+                    kind="file",
+                    type="file",
+                    ref_id=info.id,
+                    title=str(item.get("title") or info.name)[:300],
+                    version=info.version,
+                    size=info.size,
+                    content_type=info.content_type,
+                )
+            )
         else:
-            result.append(Attachment(id=_new_id(), kind="object", type=kind_name, ref_id=ref,
-                                     title=str(item.get("title") or "")[:300]))
+            result.append(
+                Attachment(
+                    id=_new_id(),
+                    kind="object",
+                    type=kind_name,
+                    ref_id=ref,
+                    title=str(item.get("title") or "")[:300],
+                )
+            )
     return result
 
 

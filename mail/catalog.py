@@ -8,12 +8,24 @@ from typing import Any
 LANGUAGES = ("ru", "en")
 
 STATUS_NAMES = {
-    "ru": {"issued": "выдано", "control": "на контроле", "in_progress": "в работе",
-           "done": "исполнено", "accepted": "принято", "returned": "возвращено на доработку",
-           "cancelled": "отменено"},
-    "en": {"issued": "issued", "control": "under control", "in_progress": "in progress",
-           "done": "done", "accepted": "accepted", "returned": "returned for rework",
-           "cancelled": "cancelled"},
+    "ru": {
+        "issued": "выдано",
+        "control": "на контроле",
+        "in_progress": "в работе",
+        "done": "исполнено",
+        "accepted": "принято",
+        "returned": "возвращено на доработку",
+        "cancelled": "отменено",
+    },
+    "en": {
+        "issued": "issued",
+        "control": "under control",
+        "in_progress": "in progress",
+        "done": "done",
+        "accepted": "accepted",
+        "returned": "returned for rework",
+        "cancelled": "cancelled",
+    },
 }
 
 # template -> language -> (title, text); fields in braces come from `values`.
@@ -28,35 +40,45 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     },
     "assignment.status": {
         "ru": ("Задание «{title}»: {status}", "{by}: задание «{title}» — {status}. {note}"),
-        "en": ("Assignment “{title}”: {status}", "{by}: assignment “{title}” is {status}. "
-               "{note}"),
+        "en": ("Assignment “{title}”: {status}", "{by}: assignment “{title}” is {status}. {note}"),
     },
     "assignment.control": {
-        "ru": ("Задание на контроле: {title}",
-               "{by} поставил(а) задание «{title}» на контроль, контролёр {controller}, "
-               "контрольный срок {control_due}."),
-        "en": ("Assignment under control: {title}",
-               "{by} put “{title}” under control by {controller}, control date "
-               "{control_due}."),
+        "ru": (
+            "Задание на контроле: {title}",
+            "{by} поставил(а) задание «{title}» на контроль, контролёр {controller}, "
+            "контрольный срок {control_due}.",
+        ),
+        "en": (
+            "Assignment under control: {title}",
+            "{by} put “{title}” under control by {controller}, control date {control_due}.",
+        ),
     },
     "assignment.reminder": {
-        "ru": ("Напоминание: срок задания «{title}» {due}",
-               "Срок исполнения задания «{title}» истекает {due}."),
+        "ru": (
+            "Напоминание: срок задания «{title}» {due}",
+            "Срок исполнения задания «{title}» истекает {due}.",
+        ),
         "en": ("Reminder: “{title}” is due {due}", "The assignment “{title}” is due {due}."),
     },
     "assignment.overdue": {
-        "ru": ("Просрочено задание «{title}»",
-               "Срок исполнения задания «{title}» ({due}) истёк; исполнитель {executor}."),
-        "en": ("Overdue: “{title}”",
-               "The assignment “{title}” was due {due}; the executor is {executor}."),
+        "ru": (
+            "Просрочено задание «{title}»",
+            "Срок исполнения задания «{title}» ({due}) истёк; исполнитель {executor}.",
+        ),
+        "en": (
+            "Overdue: “{title}”",
+            "The assignment “{title}” was due {due}; the executor is {executor}.",
+        ),
     },
     "assignment.control_overdue": {
-        "ru": ("Истёк контрольный срок задания «{title}»",
-               "Контрольный срок задания «{title}» ({control_due}) истёк; контролёр "
-               "{controller}."),
-        "en": ("Control date passed: “{title}”",
-               "The control date of “{title}” ({control_due}) passed; the controller is "
-               "{controller}."),
+        "ru": (
+            "Истёк контрольный срок задания «{title}»",
+            "Контрольный срок задания «{title}» ({control_due}) истёк; контролёр {controller}.",
+        ),
+        "en": (
+            "Control date passed: “{title}”",
+            "The control date of “{title}” ({control_due}) passed; the controller is {controller}.",
+        ),
     },
     "order.issued": {
         "ru": ("Новое поручение: {title}", "{by} дал(а) поручение «{title}», срок {due}."),
@@ -75,8 +97,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Comment on the order “{title}”", "{by}: {text}"),
     },
     "order.reminder": {
-        "ru": ("Напоминание: срок поручения «{title}» {due}",
-               "Срок исполнения поручения «{title}» истекает {due}."),
+        "ru": (
+            "Напоминание: срок поручения «{title}» {due}",
+            "Срок исполнения поручения «{title}» истекает {due}.",
+        ),
         "en": ("Reminder: the order “{title}” is due {due}", "The order “{title}” is due {due}."),
     },
     "order.overdue": {

@@ -72,8 +72,9 @@ _settings = MailSettings()
 _files: FileStore | None = None
 
 
-def configure(settings: MailSettings | None = None, files: FileStore | None = None,
-              **changes: object) -> MailSettings:
+def configure(
+    settings: MailSettings | None = None, files: FileStore | None = None, **changes: object
+) -> MailSettings:
     """Replace the settings (or change some fields) and the file store; return the settings."""
     global _settings, _files
     if settings is not None:

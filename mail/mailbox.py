@@ -50,31 +50,55 @@ def _open_only(closed: bool) -> dict[str, Any]:
 
 
 def _message_item(doc: dict[str, Any], actor: Actor, now: datetime) -> dict[str, Any]:
-    return {"kind": "message", "id": str(doc["_id"]), "title": doc["subject"],
-            "from": doc["sender"], "at": doc["created_at"], "due_at": None, "status": None,
-            "unread": actor.username not in doc.get("read_by", []), "overdue": False,
-            "under_control": False, "attachments": len(doc.get("attachments", [])),
-            "link": links.message(doc["_id"])}
+    return {
+        "kind": "message",
+        "id": str(doc["_id"]),
+        "title": doc["subject"],
+        "from": doc["sender"],
+        "at": doc["created_at"],
+        "due_at": None,
+        "status": None,
+        "unread": actor.username not in doc.get("read_by", []),
+        "overdue": False,
+        "under_control": False,
+        "attachments": len(doc.get("attachments", [])),
+        "link": links.message(doc["_id"]),
+    }
 
 
 def _assignment_item(doc: dict[str, Any], actor: Actor, now: datetime) -> dict[str, Any]:
-    return {"kind": "assignment", "id": str(doc["_id"]), "title": doc["title"],
-            "from": doc["issuer"], "at": doc["updated_at"], "due_at": doc["due_at"],
-            "status": doc["status"], "unread": actor.username not in doc.get("read_by", []),
-            "overdue": assignments.is_overdue(doc, now),
-            "under_control": bool(doc.get("under_control")),
-            "attachments": len(doc.get("attachments", [])),
-            "roles": [r for r in assignments.ROLES if doc.get(r) == actor.username],
-            "link": links.assignment(doc["_id"])}
+    return {
+        "kind": "assignment",
+        "id": str(doc["_id"]),
+        "title": doc["title"],
+        "from": doc["issuer"],
+        "at": doc["updated_at"],
+        "due_at": doc["due_at"],
+        "status": doc["status"],
+        "unread": actor.username not in doc.get("read_by", []),
+        "overdue": assignments.is_overdue(doc, now),
+        "under_control": bool(doc.get("under_control")),
+        "attachments": len(doc.get("attachments", [])),
+        "roles": [r for r in assignments.ROLES if doc.get(r) == actor.username],
+        "link": links.assignment(doc["_id"]),
+    }
 
 
 def _order_item(doc: dict[str, Any], actor: Actor, now: datetime) -> dict[str, Any]:
-    return {"kind": "order", "id": str(doc["_id"]), "title": doc["title"],
-            "from": doc["issuer"], "at": doc["updated_at"], "due_at": doc["due_at"],
-            "status": doc["status"], "unread": actor.username not in doc.get("read_by", []),
-            "overdue": doc["status"] in orders.WORKING and doc["due_at"] < now,
-            "under_control": False, "attachments": len(doc.get("attachments", [])),
-            "link": links.order(doc["_id"])}
+    return {
+        "kind": "order",
+        "id": str(doc["_id"]),
+        "title": doc["title"],
+        "from": doc["issuer"],
+        "at": doc["updated_at"],
+        "due_at": doc["due_at"],
+        "status": doc["status"],
+        "unread": actor.username not in doc.get("read_by", []),
+        "overdue": doc["status"] in orders.WORKING and doc["due_at"] < now,
+        "under_control": False,
+        "attachments": len(doc.get("attachments", [])),
+        "link": links.order(doc["_id"]),
+    }
 
 
 def _task_item(doc: dict[str, Any], actor: Actor, now: datetime) -> dict[str, Any]:
@@ -83,43 +107,80 @@ def _task_item(doc: dict[str, Any], actor: Actor, now: datetime) -> dict[str, An
     if subject.get("title"):
         title = f"{title}: {subject['title']}"
     due = doc.get("due_at")
-    return {"kind": "task", "id": doc["task_guid"], "title": title, "from": doc["process_key"],
-            "at": doc["created_at"], "due_at": due, "status": doc["status"], "unread": False,
-            "overdue": due is not None and due < now, "under_control": False, "attachments": 0,
-            "link": links.task(doc["task_guid"])}
+    return {
+        "kind": "task",
+        "id": doc["task_guid"],
+        "title": title,
+        "from": doc["process_key"],
+        "at": doc["created_at"],
+        "due_at": due,
+        "status": doc["status"],
+        "unread": False,
+        "overdue": due is not None and due < now,
+        "under_control": False,
+        "attachments": 0,
+        "link": links.task(doc["task_guid"]),
+    }
 
 
 def _sources() -> dict[str, Source]:
     return {
         "message": Source(
-            "message", repository.messages, "created_at",
+            "message",
+            repository.messages,
+            "created_at",
             lambda actor, closed: messages.folder_filter(actor, "inbox"),
             lambda actor, now: {"unread": {"read_by": {"$ne": actor.username}}},
-            _message_item, {"body": 0, "body_text": 0, "words": 0}),
+            _message_item,
+            {"body": 0, "body_text": 0, "words": 0},
+        ),
         "assignment": Source(
-            "assignment", repository.assignments, "updated_at",
+            "assignment",
+            repository.assignments,
+            "updated_at",
             lambda actor, closed: {**repository.assignment_filter(actor), **_open_only(closed)},
-            lambda actor, now: {"unread": {"read_by": {"$ne": actor.username}},
-                                "overdue": assignments.overdue_filter(now),
-                                "under_control": {"under_control": True}},
-            _assignment_item, {"text": 0, "words": 0, "history": 0}),
+            lambda actor, now: {
+                "unread": {"read_by": {"$ne": actor.username}},
+                "overdue": assignments.overdue_filter(now),
+                "under_control": {"under_control": True},
+            },
+            _assignment_item,
+            {"text": 0, "words": 0, "history": 0},
+        ),
         "order": Source(
-            "order", repository.orders, "updated_at",
+            "order",
+            repository.orders,
+            "updated_at",
             lambda actor, closed: {"involved": actor.username, **_open_only(closed)},
-            lambda actor, now: {"unread": {"read_by": {"$ne": actor.username}},
-                                "overdue": orders.overdue_filter(now)},
-            _order_item, {"text": 0, "words": 0, "history": 0}),
+            lambda actor, now: {
+                "unread": {"read_by": {"$ne": actor.username}},
+                "overdue": orders.overdue_filter(now),
+            },
+            _order_item,
+            {"text": 0, "words": 0, "history": 0},
+        ),
         "task": Source(
-            "task", repository.human_tasks, "created_at",
+            "task",
+            repository.human_tasks,
+            "created_at",
             lambda actor, closed: repository.inbox_task_filter(actor),
             lambda actor, now: {"overdue": {"due_at": {"$ne": None, "$lt": now}}},
-            _task_item, {"form": 0}),
+            _task_item,
+            {"form": 0},
+        ),
     }
 
 
-def view(actor: Actor, kinds: list[str] | None = None, unread: bool = False,
-         overdue: bool = False, under_control: bool = False, closed: bool = False,
-         limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+def view(
+    actor: Actor,
+    kinds: list[str] | None = None,
+    unread: bool = False,
+    overdue: bool = False,
+    under_control: bool = False,
+    closed: bool = False,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
     """One page of the actor's mailbox (newest first) with counters of every kind."""
     wanted = list(kinds or KINDS)
     unknown = [k for k in wanted if k not in KINDS]
@@ -136,14 +197,22 @@ def view(actor: Actor, kinds: list[str] | None = None, unread: bool = False,
         flags = source.flags(actor, now)
         if any(f not in flags for f in requested):
             continue  # this kind has no such state: none of its items match
-        condition = pagination.combine(source.base(actor, closed),
-                                       *(flags[f] for f in requested),
-                                       pagination.after(position, source.at, kind))
-        for doc in repository.find_page(source.collection(), condition, source.at, limit + 1,
-                                        source.projection):
-            merged.append((doc[source.at], kind, str(doc["_id"]), {**source.item(doc, actor,
-                                                                                    now),
-                                                                   "_key": doc["_id"]}))
+        condition = pagination.combine(
+            source.base(actor, closed),
+            *(flags[f] for f in requested),
+            pagination.after(position, source.at, kind),
+        )
+        for doc in repository.find_page(
+            source.collection(), condition, source.at, limit + 1, source.projection
+        ):
+            merged.append(
+                (
+                    doc[source.at],
+                    kind,
+                    str(doc["_id"]),
+                    {**source.item(doc, actor, now), "_key": doc["_id"]},
+                )
+            )
     merged.sort(key=lambda entry: (entry[0], entry[1], entry[2]), reverse=True)
     page = merged[:limit]
     next_cursor = None
@@ -151,12 +220,19 @@ def view(actor: Actor, kinds: list[str] | None = None, unread: bool = False,
         at, kind, _, item = page[-1]
         next_cursor = pagination.encode(at, item["_key"], kind)
     items = [{k: v for k, v in entry[3].items() if k != "_key"} for entry in page]
-    return {"items": items, "next_cursor": next_cursor,
-            "counters": counters(actor, closed, now, sources)}
+    return {
+        "items": items,
+        "next_cursor": next_cursor,
+        "counters": counters(actor, closed, now, sources),
+    }
 
 
-def counters(actor: Actor, closed: bool = False, now: datetime | None = None,
-             sources: dict[str, Source] | None = None) -> dict[str, Any]:
+def counters(
+    actor: Actor,
+    closed: bool = False,
+    now: datetime | None = None,
+    sources: dict[str, Source] | None = None,
+) -> dict[str, Any]:
     """How many items of each kind the actor has: in all, unread, overdue, under control."""
     now = now or utcnow()
     by_kind: dict[str, dict[str, int]] = {}
@@ -166,10 +242,14 @@ def counters(actor: Actor, closed: bool = False, now: datetime | None = None,
         for flag in FLAGS:
             if flag in flags:
                 facets[flag] = [{"$match": flags[flag]}, {"$count": "n"}]
-        found = list(source.collection().aggregate(
-            [{"$match": source.base(actor, closed)}, {"$facet": facets}]))
+        found = list(
+            source.collection().aggregate(
+                [{"$match": source.base(actor, closed)}, {"$facet": facets}]
+            )
+        )
         result = found[0] if found else {}
-        by_kind[kind] = {name: (result.get(name) or [{"n": 0}])[0]["n"]
-                         for name in ("total", *FLAGS)}
+        by_kind[kind] = {
+            name: (result.get(name) or [{"n": 0}])[0]["n"] for name in ("total", *FLAGS)
+        }
     totals = {name: sum(c[name] for c in by_kind.values()) for name in ("total", *FLAGS)}
     return {**totals, "by_kind": by_kind}

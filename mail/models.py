@@ -21,8 +21,15 @@ from mongoengine import (
 
 from engine.models import utcnow
 
-ASSIGNMENT_STATUSES = ("issued", "control", "in_progress", "done", "accepted", "returned",
-                       "cancelled")
+ASSIGNMENT_STATUSES = (
+    "issued",
+    "control",
+    "in_progress",
+    "done",
+    "accepted",
+    "returned",
+    "cancelled",
+)
 ORDER_STATUSES = ("issued", "in_progress", "done", "accepted", "returned", "cancelled")
 FINAL_STATUSES = ("accepted", "cancelled")
 # Statuses in which the executor still owes the work (the deadline can pass).
@@ -173,8 +180,7 @@ class OrderComment(Document):
     depth = IntField(default=0)
     created_at = DateTimeField(default=utcnow)
 
-    meta = {"collection": "mail_order_comments",
-            "indexes": [{"fields": ["order_id", "path"]}]}
+    meta = {"collection": "mail_order_comments", "indexes": [{"fields": ["order_id", "path"]}]}
 
 
 class Notification(Document):
@@ -211,8 +217,10 @@ class NotificationSettings(Document):
     email = StringField(required=True, choices=EMAIL_MODES, default="immediately")
     updated_at = DateTimeField(default=utcnow)
 
-    meta = {"collection": "mail_notification_settings",
-            "indexes": [{"fields": ["user"], "unique": True}]}
+    meta = {
+        "collection": "mail_notification_settings",
+        "indexes": [{"fields": ["user"], "unique": True}],
+    }
 
 
 class OutboundEmail(Document):
@@ -230,10 +238,18 @@ class OutboundEmail(Document):
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
 
-    meta = {"collection": "mail_outbound_emails",
-            "indexes": [{"fields": ["key"], "unique": True},
-                        {"fields": ["status", "created_at"]}]}
+    meta = {
+        "collection": "mail_outbound_emails",
+        "indexes": [{"fields": ["key"], "unique": True}, {"fields": ["status", "created_at"]}],
+    }
 
 
-ALL_MODELS = (Message, Assignment, Order, OrderComment, Notification, NotificationSettings,
-              OutboundEmail)
+ALL_MODELS = (
+    Message,
+    Assignment,
+    Order,
+    OrderComment,
+    Notification,
+    NotificationSettings,
+    OutboundEmail,
+)

@@ -77,7 +77,13 @@ def notify_operator(call: operators.OperatorCall) -> dict[str, Any]:
         link = kind.link(str(subject["id"]))
     users = notifications.resolve(_list(params.get("to")), subject)
     notified = notifications.notify(
-        key, users, template=str(template) if template else None, values=values,
-        title=str(params.get("subject") or ""), text=str(params.get("text") or ""), link=link,
-        source={"type": subject.get("type"), "id": subject.get("id")} if subject else None)
+        key,
+        users,
+        template=str(template) if template else None,
+        values=values,
+        title=str(params.get("subject") or ""),
+        text=str(params.get("text") or ""),
+        link=link,
+        source={"type": subject.get("type"), "id": subject.get("id")} if subject else None,
+    )
     return {"notified": notified}

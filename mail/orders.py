@@ -51,9 +51,13 @@ def overdue_filter(now: datetime) -> dict[str, Any]:
 
 def _view(doc: dict[str, Any], actor: Actor, now: datetime | None = None) -> dict[str, Any]:
     me = actor.username
-    return {**doc, "unread": me not in doc.get("read_by", []),
-            "overdue": doc["status"] in WORKING and doc["due_at"] < (now or utcnow()),
-            "subscribed": me in doc.get("subscribers", []), "link": links.order(doc["_id"])}
+    return {
+        **doc,
+        "unread": me not in doc.get("read_by", []),
+        "overdue": doc["status"] in WORKING and doc["due_at"] < (now or utcnow()),
+        "subscribed": me in doc.get("subscribers", []),
+        "link": links.order(doc["_id"]),
+    }
 
 
 def _load(actor: Actor, order_id: Any) -> dict[str, Any]:
@@ -63,8 +67,9 @@ def _load(actor: Actor, order_id: Any) -> dict[str, Any]:
     return doc
 
 
-def _check(title: str, body: str, due: datetime, now: datetime,
-           executors: list[str]) -> tuple[str, str]:
+def _check(
+    title: str, body: str, due: datetime, now: datetime, executors: list[str]
+) -> tuple[str, str]:
     errors: dict[str, list[str]] = {}
     title = " ".join((title or "").split())
     if not title or len(title) > MAX_TITLE:
@@ -80,9 +85,15 @@ def _check(title: str, body: str, due: datetime, now: datetime,
     return title, text.sanitize_html(body or "")
 
 
-def create(actor: Actor, executors: list[str], title: str, due_at: datetime, body: str = "",
-           attachment_items: list[dict[str, Any]] | None = None,
-           parent_id: str | None = None) -> dict[str, Any]:
+def create(
+    actor: Actor,
+    executors: list[str],
+    title: str,
+    due_at: datetime,
+    body: str = "",
+    attachment_items: list[dict[str, Any]] | None = None,
+    parent_id: str | None = None,
+) -> dict[str, Any]:
     """Issue an order (a sub-order of `parent_id` when its issuer or an executor splits it)."""
     now = utcnow()
     due = naive_utc(due_at)
@@ -99,45 +110,74 @@ def create(actor: Actor, executors: list[str], title: str, due_at: datetime, bod
     order_id, instance_id = ObjectId(), ObjectId()
     plain = text.html_to_text(safe)
     record = Order(
-        id=order_id, title=title, text=safe, issuer=actor.username, executors=executors,
-        involved=list(dict.fromkeys([actor.username, *executors])), due_at=due,
+        id=order_id,
+        title=title,
+        text=safe,
+        issuer=actor.username,
+        executors=executors,
+        involved=list(dict.fromkeys([actor.username, *executors])),
+        due_at=due,
         remind_at=remind_at(now, due),
-        instance_id=instance_id, attachments=items, read_by=[actor.username],
+        instance_id=instance_id,
+        attachments=items,
+        read_by=[actor.username],
         parent_id=parent["_id"] if parent else None,
         ancestors=[parent["_id"], *parent.get("ancestors", [])] if parent else [],
-        created_at=now, updated_at=now,
+        created_at=now,
+        updated_at=now,
         history=[HistoryEntry(at=now, by=actor.username, status="issued")],
-        words=text.words(title, plain, actor.username, *executors, *(a.title for a in items)))
+        words=text.words(title, plain, actor.username, *executors, *(a.title for a in items)),
+    )
     record.save(force_insert=True)
     variables = {
-        "order_id": str(order_id), "title": title, "issuer": actor.username,
-        "executors": executors, "comment": "",
+        "order_id": str(order_id),
+        "title": title,
+        "issuer": actor.username,
+        "executors": executors,
+        "comment": "",
         "lane_owners": {"Issuer": [actor.username], "Executors": executors},
     }
     try:
-        instances.start(PROCESS, actor, variables, instance_id=instance_id,
-                        subject={"type": SUBJECT, "id": str(order_id), "title": title[:200]})
+        instances.start(
+            PROCESS,
+            actor,
+            variables,
+            instance_id=instance_id,
+            subject={"type": SUBJECT, "id": str(order_id), "title": title[:200]},
+        )
     except EngineError:
         record.delete()
         raise
-    notifications.notify(f"order:{order_id}:r0",
-                         [u for u in executors if u != actor.username],
-                         template="order.issued",
-                         values={"by": actor.username, "title": title, "due": due},
-                         link=links.order(order_id), source={"type": SUBJECT, "id": str(order_id)})
+    notifications.notify(
+        f"order:{order_id}:r0",
+        [u for u in executors if u != actor.username],
+        template="order.issued",
+        values={"by": actor.username, "title": title, "due": due},
+        link=links.order(order_id),
+        source={"type": SUBJECT, "id": str(order_id)},
+    )
     return _view(dict(repository.orders().find_one({"_id": order_id}) or {}), actor)
 
 
 def _notify_change(doc: dict[str, Any], by: str, template: str, values: dict[str, Any]) -> None:
     notifications.notify(
-        f"order:{doc['_id']}:r{doc['revision']}", [u for u in doc["involved"] if u != by],
-        template=template, values={"by": by, "title": doc["title"], **values},
-        link=links.order(doc["_id"]), source={"type": SUBJECT, "id": str(doc["_id"])})
+        f"order:{doc['_id']}:r{doc['revision']}",
+        [u for u in doc["involved"] if u != by],
+        template=template,
+        values={"by": by, "title": doc["title"], **values},
+        link=links.order(doc["_id"]),
+        source={"type": SUBJECT, "id": str(doc["_id"])},
+    )
 
 
-def transition(order_id: ObjectId, status: str, by: str, note: str = "",
-               only_from: tuple[str, ...] | None = None,
-               extra: dict[str, Any] | None = None) -> dict[str, Any] | None:
+def transition(
+    order_id: ObjectId,
+    status: str,
+    by: str,
+    note: str = "",
+    only_from: tuple[str, ...] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
     """Move an order to `status` and notify everyone involved; None if nothing changed."""
     allowed: dict[str, Any] = {"$nin": [*FINAL_STATUSES, status]}
     if only_from is not None:
@@ -145,10 +185,13 @@ def transition(order_id: ObjectId, status: str, by: str, note: str = "",
     now = utcnow()
     doc = repository.orders().find_one_and_update(
         {"_id": order_id, "status": allowed},
-        {"$set": {"status": status, "updated_at": now, "read_by": [by], **(extra or {})},
-         "$inc": {"revision": 1},
-         "$push": {"history": {"at": now, "by": by, "status": status, "note": note[:2000]}}},
-        return_document=ReturnDocument.AFTER)
+        {
+            "$set": {"status": status, "updated_at": now, "read_by": [by], **(extra or {})},
+            "$inc": {"revision": 1},
+            "$push": {"history": {"at": now, "by": by, "status": status, "note": note[:2000]}},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         return None
     _notify_change(doc, by, "order.status", {"status": status, "note": note[:500]})
@@ -159,18 +202,30 @@ def get(actor: Actor, order_id: str, mark_read: bool = True) -> dict[str, Any]:
     """An order (every user may see it) with its direct sub-orders."""
     doc = _load(actor, order_id)
     if mark_read and actor.username not in doc.get("read_by", []):
-        repository.orders().update_one({"_id": doc["_id"]},
-                                       {"$addToSet": {"read_by": actor.username}})
+        repository.orders().update_one(
+            {"_id": doc["_id"]}, {"$addToSet": {"read_by": actor.username}}
+        )
         doc["read_by"] = [*doc.get("read_by", []), actor.username]
     now = utcnow()
-    children = repository.orders().find({"parent_id": doc["_id"]}, {"words": 0, "history": 0}
-                                        ).sort("created_at", 1).limit(500)
+    children = (
+        repository.orders()
+        .find({"parent_id": doc["_id"]}, {"words": 0, "history": 0})
+        .sort("created_at", 1)
+        .limit(500)
+    )
     return {**_view(doc, actor, now), "children": [_view(c, actor, now) for c in children]}
 
 
-def list_for(actor: Actor, query: str | None = None, status: str | None = None,
-             involved: bool = False, top_level: bool = False, overdue: bool = False,
-             limit: int = 50, cursor: str | None = None) -> pagination.Page:
+def list_for(
+    actor: Actor,
+    query: str | None = None,
+    status: str | None = None,
+    involved: bool = False,
+    top_level: bool = False,
+    overdue: bool = False,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> pagination.Page:
     """Orders (all users see all), latest change first; `involved`: the actor's own."""
     limit = pagination.limit_of(limit)
     now = utcnow()
@@ -181,9 +236,11 @@ def list_for(actor: Actor, query: str | None = None, status: str | None = None,
         {"parent_id": None} if top_level else {},
         overdue_filter(now) if overdue else {},
         text.search_filter(query),
-        pagination.after(pagination.decode(cursor), "updated_at"))
-    docs = repository.find_page(repository.orders(), condition, "updated_at", limit + 1,
-                                {"words": 0, "history": 0})
+        pagination.after(pagination.decode(cursor), "updated_at"),
+    )
+    docs = repository.find_page(
+        repository.orders(), condition, "updated_at", limit + 1, {"words": 0, "history": 0}
+    )
     items, next_cursor = pagination.page_of(docs, limit, "updated_at")
     return pagination.Page([_view(d, actor, now) for d in items], next_cursor)
 
@@ -203,9 +260,12 @@ def tree(actor: Actor, order_id: str) -> dict[str, Any]:
     root = _load(actor, order_id)
     now = utcnow()
     nodes = {root["_id"]: {**_view(root, actor, now), "children": []}}
-    for doc in repository.orders().find({"ancestors": root["_id"]},
-                                        {"words": 0, "history": 0, "text": 0}
-                                        ).sort("created_at", 1).limit(MAX_TREE):
+    for doc in (
+        repository.orders()
+        .find({"ancestors": root["_id"]}, {"words": 0, "history": 0, "text": 0})
+        .sort("created_at", 1)
+        .limit(MAX_TREE)
+    ):
         nodes[doc["_id"]] = {**_view(doc, actor, now), "children": []}
     for node in list(nodes.values()):
         parent = nodes.get(node.get("parent_id"))
@@ -241,23 +301,38 @@ def set_progress(actor: Actor, order_id: str, percent: int, note: str = "") -> d
     """An executor tells how far the work is (0 to 99; reporting it done makes it 100)."""
     doc = _executor_doc(actor, order_id)
     if not 0 <= percent <= 99:
-        raise MailInvalid("progress is 0 to 99 until the order is reported done",
-                          {"percent": ["0 to 99"]})
+        raise MailInvalid(
+            "progress is 0 to 99 until the order is reported done", {"percent": ["0 to 99"]}
+        )
     if doc["status"] not in WORKING:
         raise WrongStatus(f"the order is {doc['status']}")
     now = utcnow()
     updated = repository.orders().find_one_and_update(
         {"_id": doc["_id"], "status": {"$in": list(WORKING)}},
-        {"$set": {"progress": percent, "status": "in_progress", "updated_at": now,
-                  "read_by": [actor.username]},
-         "$inc": {"revision": 1},
-         "$push": {"history": {"at": now, "by": actor.username, "status": "in_progress",
-                               "note": f"{percent}% {note}".strip()[:2000]}}},
-        return_document=ReturnDocument.AFTER)
+        {
+            "$set": {
+                "progress": percent,
+                "status": "in_progress",
+                "updated_at": now,
+                "read_by": [actor.username],
+            },
+            "$inc": {"revision": 1},
+            "$push": {
+                "history": {
+                    "at": now,
+                    "by": actor.username,
+                    "status": "in_progress",
+                    "note": f"{percent}% {note}".strip()[:2000],
+                }
+            },
+        },
+        return_document=ReturnDocument.AFTER,
+    )
     if updated is None:
         raise WrongStatus("the order changed meanwhile; reload it")
-    _notify_change(updated, actor.username, "order.progress",
-                   {"progress": percent, "note": note[:500]})
+    _notify_change(
+        updated, actor.username, "order.progress", {"progress": percent, "note": note[:500]}
+    )
     return get(actor, order_id, mark_read=False)
 
 
@@ -281,8 +356,7 @@ def review(actor: Actor, order_id: str, decision: str, comment: str = "") -> dic
     task = repository.open_task(doc.get("instance_id"), REVIEW)
     if task is None:
         raise WrongStatus(f"the order is {doc['status']}: nothing to review now")
-    instances.complete_task(task["task_guid"], actor, {"decision": decision,
-                                                       "comment": comment})
+    instances.complete_task(task["task_guid"], actor, {"decision": decision, "comment": comment})
     return get(actor, order_id, mark_read=False)
 
 
@@ -293,9 +367,12 @@ def cancel(actor: Actor, order_id: str, reason: str = "") -> dict[str, Any]:
         raise MailNotAllowed("only the issuer cancels an order")
     if doc["status"] in FINAL_STATUSES:
         raise WrongStatus(f"the order is {doc['status']} already")
-    for item in [doc, *repository.orders().find(
-            {"ancestors": doc["_id"], "status": {"$nin": list(FINAL_STATUSES)}},
-            {"instance_id": 1})]:
+    for item in [
+        doc,
+        *repository.orders().find(
+            {"ancestors": doc["_id"], "status": {"$nin": list(FINAL_STATUSES)}}, {"instance_id": 1}
+        ),
+    ]:
         end_instance(item.get("instance_id"), actor)
         note = reason if item["_id"] == doc["_id"] else "the parent order was cancelled"
         transition(item["_id"], "cancelled", actor.username, note)
@@ -307,12 +384,14 @@ def subscribe(actor: Actor, order_id: str, on: bool = True) -> dict[str, Any]:
     doc = _load(actor, order_id)
     me = actor.username
     if on:
-        repository.orders().update_one({"_id": doc["_id"]}, {"$addToSet": {
-            "subscribers": me, "involved": me}})
+        repository.orders().update_one(
+            {"_id": doc["_id"]}, {"$addToSet": {"subscribers": me, "involved": me}}
+        )
     else:
         keep = me in (doc["issuer"], *doc["executors"])
-        change: dict[str, Any] = {"subscribers": me} if keep else {"subscribers": me,
-                                                                   "involved": me}
+        change: dict[str, Any] = (
+            {"subscribers": me} if keep else {"subscribers": me, "involved": me}
+        )
         repository.orders().update_one({"_id": doc["_id"]}, {"$pull": change})
     return get(actor, order_id, mark_read=False)
 
@@ -320,17 +399,22 @@ def subscribe(actor: Actor, order_id: str, on: bool = True) -> dict[str, Any]:
 def open_attachment(actor: Actor, order_id: str, attachment_id: str) -> FileContent:
     """The content of a file attached to an order (every user may see orders)."""
     doc = _load(actor, order_id)
-    found = attachments.find((Attachment._from_son(a) for a in doc.get("attachments", [])),
-                             attachment_id)
+    found = attachments.find(
+        (Attachment._from_son(a) for a in doc.get("attachments", [])), attachment_id
+    )
     return attachments.open_content(found)
 
 
 # ------------------------------------------------------------------------------ comments
 
 
-def add_comment(actor: Actor, order_id: str, body: str,
-                attachment_items: list[dict[str, Any]] | None = None,
-                parent_id: str | None = None) -> dict[str, Any]:
+def add_comment(
+    actor: Actor,
+    order_id: str,
+    body: str,
+    attachment_items: list[dict[str, Any]] | None = None,
+    parent_id: str | None = None,
+) -> dict[str, Any]:
     """Comment on an order (anyone may), or answer a comment; the author is subscribed."""
     doc = _load(actor, order_id)
     safe = text.sanitize_html(body or "")
@@ -342,48 +426,68 @@ def add_comment(actor: Actor, order_id: str, body: str,
     comment_id = ObjectId()
     path, depth, parent_oid = str(comment_id), 0, None
     if parent_id is not None:
-        parent = repository.comments().find_one({"_id": repository.object_id(parent_id),
-                                                 "order_id": doc["_id"]})
+        parent = repository.comments().find_one(
+            {"_id": repository.object_id(parent_id), "order_id": doc["_id"]}
+        )
         if parent is None:
             raise CommentNotFound(f"no comment {parent_id} on this order")
-        path, depth, parent_oid = f"{parent['path']}/{comment_id}", parent["depth"] + 1, \
-            parent["_id"]
-    comment = OrderComment(id=comment_id, order_id=doc["_id"], author=actor.username,
-                           text=safe, attachments=items, parent_id=parent_oid, path=path,
-                           depth=depth, created_at=utcnow())
+        path, depth, parent_oid = (
+            f"{parent['path']}/{comment_id}",
+            parent["depth"] + 1,
+            parent["_id"],
+        )
+    comment = OrderComment(
+        id=comment_id,
+        order_id=doc["_id"],
+        author=actor.username,
+        text=safe,
+        attachments=items,
+        parent_id=parent_oid,
+        path=path,
+        depth=depth,
+        created_at=utcnow(),
+    )
     comment.save(force_insert=True)
     updated = repository.orders().find_one_and_update(
         {"_id": doc["_id"]},
-        {"$addToSet": {"subscribers": actor.username, "involved": actor.username},
-         "$set": {"updated_at": comment.created_at, "read_by": [actor.username]}},
-        return_document=ReturnDocument.AFTER)
+        {
+            "$addToSet": {"subscribers": actor.username, "involved": actor.username},
+            "$set": {"updated_at": comment.created_at, "read_by": [actor.username]},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
     notifications.notify(
-        f"order-comment:{comment_id}", [u for u in (updated or doc)["involved"]
-                                        if u != actor.username],
+        f"order-comment:{comment_id}",
+        [u for u in (updated or doc)["involved"] if u != actor.username],
         template="order.comment",
-        values={"by": actor.username, "title": doc["title"],
-                "text": text.html_to_text(safe)[:500]},
-        link=links.order(doc["_id"]), source={"type": SUBJECT, "id": str(doc["_id"])})
+        values={"by": actor.username, "title": doc["title"], "text": text.html_to_text(safe)[:500]},
+        link=links.order(doc["_id"]),
+        source={"type": SUBJECT, "id": str(doc["_id"])},
+    )
     return dict(repository.comments().find_one({"_id": comment_id}) or {})
 
 
 def list_comments(actor: Actor, order_id: str) -> list[dict[str, Any]]:
     """The comments of an order in thread order (answers follow what they answer)."""
     doc = _load(actor, order_id)
-    return list(repository.comments().find({"order_id": doc["_id"]}).sort("path", 1)
-                .limit(MAX_COMMENTS))
+    return list(
+        repository.comments().find({"order_id": doc["_id"]}).sort("path", 1).limit(MAX_COMMENTS)
+    )
 
 
-def open_comment_attachment(actor: Actor, order_id: str, comment_id: str,
-                            attachment_id: str) -> FileContent:
+def open_comment_attachment(
+    actor: Actor, order_id: str, comment_id: str, attachment_id: str
+) -> FileContent:
     """The content of a file attached to a comment on an order."""
     doc = _load(actor, order_id)
-    comment = repository.comments().find_one({"_id": repository.object_id(comment_id),
-                                              "order_id": doc["_id"]})
+    comment = repository.comments().find_one(
+        {"_id": repository.object_id(comment_id), "order_id": doc["_id"]}
+    )
     if comment is None:
         raise CommentNotFound(f"no comment {comment_id} on this order")
-    found = attachments.find((Attachment._from_son(a) for a in comment.get("attachments", [])),
-                             attachment_id)
+    found = attachments.find(
+        (Attachment._from_son(a) for a in comment.get("attachments", [])), attachment_id
+    )
     return attachments.open_content(found)
 
 
@@ -410,30 +514,45 @@ def load_operator(call: operators.OperatorCall) -> dict[str, Any]:
     if doc is None:
         raise ProcessError("load_order: the order is gone")
     now = utcnow()
-    return {"remind_in": duration_until(doc.get("remind_at"), now),
-            "due_in": duration_until(doc["due_at"], now)}
+    return {
+        "remind_in": duration_until(doc.get("remind_at"), now),
+        "due_in": duration_until(doc["due_at"], now),
+    }
 
 
 def _audience(order_id: str, role: str) -> list[str]:
-    doc = repository.orders().find_one({"_id": repository.object_id(order_id)},
-                                       {"issuer": 1, "executors": 1, "subscribers": 1,
-                                        "involved": 1})
+    doc = repository.orders().find_one(
+        {"_id": repository.object_id(order_id)},
+        {"issuer": 1, "executors": 1, "subscribers": 1, "involved": 1},
+    )
     if doc is None:
         return []
-    return {"issuer": [doc["issuer"]], "executors": list(doc["executors"]),
-            "executor": list(doc["executors"]), "subscribers": list(doc.get("subscribers", [])),
-            "all": list(doc["involved"]), "involved": list(doc["involved"])}.get(role, [])
+    return {
+        "issuer": [doc["issuer"]],
+        "executors": list(doc["executors"]),
+        "executor": list(doc["executors"]),
+        "subscribers": list(doc.get("subscribers", [])),
+        "all": list(doc["involved"]),
+        "involved": list(doc["involved"]),
+    }.get(role, [])
 
 
 def _values(order_id: str) -> dict[str, Any]:
-    doc = repository.orders().find_one({"_id": repository.object_id(order_id)},
-                                       {"title": 1, "due_at": 1, "issuer": 1, "status": 1,
-                                        "executors": 1})
+    doc = repository.orders().find_one(
+        {"_id": repository.object_id(order_id)},
+        {"title": 1, "due_at": 1, "issuer": 1, "status": 1, "executors": 1},
+    )
     if doc is None:
         return {}
-    return {"title": doc["title"], "due": doc["due_at"], "issuer": doc["issuer"],
-            "executors": ", ".join(doc["executors"]), "status": doc["status"]}
+    return {
+        "title": doc["title"],
+        "due": doc["due_at"],
+        "issuer": doc["issuer"],
+        "executors": ", ".join(doc["executors"]),
+        "status": doc["status"],
+    }
 
 
-notifications.register_subject(SUBJECT, notifications.SubjectKind(
-    audience=_audience, values=_values, link=links.order))
+notifications.register_subject(
+    SUBJECT, notifications.SubjectKind(audience=_audience, values=_values, link=links.order)
+)

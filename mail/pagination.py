@@ -68,8 +68,9 @@ def limit_of(value: int | None, default: int = 50) -> int:
     return max(1, min(MAX_LIMIT, value or default))
 
 
-def page_of(docs: list[dict[str, Any]], limit: int, field: str,
-            kind: str = "") -> tuple[list[dict[str, Any]], str | None]:
+def page_of(
+    docs: list[dict[str, Any]], limit: int, field: str, kind: str = ""
+) -> tuple[list[dict[str, Any]], str | None]:
     """The first `limit` documents and the cursor after them (None if there are no more)."""
     if len(docs) <= limit:
         return docs, None

@@ -17,8 +17,9 @@ def check_users(names: Iterable[str], field: str) -> list[str]:
     found = {u.username for u in User.objects(username__in=wanted, active=True).only("username")}
     missing = [n for n in wanted if n not in found]
     if missing:
-        raise MailInvalid(f"no such user: {', '.join(missing)}",
-                          {field: [f"no user {n}" for n in missing]})
+        raise MailInvalid(
+            f"no such user: {', '.join(missing)}", {field: [f"no user {n}" for n in missing]}
+        )
     return wanted
 
 
@@ -35,10 +36,13 @@ def members(groups: Iterable[str], field: str = "to_groups") -> list[str]:
     known = {g.name for g in Group.objects(name__in=wanted).only("name")}
     missing = [g for g in wanted if g not in known]
     if missing:
-        raise MailInvalid(f"no such group: {', '.join(missing)}",
-                          {field: [f"no group {g}" for g in missing]})
-    return [u.username for u in User.objects(groups__in=wanted, active=True)
-            .only("username").order_by("username")]
+        raise MailInvalid(
+            f"no such group: {', '.join(missing)}", {field: [f"no group {g}" for g in missing]}
+        )
+    return [
+        u.username
+        for u in User.objects(groups__in=wanted, active=True).only("username").order_by("username")
+    ]
 
 
 def expand(principals: Iterable[str]) -> list[str]:
@@ -49,14 +53,18 @@ def expand(principals: Iterable[str]) -> list[str]:
         if not entry:
             continue
         if entry.startswith("group:"):
-            groups.append(entry[len("group:"):])
+            groups.append(entry[len("group:") :])
         else:
             users.append(entry)
     found = {u.username for u in User.objects(username__in=users, active=True).only("username")}
     ordered = [u for u in users if u in found]
     if groups:
-        ordered += [u.username for u in User.objects(groups__in=groups, active=True)
-                    .only("username").order_by("username")]
+        ordered += [
+            u.username
+            for u in User.objects(groups__in=groups, active=True)
+            .only("username")
+            .order_by("username")
+        ]
     return list(dict.fromkeys(ordered))
 
 

@@ -107,8 +107,13 @@ def visible_order(actor: Actor, order_id: Any) -> dict[str, Any] | None:
     return orders().find_one({"_id": oid, **order_filter(actor)}) if oid else None
 
 
-def find_page(coll: Collection, query: dict[str, Any], sort_field: str,
-              limit: int, projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def find_page(
+    coll: Collection,
+    query: dict[str, Any],
+    sort_field: str,
+    limit: int,
+    projection: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """Up to `limit` documents, newest first by `sort_field` then id."""
     return list(coll.find(query, projection).sort([(sort_field, -1), ("_id", -1)]).limit(limit))
 
@@ -117,11 +122,15 @@ def open_task(instance_id: ObjectId | None, bpmn_ids: tuple[str, ...]) -> dict[s
     """The open user task of an instance at one of these BPMN tasks, if any."""
     if instance_id is None:
         return None
-    return human_tasks().find_one({"instance_id": instance_id, "status": "open",
-                                   "bpmn_id": {"$in": list(bpmn_ids)}})
+    return human_tasks().find_one(
+        {"instance_id": instance_id, "status": "open", "bpmn_id": {"$in": list(bpmn_ids)}}
+    )
 
 
 def inbox_task_filter(actor: Actor) -> dict[str, Any]:
     """Open user tasks of other procedures in the actor's inbox (the engine's rule)."""
-    return {"status": "open", **access.inbox_filter(actor),
-            "process_key": {"$nin": list(OWN_PROCESSES)}}
+    return {
+        "status": "open",
+        **access.inbox_filter(actor),
+        "process_key": {"$nin": list(OWN_PROCESSES)},
+    }

@@ -39,8 +39,9 @@ def enabled() -> bool:
 def send(email: EmailMessage) -> None:
     """Hand the e-mail to the SMTP server; raises on any failure (the job retries)."""
     settings = config.settings()
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
-                      timeout=settings.smtp_timeout) as server:
+    with smtplib.SMTP(
+        settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout
+    ) as server:
         server.send_message(email)
 
 

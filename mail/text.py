@@ -11,21 +11,68 @@ import html
 import re
 from html.parser import HTMLParser
 
-ALLOWED_TAGS = frozenset({
-    "p", "br", "b", "strong", "i", "em", "u", "s", "ul", "ol", "li", "a", "blockquote",
-    "code", "pre", "h1", "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td", "hr",
-    "span", "div",
-})
+ALLOWED_TAGS = frozenset(
+    {
+        "p",
+        "br",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "s",
+        "ul",
+        "ol",
+        "li",
+        "a",
+        "blockquote",
+        "code",
+        "pre",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "hr",
+        "span",
+        "div",
+    }
+)
 VOID_TAGS = frozenset({"br", "hr"})
 # Tags whose content is not text for people: dropped with everything inside them.
-DROPPED_TAGS = frozenset({"script", "style", "iframe", "object", "embed", "noscript",
-                          "template", "svg", "math", "head", "title", "textarea", "select"})
-ALLOWED_ATTRIBUTES = {"a": ("href", "title"), "td": ("colspan", "rowspan"),
-                      "th": ("colspan", "rowspan"), "ol": ("start",)}
+DROPPED_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "iframe",
+        "object",
+        "embed",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+        "head",
+        "title",
+        "textarea",
+        "select",
+    }
+)
+ALLOWED_ATTRIBUTES = {
+    "a": ("href", "title"),
+    "td": ("colspan", "rowspan"),
+    "th": ("colspan", "rowspan"),
+    "ol": ("start",),
+}
 NUMERIC_ATTRIBUTES = frozenset({"colspan", "rowspan", "start"})
 SAFE_SCHEMES = ("http", "https", "mailto")
-BLOCK_TAGS = frozenset({"p", "br", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", "tr",
-                        "hr", "div", "table"})
+BLOCK_TAGS = frozenset(
+    {"p", "br", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", "tr", "hr", "div", "table"}
+)
 MAX_WORDS = 2000
 MAX_WORD = 64
 MAX_TERMS = 8

@@ -42,8 +42,7 @@ SORTS = sorts(Sort("-at", "at", descending=True), Sort("at", "at"))
 def clean(values: dict[str, Any], actor: Actor) -> tuple[dict[str, Any], FieldErrors]:
     """Normalized action fields and the field errors found (no database access)."""
     errors = FieldErrors()
-    out: dict[str, Any] = {k: text(values.get(k)) for k in ("kind", "subject", "content",
-                                                            "result")}
+    out: dict[str, Any] = {k: text(values.get(k)) for k in ("kind", "subject", "content", "result")}
     out["by"] = text(values.get("by")) or actor.username
     if out["kind"] not in ACTION_KINDS:
         errors.add("kind", f"one of: {', '.join(ACTION_KINDS)}")
@@ -65,14 +64,21 @@ def clean(values: dict[str, Any], actor: Actor) -> tuple[dict[str, Any], FieldEr
 
 
 def _check_contact(values: dict[str, Any], organization_id: Any) -> None:
-    if values["contact"] and not Contact.objects(id=values["contact"],
-                                                 organization=organization_id).count():
-        raise field_error("contact", "no such contact at this organization",
-                          "the action has invalid fields")
+    if (
+        values["contact"]
+        and not Contact.objects(id=values["contact"], organization=organization_id).count()
+    ):
+        raise field_error(
+            "contact", "no such contact at this organization", "the action has invalid fields"
+        )
 
 
-def create(actor: Actor, values: dict[str, Any], instance_id: str | None = None,
-           source_key: str | None = None) -> Action:
+def create(
+    actor: Actor,
+    values: dict[str, Any],
+    instance_id: str | None = None,
+    source_key: str | None = None,
+) -> Action:
     """Log an action on an organization the actor may read."""
     org = organizations.parent(actor, values.get("organization"), write=False)
     if source_key:
@@ -82,8 +88,13 @@ def create(actor: Actor, values: dict[str, Any], instance_id: str | None = None,
     cleaned, errors = clean(values, actor)
     errors.raise_if_any("the action has invalid fields")
     _check_contact(cleaned, org.id)
-    action = Action(organization=org.id, access=org.access, instance_id=instance_id,
-                    source_key=source_key, **cleaned)
+    action = Action(
+        organization=org.id,
+        access=org.access,
+        instance_id=instance_id,
+        source_key=source_key,
+        **cleaned,
+    )
     stamp_created(action, actor)
     try:
         action.save(force_insert=True)
@@ -92,8 +103,14 @@ def create(actor: Actor, values: dict[str, Any], instance_id: str | None = None,
         if found is None:
             raise
         return found
-    audit.record(actor, "created", "action", action.id, org.id,
-                 audit.created(audit.snapshot(action, AUDITED)))
+    audit.record(
+        actor,
+        "created",
+        "action",
+        action.id,
+        org.id,
+        audit.created(audit.snapshot(action, AUDITED)),
+    )
     return action
 
 
@@ -109,12 +126,14 @@ def _ensure_editable(actor: Actor, action: Action) -> None:
     try:
         organizations.get_writable(actor, action.organization)
     except (ObjectNotFound, RegistryForbidden) as exc:
-        raise RegistryForbidden("only its author or the organization's writers may change "
-                                "an action") from exc
+        raise RegistryForbidden(
+            "only its author or the organization's writers may change an action"
+        ) from exc
 
 
-def update(actor: Actor, action_id: Any, changes: dict[str, Any],
-           expected_version: int | None = None) -> Action:
+def update(
+    actor: Actor, action_id: Any, changes: dict[str, Any], expected_version: int | None = None
+) -> Action:
     """Change the given fields of an action."""
     action = get(actor, action_id)
     _ensure_editable(actor, action)
@@ -142,16 +161,31 @@ def archive(actor: Actor, action_id: Any) -> Action:
         return action
     action.archived, action.archived_by, action.archived_at = True, actor.username, utcnow()
     save_changed(action, actor)
-    audit.record(actor, "archived", "action", action.id, action.organization,
-                 {"archived": {"from": False, "to": True}})
+    audit.record(
+        actor,
+        "archived",
+        "action",
+        action.id,
+        action.organization,
+        {"archived": {"from": False, "to": True}},
+    )
     return action
 
 
-def find(actor: Actor, *, organization: str | None = None, contact: str | None = None,
-         kind: str | None = None, by: str | None = None, since: datetime | None = None,
-         until: datetime | None = None, archived: bool | None = False,
-         sort: str | None = None, limit: int | None = None,
-         cursor: str | None = None) -> Page[Action]:
+def find(
+    actor: Actor,
+    *,
+    organization: str | None = None,
+    contact: str | None = None,
+    kind: str | None = None,
+    by: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    archived: bool | None = False,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[Action]:
     """Actions the actor may read that match the filters, newest first."""
     parts: list[dict[str, Any]] = [f for f in (read_filter(actor),) if f]
     if archived is not None:
@@ -174,5 +208,8 @@ def find(actor: Actor, *, organization: str | None = None, contact: str | None =
 
 def latest(organization_id: Any, limit: int = 20) -> list[Action]:
     """The latest actions of an organization (its card)."""
-    return list(Action.objects(organization=organization_id, archived=False)
-                .order_by("-at", "-id").limit(limit))
+    return list(
+        Action.objects(organization=organization_id, archived=False)
+        .order_by("-at", "-id")
+        .limit(limit)
+    )

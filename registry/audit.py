@@ -38,29 +38,52 @@ def snapshot(doc: Document, fields: Iterable[str]) -> dict[str, Any]:
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The fields whose plain value differs: {field: {"from": old, "to": new}}."""
-    return {k: {"from": before.get(k), "to": after.get(k)}
-            for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+    return {
+        k: {"from": before.get(k), "to": after.get(k)}
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    }
 
 
 def created(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The changes of a creation: every non-empty field, from None."""
-    return {k: {"from": None, "to": v} for k, v in sorted(values.items())
-            if v not in (None, "", [], {})}
+    return {
+        k: {"from": None, "to": v} for k, v in sorted(values.items()) if v not in (None, "", [], {})
+    }
 
 
-def event(actor: Actor, action: str, object_type: str, object_id: Any,
-          organization_id: Any = None, changes: dict[str, Any] | None = None,
-          batch: str | None = None, at: datetime | None = None) -> AuditEvent:
+def event(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    organization_id: Any = None,
+    changes: dict[str, Any] | None = None,
+    batch: str | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
     """An unsaved audit event (bulk writers insert many at once)."""
-    return AuditEvent(object_type=object_type, object_id=str(object_id),
-                      organization_id=str(organization_id) if organization_id else None,
-                      action=action, actor=actor.username, at=at or utcnow(),
-                      changes=changes or {}, batch=batch)
+    return AuditEvent(
+        object_type=object_type,
+        object_id=str(object_id),
+        organization_id=str(organization_id) if organization_id else None,
+        action=action,
+        actor=actor.username,
+        at=at or utcnow(),
+        changes=changes or {},
+        batch=batch,
+    )
 
 
-def record(actor: Actor, action: str, object_type: str, object_id: Any,
-           organization_id: Any = None, changes: dict[str, Any] | None = None,
-           batch: str | None = None) -> AuditEvent:
+def record(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    organization_id: Any = None,
+    changes: dict[str, Any] | None = None,
+    batch: str | None = None,
+) -> AuditEvent:
     """Append one audit event."""
     entry = event(actor, action, object_type, object_id, organization_id, changes, batch)
     entry.save(force_insert=True)
@@ -70,5 +93,6 @@ def record(actor: Actor, action: str, object_type: str, object_id: Any,
 def insert_many(events: list[AuditEvent]) -> None:
     """Append many audit events in one round trip."""
     if events:
-        AuditEvent._get_collection().insert_many([e.to_mongo().to_dict() for e in events],
-                                                 ordered=False)
+        AuditEvent._get_collection().insert_many(
+            [e.to_mongo().to_dict() for e in events], ordered=False
+        )

@@ -49,9 +49,12 @@ def _contract_totals(raw: dict[str, dict[str, int]]) -> dict[str, dict[str, Any]
     out = {}
     for role in CONTRACT_ROLES:
         row = raw.get(role, {})
-        out[role] = {"count": row.get("count", 0), "active": row.get("active", 0),
-                     "amount": to_money(row.get("amount", 0)),
-                     "active_amount": to_money(row.get("active_amount", 0))}
+        out[role] = {
+            "count": row.get("count", 0),
+            "active": row.get("active", 0),
+            "amount": to_money(row.get("amount", 0)),
+            "active_amount": to_money(row.get("active_amount", 0)),
+        }
     return out
 
 
@@ -60,10 +63,14 @@ def _invoice_totals(raw: dict[str, dict[str, int]]) -> dict[str, dict[str, Any]]
     for role in CONTRACT_ROLES:
         row = raw.get(role, {})
         issued, paid = row.get("issued", 0), row.get("paid", 0)
-        out[role] = {"count": row.get("count", 0), "issued": to_money(issued),
-                     "paid": to_money(paid), "unpaid": to_money(max(issued - paid, 0)),
-                     "overdue": to_money(row.get("overdue", 0)),
-                     "overdue_count": row.get("overdue_count", 0)}
+        out[role] = {
+            "count": row.get("count", 0),
+            "issued": to_money(issued),
+            "paid": to_money(paid),
+            "unpaid": to_money(max(issued - paid, 0)),
+            "overdue": to_money(row.get("overdue", 0)),
+            "overdue_count": row.get("overdue_count", 0),
+        }
     return out
 
 
@@ -89,9 +96,11 @@ def card(actor: Actor, organization_id: Any, today: date | None = None) -> Card:
         invoice_totals=_invoice_totals(repository.invoice_totals(org.id, today)),
         deliveries=deliveries.latest(org.id),
         supplier=supplier,
-        supplier_products=(list(Product.objects(id__in=supplier.products))
-                           if supplier and supplier.products else []),
+        supplier_products=(
+            list(Product.objects(id__in=supplier.products))
+            if supplier and supplier.products
+            else []
+        ),
         open_tasks=repository.open_tasks(actor, subjects),
         processes=repository.running_processes(actor, subjects),
     )
-

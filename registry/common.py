@@ -67,8 +67,9 @@ def reference_id(value: Any, field: str, errors: FieldErrors) -> ObjectId | None
         return None
 
 
-def load_readable(model: type[D], oid: ObjectId, actor: Actor,
-                  not_found: type[ObjectNotFound], what: str) -> D:
+def load_readable(
+    model: type[D], oid: ObjectId, actor: Actor, not_found: type[ObjectNotFound], what: str
+) -> D:
     """The object if it exists and the actor may read it, else `not_found`."""
     doc = model.objects(__raw__={"_id": oid, **read_filter(actor)}).first()
     if doc is None:
@@ -119,8 +120,9 @@ def check_phones(errors: FieldErrors, field: str, phones: list[str]) -> None:
             errors.add(f"{field}.{i}", "not a phone number")
 
 
-def check_principals(errors: FieldErrors, field: str, values: list[str],
-                     everyone: bool = True) -> None:
+def check_principals(
+    errors: FieldErrors, field: str, values: list[str], everyone: bool = True
+) -> None:
     """Field errors for entries that are not a username, `group:NAME` or `*`."""
     for i, value in enumerate(values):
         if not _PRINCIPAL.match(value) or (value == "*" and not everyone):
@@ -161,8 +163,9 @@ def save_changed(doc: Document, actor: Actor, expected_version: int | None = Non
         doc.save(save_condition={"version": current})
     except SaveConditionError as exc:
         stored = type(doc).objects(id=doc.pk).only("version").first()
-        raise StaleObject("the object was changed by someone else",
-                          stored.version if stored else None) from exc
+        raise StaleObject(
+            "the object was changed by someone else", stored.version if stored else None
+        ) from exc
 
 
 def filter_id(value: Any, field: str) -> ObjectId:

@@ -32,10 +32,12 @@ from .pagination import Page, Sort, paginate, pick_sort, sorts
 
 EDITABLE = ("name", "position", "phones", "emails", "notes", "is_primary")
 AUDITED = ("organization", *EDITABLE)
-SORTS = sorts(Sort("name", "sort_name", unique=True),
-              Sort("-name", "sort_name", descending=True, unique=True),
-              Sort("created", "id", unique=True),
-              Sort("-created", "id", descending=True, unique=True))
+SORTS = sorts(
+    Sort("name", "sort_name", unique=True),
+    Sort("-name", "sort_name", descending=True, unique=True),
+    Sort("created", "id", unique=True),
+    Sort("-created", "id", descending=True, unique=True),
+)
 
 
 def clean(values: dict[str, Any]) -> tuple[dict[str, Any], FieldErrors]:
@@ -70,8 +72,9 @@ def apply(contact: Contact, values: dict[str, Any]) -> None:
 
 def _only_primary(contact: Contact) -> None:
     if contact.is_primary:
-        Contact.objects(organization=contact.organization, id__ne=contact.id,
-                        is_primary=True).update(set__is_primary=False)
+        Contact.objects(
+            organization=contact.organization, id__ne=contact.id, is_primary=True
+        ).update(set__is_primary=False)
 
 
 def create(actor: Actor, values: dict[str, Any]) -> Contact:
@@ -84,8 +87,14 @@ def create(actor: Actor, values: dict[str, Any]) -> Contact:
     stamp_created(contact, actor)
     contact.save(force_insert=True)
     _only_primary(contact)
-    audit.record(actor, "created", "contact", contact.id, org.id,
-                 audit.created(audit.snapshot(contact, AUDITED)))
+    audit.record(
+        actor,
+        "created",
+        "contact",
+        contact.id,
+        org.id,
+        audit.created(audit.snapshot(contact, AUDITED)),
+    )
     return contact
 
 
@@ -95,8 +104,9 @@ def get(actor: Actor, contact_id: Any) -> Contact:
     return load_readable(Contact, oid, actor, ContactNotFound, "contact")
 
 
-def update(actor: Actor, contact_id: Any, changes: dict[str, Any],
-           expected_version: int | None = None) -> Contact:
+def update(
+    actor: Actor, contact_id: Any, changes: dict[str, Any], expected_version: int | None = None
+) -> Contact:
     """Change the given fields of a contact."""
     contact = get(actor, contact_id)
     ensure_writable(actor, contact.access, "contact")
@@ -123,15 +133,29 @@ def archive(actor: Actor, contact_id: Any) -> Contact:
     contact.archived, contact.archived_by = True, actor.username
     contact.archived_at = contact.updated_at
     save_changed(contact, actor)
-    audit.record(actor, "archived", "contact", contact.id, contact.organization,
-                 {"archived": {"from": False, "to": True}})
+    audit.record(
+        actor,
+        "archived",
+        "contact",
+        contact.id,
+        contact.organization,
+        {"archived": {"from": False, "to": True}},
+    )
     return contact
 
 
-def find(actor: Actor, *, organization: str | None = None, q: str | None = None,
-         phone: str | None = None, email: str | None = None, archived: bool | None = False,
-         sort: str | None = None, limit: int | None = None,
-         cursor: str | None = None) -> Page[Contact]:
+def find(
+    actor: Actor,
+    *,
+    organization: str | None = None,
+    q: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    archived: bool | None = False,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[Contact]:
     """Contacts the actor may read that match the filters, one page at a time."""
     parts: list[dict[str, Any]] = [f for f in (read_filter(actor),) if f]
     if archived is not None:
@@ -150,5 +174,8 @@ def find(actor: Actor, *, organization: str | None = None, q: str | None = None,
 
 def of_organization(organization_id: ObjectId) -> list[Contact]:
     """The active contacts of an organization, the primary first (its card)."""
-    return list(Contact.objects(organization=organization_id, archived=False)
-                .order_by("-is_primary", "sort_name").limit(200))
+    return list(
+        Contact.objects(organization=organization_id, archived=False)
+        .order_by("-is_primary", "sort_name")
+        .limit(200)
+    )

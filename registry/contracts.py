@@ -42,13 +42,41 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "terminated": (),
 }
 FINAL_STAGES = ("closed", "terminated")
-EDITABLE = ("role", "number", "date", "subject", "amount", "currency", "vat_rate", "starts_on",
-            "ends_on", "responsible", "files", "notes")
-AUDITED = ("organization", "role", "number", "date", "subject", "amount_minor", "currency",
-           "vat_rate", "starts_on", "ends_on", "stage", "responsible", "files", "notes")
-SORTS = sorts(Sort("-created", "id", descending=True, unique=True),
-              Sort("created", "id", unique=True),
-              Sort("number", "number"))
+EDITABLE = (
+    "role",
+    "number",
+    "date",
+    "subject",
+    "amount",
+    "currency",
+    "vat_rate",
+    "starts_on",
+    "ends_on",
+    "responsible",
+    "files",
+    "notes",
+)
+AUDITED = (
+    "organization",
+    "role",
+    "number",
+    "date",
+    "subject",
+    "amount_minor",
+    "currency",
+    "vat_rate",
+    "starts_on",
+    "ends_on",
+    "stage",
+    "responsible",
+    "files",
+    "notes",
+)
+SORTS = sorts(
+    Sort("-created", "id", descending=True, unique=True),
+    Sort("created", "id", unique=True),
+    Sort("number", "number"),
+)
 
 
 def _date(values: dict[str, Any], key: str, errors: FieldErrors) -> date | None:
@@ -62,8 +90,10 @@ def _date(values: dict[str, Any], key: str, errors: FieldErrors) -> date | None:
 def clean(values: dict[str, Any], actor: Actor) -> tuple[dict[str, Any], FieldErrors]:
     """Normalized contract fields and the field errors found (no database access)."""
     errors = FieldErrors()
-    out: dict[str, Any] = {k: text(values.get(k)) for k in ("role", "number", "subject",
-                                                            "currency", "responsible", "notes")}
+    out: dict[str, Any] = {
+        k: text(values.get(k))
+        for k in ("role", "number", "subject", "currency", "responsible", "notes")
+    }
     out["currency"] = out["currency"] or "RUB"
     out["responsible"] = out["responsible"] or actor.username
     if out["role"] not in CONTRACT_ROLES:
@@ -99,8 +129,14 @@ def create(actor: Actor, values: dict[str, Any]) -> Contract:
     contract = Contract(organization=org.id, access=org.access, stage=stage, **cleaned)
     stamp_created(contract, actor)
     contract.save(force_insert=True)
-    audit.record(actor, "created", "contract", contract.id, org.id,
-                 audit.created(audit.snapshot(contract, AUDITED)))
+    audit.record(
+        actor,
+        "created",
+        "contract",
+        contract.id,
+        org.id,
+        audit.created(audit.snapshot(contract, AUDITED)),
+    )
     return contract
 
 
@@ -128,8 +164,9 @@ def parent(actor: Actor, value: Any, field: str = "contract") -> Contract:
         raise RegistryInvalid("unknown contract", {field: ["no such contract"]}) from exc
 
 
-def update(actor: Actor, contract_id: Any, changes: dict[str, Any],
-           expected_version: int | None = None) -> Contract:
+def update(
+    actor: Actor, contract_id: Any, changes: dict[str, Any], expected_version: int | None = None
+) -> Contract:
     """Change the given fields of a contract (the stage changes with `change_stage`)."""
     contract = get_writable(actor, contract_id)
     before = audit.snapshot(contract, AUDITED)
@@ -148,27 +185,34 @@ def update(actor: Actor, contract_id: Any, changes: dict[str, Any],
     return contract
 
 
-def change_stage(actor: Actor, contract_id: Any, stage: str,
-                 expected_version: int | None = None) -> Contract:
+def change_stage(
+    actor: Actor, contract_id: Any, stage: str, expected_version: int | None = None
+) -> Contract:
     """Move a contract to the next stage of its lifecycle."""
     contract = get(actor, contract_id)
     ensure_writable(actor, contract.access, "contract")
     ensure_active(contract, "contract")
     if stage not in CONTRACT_STAGES:
-        raise RegistryInvalid("unknown stage",
-                              {"stage": [f"one of: {', '.join(CONTRACT_STAGES)}"]})
+        raise RegistryInvalid("unknown stage", {"stage": [f"one of: {', '.join(CONTRACT_STAGES)}"]})
     if stage == contract.stage:
         return contract
     allowed = TRANSITIONS[contract.stage]
     if stage not in allowed:
         raise StageTransitionRefused(
             f"a contract goes from {contract.stage} to "
-            f"{' or '.join(allowed) if allowed else 'nowhere'}, not to {stage}")
+            f"{' or '.join(allowed) if allowed else 'nowhere'}, not to {stage}"
+        )
     old = contract.stage
     contract.stage = stage
     save_changed(contract, actor, expected_version)
-    audit.record(actor, "stage_changed", "contract", contract.id, contract.organization,
-                 {"stage": {"from": old, "to": stage}})
+    audit.record(
+        actor,
+        "stage_changed",
+        "contract",
+        contract.id,
+        contract.organization,
+        {"stage": {"from": old, "to": stage}},
+    )
     return contract
 
 
@@ -179,28 +223,47 @@ def archive(actor: Actor, contract_id: Any) -> Contract:
     if contract.archived:
         return contract
     if contract.stage in ACTIVE_CONTRACT_STAGES:
-        raise StageTransitionRefused(f"the contract is {contract.stage}; "
-                                     "close or terminate it before archiving")
+        raise StageTransitionRefused(
+            f"the contract is {contract.stage}; close or terminate it before archiving"
+        )
     contract.archived, contract.archived_by = True, actor.username
     save_changed(contract, actor)
-    audit.record(actor, "archived", "contract", contract.id, contract.organization,
-                 {"archived": {"from": False, "to": True}})
+    audit.record(
+        actor,
+        "archived",
+        "contract",
+        contract.id,
+        contract.organization,
+        {"archived": {"from": False, "to": True}},
+    )
     return contract
 
 
-def find(actor: Actor, *, organization: str | None = None, role: str | None = None,
-         stage: str | None = None, responsible: str | None = None,
-         number: str | None = None, archived: bool | None = False,
-         sort: str | None = None, limit: int | None = None,
-         cursor: str | None = None) -> Page[Contract]:
+def find(
+    actor: Actor,
+    *,
+    organization: str | None = None,
+    role: str | None = None,
+    stage: str | None = None,
+    responsible: str | None = None,
+    number: str | None = None,
+    archived: bool | None = False,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[Contract]:
     """Contracts the actor may read that match the filters, newest first."""
     parts: list[dict[str, Any]] = [f for f in (read_filter(actor),) if f]
     if archived is not None:
         parts.append({"archived": archived})
     if organization:
         parts.append({"organization": filter_id(organization, "organization")})
-    for key, value in (("role", role), ("stage", stage), ("responsible", responsible),
-                       ("number", number)):
+    for key, value in (
+        ("role", role),
+        ("stage", stage),
+        ("responsible", responsible),
+        ("number", number),
+    ):
         if value:
             parts.append({key: value})
     where = merge_filters(*parts)
@@ -209,5 +272,6 @@ def find(actor: Actor, *, organization: str | None = None, role: str | None = No
 
 def of_organization(organization_id: Any, limit: int = 200) -> list[Contract]:
     """The contracts of an organization, both roles, newest first (its card)."""
-    return list(Contract.objects(organization=organization_id, archived=False)
-                .order_by("-id").limit(limit))
+    return list(
+        Contract.objects(organization=organization_id, archived=False).order_by("-id").limit(limit)
+    )

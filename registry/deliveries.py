@@ -34,8 +34,9 @@ from .pagination import Page, Sort, paginate, pick_sort, sorts
 
 EDITABLE = ("date", "items", "status", "notes")
 AUDITED = ("contract", "date", "items", "total_minor", "status", "notes")
-SORTS = sorts(Sort("-created", "id", descending=True, unique=True),
-              Sort("created", "id", unique=True))
+SORTS = sorts(
+    Sort("-created", "id", descending=True, unique=True), Sort("created", "id", unique=True)
+)
 MAX_ITEMS = 500
 
 
@@ -56,8 +57,10 @@ def _items(values: list[Any], errors: FieldErrors) -> list[dict[str, Any]]:
     if len(values) > MAX_ITEMS:
         errors.add("items", f"at most {MAX_ITEMS} lines")
         return []
-    ids = [reference_id(i.get("product"), f"items.{n}.product", errors)
-           if i.get("product") else None for n, i in enumerate(values)]
+    ids = [
+        reference_id(i.get("product"), f"items.{n}.product", errors) if i.get("product") else None
+        for n, i in enumerate(values)
+    ]
     known = {p.id: p for p in Product.objects(id__in=[i for i in ids if i])}
     out = []
     for n, (item, oid) in enumerate(zip(values, ids, strict=True)):
@@ -70,13 +73,19 @@ def _items(values: list[Any], errors: FieldErrors) -> list[dict[str, Any]]:
             errors.add(f"{where}.name", "is required without a product")
         check_length(errors, f"{where}.name", name, 500)
         price = item.get("price")
-        out.append({
-            "product": oid, "name": name,
-            "unit": text(item.get("unit")) or (product.unit if product else "шт"),
-            "quantity": _quantity(item.get("quantity"), f"{where}.quantity", errors),
-            "price_minor": (to_minor(price, f"{where}.price", errors) if price is not None
-                            else (product.price_minor if product else 0)),
-        })
+        out.append(
+            {
+                "product": oid,
+                "name": name,
+                "unit": text(item.get("unit")) or (product.unit if product else "шт"),
+                "quantity": _quantity(item.get("quantity"), f"{where}.quantity", errors),
+                "price_minor": (
+                    to_minor(price, f"{where}.price", errors)
+                    if price is not None
+                    else (product.price_minor if product else 0)
+                ),
+            }
+        )
     return out
 
 
@@ -89,8 +98,10 @@ def total_minor(items: list[dict[str, Any]]) -> int:
 def clean(values: dict[str, Any]) -> tuple[dict[str, Any], FieldErrors]:
     """Normalized delivery fields and the field errors found (product ids are looked up)."""
     errors = FieldErrors()
-    out: dict[str, Any] = {"status": text(values.get("status")) or "planned",
-                           "notes": text(values.get("notes"))}
+    out: dict[str, Any] = {
+        "status": text(values.get("status")) or "planned",
+        "notes": text(values.get("notes")),
+    }
     if out["status"] not in DELIVERY_STATUSES:
         errors.add("status", f"one of: {', '.join(DELIVERY_STATUSES)}")
     check_length(errors, "notes", out["notes"])
@@ -116,13 +127,23 @@ def create(actor: Actor, values: dict[str, Any]) -> Delivery:
     contract = contracts.parent(actor, values.get("contract"))
     cleaned, errors = clean(values)
     errors.raise_if_any("the delivery has invalid fields")
-    delivery = Delivery(contract=contract.id, organization=contract.organization,
-                        role=contract.role, access=contract.access)
+    delivery = Delivery(
+        contract=contract.id,
+        organization=contract.organization,
+        role=contract.role,
+        access=contract.access,
+    )
     _apply(delivery, cleaned)
     stamp_created(delivery, actor)
     delivery.save(force_insert=True)
-    audit.record(actor, "created", "delivery", delivery.id, contract.organization,
-                 audit.created(audit.snapshot(delivery, AUDITED)))
+    audit.record(
+        actor,
+        "created",
+        "delivery",
+        delivery.id,
+        contract.organization,
+        audit.created(audit.snapshot(delivery, AUDITED)),
+    )
     return delivery
 
 
@@ -133,19 +154,29 @@ def get(actor: Actor, delivery_id: Any) -> Delivery:
 
 
 def _item_values(item: DeliveryItem) -> dict[str, Any]:
-    return {"product": item.product, "name": item.name, "unit": item.unit,
-            "quantity": item.quantity, "price": item.price}
+    return {
+        "product": item.product,
+        "name": item.name,
+        "unit": item.unit,
+        "quantity": item.quantity,
+        "price": item.price,
+    }
 
 
-def update(actor: Actor, delivery_id: Any, changes: dict[str, Any],
-           expected_version: int | None = None) -> Delivery:
+def update(
+    actor: Actor, delivery_id: Any, changes: dict[str, Any], expected_version: int | None = None
+) -> Delivery:
     """Change the given fields of a delivery (its status as it ships)."""
     delivery = get(actor, delivery_id)
     ensure_writable(actor, delivery.access, "delivery")
     ensure_active(delivery, "delivery")
     before = audit.snapshot(delivery, AUDITED)
-    current = {"date": delivery.date, "status": delivery.status, "notes": delivery.notes,
-               "items": [_item_values(i) for i in delivery.items]}
+    current = {
+        "date": delivery.date,
+        "status": delivery.status,
+        "notes": delivery.notes,
+        "items": [_item_values(i) for i in delivery.items],
+    }
     cleaned, errors = clean({**current, **changes})
     errors.raise_if_any("the delivery has invalid fields")
     _apply(delivery, cleaned)
@@ -157,9 +188,17 @@ def update(actor: Actor, delivery_id: Any, changes: dict[str, Any],
     return delivery
 
 
-def find(actor: Actor, *, organization: str | None = None, contract: str | None = None,
-         status: str | None = None, product: str | None = None, sort: str | None = None,
-         limit: int | None = None, cursor: str | None = None) -> Page[Delivery]:
+def find(
+    actor: Actor,
+    *,
+    organization: str | None = None,
+    contract: str | None = None,
+    status: str | None = None,
+    product: str | None = None,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[Delivery]:
     """Deliveries the actor may read that match the filters, newest first."""
     parts: list[dict[str, Any]] = [f for f in (read_filter(actor),) if f]
     parts.append({"archived": False})
@@ -171,11 +210,15 @@ def find(actor: Actor, *, organization: str | None = None, contract: str | None 
         parts.append({"status": status})
     if product:
         parts.append({"items.product": filter_id(product, "product")})
-    return paginate(Delivery, merge_filters(*parts), pick_sort(SORTS, sort, "-created"), limit,
-                    cursor)
+    return paginate(
+        Delivery, merge_filters(*parts), pick_sort(SORTS, sort, "-created"), limit, cursor
+    )
 
 
 def latest(organization_id: ObjectId, limit: int = 50) -> list[Delivery]:
     """The latest deliveries of an organization (its card)."""
-    return list(Delivery.objects(organization=organization_id, archived=False)
-                .order_by("-date", "-id").limit(limit))
+    return list(
+        Delivery.objects(organization=organization_id, archived=False)
+        .order_by("-date", "-id")
+        .limit(limit)
+    )

@@ -57,8 +57,13 @@ class DuplicateOrganization(Conflict):
     code = "duplicate_organization"
 
     def __init__(self, message: str, existing_id: str, existing_name: str):
-        super().__init__(message, {"inn": ["an organization with this INN and KPP exists"],
-                                   "existing": {"id": existing_id, "name": existing_name}})
+        super().__init__(
+            message,
+            {
+                "inn": ["an organization with this INN and KPP exists"],
+                "existing": {"id": existing_id, "name": existing_name},
+            },
+        )
         self.existing_id = existing_id
 
 

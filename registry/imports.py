@@ -39,33 +39,82 @@ FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 
-_ADDRESS = [f"{a}.{p}" for a in organizations.ADDRESS_FIELDS
-            for p in organizations.ADDRESS_PARTS]
+_ADDRESS = [f"{a}.{p}" for a in organizations.ADDRESS_FIELDS for p in organizations.ADDRESS_PARTS]
 _BANK = [f"bank.{k}" for k in organizations.BANK_FIELDS]
-ORGANIZATION_FIELDS = ("name", "short_name", "legal_form", "inn", "kpp", "ogrn", "okpo",
-                       "phones", "emails", "website", "tags", "responsible", "notes",
-                       "restricted", *_ADDRESS, *_BANK)
-CONTACT_FIELDS = ("organization_id", "organization_inn", "organization_kpp", "name",
-                  "position", "phones", "emails", "notes", "is_primary")
+ORGANIZATION_FIELDS = (
+    "name",
+    "short_name",
+    "legal_form",
+    "inn",
+    "kpp",
+    "ogrn",
+    "okpo",
+    "phones",
+    "emails",
+    "website",
+    "tags",
+    "responsible",
+    "notes",
+    "restricted",
+    *_ADDRESS,
+    *_BANK,
+)
+CONTACT_FIELDS = (
+    "organization_id",
+    "organization_inn",
+    "organization_kpp",
+    "name",
+    "position",
+    "phones",
+    "emails",
+    "notes",
+    "is_primary",
+)
 LIST_FIELDS = ("phones", "emails", "tags")
 BOOL_FIELDS = ("restricted", "is_primary")
 ALIASES = {
-    "наименование": "name", "полное наименование": "name", "организация": "name",
-    "краткое наименование": "short_name", "сокращенное наименование": "short_name",
-    "опф": "legal_form", "организационно-правовая форма": "legal_form",
-    "инн": "inn", "кпп": "kpp", "огрн": "ogrn", "огрнип": "ogrn", "окпо": "okpo",
-    "телефон": "phones", "телефоны": "phones", "e-mail": "emails", "email": "emails",
-    "эл. почта": "emails", "электронная почта": "emails", "сайт": "website",
-    "теги": "tags", "метки": "tags", "ответственный": "responsible",
-    "примечание": "notes", "примечания": "notes", "заметки": "notes",
-    "банк": "bank.bank_name", "бик": "bank.bik", "к/с": "bank.correspondent_account",
-    "корр. счет": "bank.correspondent_account", "р/с": "bank.settlement_account",
+    "наименование": "name",
+    "полное наименование": "name",
+    "организация": "name",
+    "краткое наименование": "short_name",
+    "сокращенное наименование": "short_name",
+    "опф": "legal_form",
+    "организационно-правовая форма": "legal_form",
+    "инн": "inn",
+    "кпп": "kpp",
+    "огрн": "ogrn",
+    "огрнип": "ogrn",
+    "окпо": "okpo",
+    "телефон": "phones",
+    "телефоны": "phones",
+    "e-mail": "emails",
+    "email": "emails",
+    "эл. почта": "emails",
+    "электронная почта": "emails",
+    "сайт": "website",
+    "теги": "tags",
+    "метки": "tags",
+    "ответственный": "responsible",
+    "примечание": "notes",
+    "примечания": "notes",
+    "заметки": "notes",
+    "банк": "bank.bank_name",
+    "бик": "bank.bik",
+    "к/с": "bank.correspondent_account",
+    "корр. счет": "bank.correspondent_account",
+    "р/с": "bank.settlement_account",
     "расчетный счет": "bank.settlement_account",
-    "индекс": "legal_address.index", "регион": "legal_address.region",
-    "город": "legal_address.city", "улица": "legal_address.street",
-    "дом": "legal_address.house", "офис": "legal_address.office",
-    "фио": "name", "должность": "position", "основной": "is_primary",
-    "инн организации": "organization_inn", "кпп организации": "organization_kpp",
+    "индекс": "legal_address.index",
+    "регион": "legal_address.region",
+    "город": "legal_address.city",
+    "улица": "legal_address.street",
+    "дом": "legal_address.house",
+    "офис": "legal_address.office",
+    "фио": "name",
+    "должность": "position",
+    "основной": "is_primary",
+    "инн организации": "organization_inn",
+    "кпп организации": "organization_kpp",
 }
 
 
@@ -95,8 +144,12 @@ class ImportReport:
 
     def as_errors(self) -> dict[str, Any]:
         """The report as the `errors` of ImportFailed."""
-        return {"rows": [{"row": e.row, "errors": e.errors} for e in self.errors],
-                "total": self.total, "valid": self.valid, "batch": self.batch}
+        return {
+            "rows": [{"row": e.row, "errors": e.errors} for e in self.errors],
+            "total": self.total,
+            "valid": self.valid,
+            "batch": self.batch,
+        }
 
 
 # ---------------------------------------------------------------------------- reading
@@ -139,8 +192,9 @@ def _read_xlsx(content: bytes) -> Iterator[list[str]]:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             if sum(i.file_size for i in archive.infolist()) > MAX_UNZIPPED_BYTES:
-                raise RegistryInvalid("the file is too large",
-                                      {"file": ["unpacks to more than 200 MB"]})
+                raise RegistryInvalid(
+                    "the file is too large", {"file": ["unpacks to more than 200 MB"]}
+                )
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
         raise RegistryInvalid("not an XLSX file", {"file": ["not a readable XLSX file"]}) from exc
@@ -152,8 +206,9 @@ def _read_xlsx(content: bytes) -> Iterator[list[str]]:
         book.close()
 
 
-def read_rows(content: bytes, filename: str | None = None,
-              fmt: str | None = None) -> tuple[list[str], list[list[str]]]:
+def read_rows(
+    content: bytes, filename: str | None = None, fmt: str | None = None
+) -> tuple[list[str], list[list[str]]]:
     """The header and the data rows of a CSV or XLSX file (empty rows dropped)."""
     if len(content) > MAX_BYTES:
         raise RegistryInvalid("the file is too large", {"file": ["at most 20 MB"]})
@@ -178,9 +233,9 @@ def _key(header: str) -> str:
     return re.sub(r"\s+", " ", header.strip().lower().replace("ё", "е"))
 
 
-def resolve_columns(header: list[str], fields: tuple[str, ...],
-                    mapping: dict[str, str] | None) -> tuple[dict[int, str], dict[str, str],
-                                                            list[str]]:
+def resolve_columns(
+    header: list[str], fields: tuple[str, ...], mapping: dict[str, str] | None
+) -> tuple[dict[int, str], dict[str, str], list[str]]:
     """(column index -> field, column -> field, ignored columns) for a file's header."""
     mapping = mapping or {}
     errors: dict[str, list[str]] = {}
@@ -238,8 +293,9 @@ def row_values(row: list[str], columns: dict[int, str]) -> dict[str, Any]:
 # ------------------------------------------------------------------- organizations
 
 
-def _prepare_organizations(actor: Actor, rows: list[list[str]], columns: dict[int, str],
-                           report: ImportReport) -> list[tuple[int, dict[str, Any]]]:
+def _prepare_organizations(
+    actor: Actor, rows: list[list[str]], columns: dict[int, str], report: ImportReport
+) -> list[tuple[int, dict[str, Any]]]:
     """Check every row; return (row number, cleaned values) of the good ones."""
     candidates: list[tuple[int, dict[str, Any], dict[str, list[str]]]] = []
     for number, row in enumerate(rows, start=2):
@@ -256,8 +312,9 @@ def _prepare_organizations(actor: Actor, rows: list[list[str]], columns: dict[in
     existing: dict[str, str] = {}
     key_list = sorted(k for k in keys if k)
     for start in range(0, len(key_list), CHUNK):
-        for org in Organization.objects(requisites_key__in=key_list[start:start + CHUNK]).only(
-                "id", "requisites_key"):
+        for org in Organization.objects(requisites_key__in=key_list[start : start + CHUNK]).only(
+            "id", "requisites_key"
+        ):
             existing[org.requisites_key] = str(org.id)
     seen: dict[str, int] = {}
     good = []
@@ -268,7 +325,8 @@ def _prepare_organizations(actor: Actor, rows: list[list[str]], columns: dict[in
         key = organizations.requisites_key(cleaned["inn"], cleaned["kpp"])
         if key and key in existing:
             errors.setdefault("inn", []).append(
-                f"an organization with this INN and KPP exists: {existing[key]}")
+                f"an organization with this INN and KPP exists: {existing[key]}"
+            )
         elif key and key in seen:
             errors.setdefault("inn", []).append(f"the same INN and KPP as row {seen[key]}")
         elif key:
@@ -287,13 +345,22 @@ def _insert_batch(actor: Actor, docs: list[Any], kind: str, report: ImportReport
     collection = model._get_collection()
     try:
         for start in range(0, len(docs), CHUNK):
-            collection.insert_many([d.to_mongo().to_dict() for d in docs[start:start + CHUNK]],
-                                   ordered=True)
-        events = [audit.event(actor, "imported", kind, d.id,
-                              d.id if kind == "organization" else d.organization,
-                              batch=report.batch) for d in docs]
+            collection.insert_many(
+                [d.to_mongo().to_dict() for d in docs[start : start + CHUNK]], ordered=True
+            )
+        events = [
+            audit.event(
+                actor,
+                "imported",
+                kind,
+                d.id,
+                d.id if kind == "organization" else d.organization,
+                batch=report.batch,
+            )
+            for d in docs
+        ]
         for start in range(0, len(events), CHUNK):
-            audit.insert_many(events[start:start + CHUNK])
+            audit.insert_many(events[start : start + CHUNK])
     except Exception:
         collection.delete_many({"import_batch": report.batch})
         AuditEvent._get_collection().delete_many({"batch": report.batch})
@@ -307,21 +374,30 @@ def _finish(report: ImportReport, allow_partial: bool) -> bool:
     if report.dry_run:
         return False
     if report.errors and not allow_partial:
-        raise ImportFailed(f"{len(report.errors)} of {report.total} rows are invalid; "
-                           "nothing was imported", report.as_errors())
+        raise ImportFailed(
+            f"{len(report.errors)} of {report.total} rows are invalid; nothing was imported",
+            report.as_errors(),
+        )
     return report.valid > 0
 
 
-def import_organizations(actor: Actor, content: bytes, filename: str | None = None,
-                         fmt: str | None = None, mapping: dict[str, str] | None = None,
-                         dry_run: bool = False, allow_partial: bool = False) -> ImportReport:
+def import_organizations(
+    actor: Actor,
+    content: bytes,
+    filename: str | None = None,
+    fmt: str | None = None,
+    mapping: dict[str, str] | None = None,
+    dry_run: bool = False,
+    allow_partial: bool = False,
+) -> ImportReport:
     """Import organizations from a CSV/XLSX file (all or nothing unless `allow_partial`)."""
     header, rows = read_rows(content, filename, fmt)
     columns, named, ignored = resolve_columns(header, ORGANIZATION_FIELDS, mapping)
     if "name" not in named.values():
         raise RegistryInvalid("no column for the name", {"mapping": ["map a column to name"]})
-    report = ImportReport("organizations", uuid.uuid4().hex, dry_run, columns=named,
-                          ignored=ignored)
+    report = ImportReport(
+        "organizations", uuid.uuid4().hex, dry_run, columns=named, ignored=ignored
+    )
     good = _prepare_organizations(actor, rows, columns, report)
     if not _finish(report, allow_partial):
         return report
@@ -342,16 +418,21 @@ def _organizations_by_inn(actor: Actor, inns: set[str]) -> dict[str, list[Organi
     found: dict[str, list[Organization]] = {}
     inn_list = sorted(inns)
     for start in range(0, len(inn_list), CHUNK):
-        where = {"inn": {"$in": inn_list[start:start + CHUNK]}, **read_filter(actor)}
-        for org in Organization.objects(__raw__=where).only("id", "inn", "kpp", "access",
-                                                            "archived"):
+        where = {"inn": {"$in": inn_list[start : start + CHUNK]}, **read_filter(actor)}
+        for org in Organization.objects(__raw__=where).only(
+            "id", "inn", "kpp", "access", "archived"
+        ):
             found.setdefault(org.inn, []).append(org)
     return found
 
 
-def _contact_organization(values: dict[str, Any], by_inn: dict[str, list[Organization]],
-                          by_id: dict[str, Organization], actor: Actor,
-                          errors: dict[str, list[str]]) -> Organization | None:
+def _contact_organization(
+    values: dict[str, Any],
+    by_inn: dict[str, list[Organization]],
+    by_id: dict[str, Organization],
+    actor: Actor,
+    errors: dict[str, list[str]],
+) -> Organization | None:
     oid, inn = values.get("organization_id", ""), values.get("organization_inn", "")
     kpp = values.get("organization_kpp", "")
     if oid:
@@ -376,9 +457,15 @@ def _contact_organization(values: dict[str, Any], by_inn: dict[str, list[Organiz
     return org if where not in errors else None
 
 
-def import_contacts(actor: Actor, content: bytes, filename: str | None = None,
-                    fmt: str | None = None, mapping: dict[str, str] | None = None,
-                    dry_run: bool = False, allow_partial: bool = False) -> ImportReport:
+def import_contacts(
+    actor: Actor,
+    content: bytes,
+    filename: str | None = None,
+    fmt: str | None = None,
+    mapping: dict[str, str] | None = None,
+    dry_run: bool = False,
+    allow_partial: bool = False,
+) -> ImportReport:
     """Import contacts of existing organizations, found by INN (and KPP) or by id."""
     header, rows = read_rows(content, filename, fmt)
     columns, named, ignored = resolve_columns(header, CONTACT_FIELDS, mapping)
@@ -387,12 +474,16 @@ def import_contacts(actor: Actor, content: bytes, filename: str | None = None,
     report = ImportReport("contacts", uuid.uuid4().hex, dry_run, columns=named, ignored=ignored)
     parsed = [(n, row_values(r, columns)) for n, r in enumerate(rows, start=2) if any(r)]
     report.total = len(parsed)
-    by_inn = _organizations_by_inn(actor, {v.get("organization_inn", "") for _, v in parsed}
-                                   - {""})
-    ids = [v["organization_id"] for _, v in parsed if ObjectId.is_valid(
-        v.get("organization_id", ""))]
-    by_id = {str(o.id): o for o in Organization.objects(
-        __raw__={"_id": {"$in": [ObjectId(i) for i in set(ids)]}, **read_filter(actor)})}
+    by_inn = _organizations_by_inn(actor, {v.get("organization_inn", "") for _, v in parsed} - {""})
+    ids = [
+        v["organization_id"] for _, v in parsed if ObjectId.is_valid(v.get("organization_id", ""))
+    ]
+    by_id = {
+        str(o.id): o
+        for o in Organization.objects(
+            __raw__={"_id": {"$in": [ObjectId(i) for i in set(ids)]}, **read_filter(actor)}
+        )
+    }
     good: list[tuple[Organization, dict[str, Any]]] = []
     for number, values in parsed:
         cleaned, field_errors = contacts.clean(values)
@@ -454,8 +545,7 @@ def _organization_row(org: Organization) -> list[Any]:
     return row
 
 
-def export_organizations(actor: Actor, fmt: str = "csv",
-                         **filters: Any) -> tuple[bytes, str, str]:
+def export_organizations(actor: Actor, fmt: str = "csv", **filters: Any) -> tuple[bytes, str, str]:
     """(content, media type, file name) of the organizations a search finds."""
     if fmt not in FORMATS:
         raise RegistryInvalid("unknown format", {"format": ["csv or xlsx"]})
@@ -465,22 +555,47 @@ def export_organizations(actor: Actor, fmt: str = "csv",
     return content, XLSX_TYPE if fmt == "xlsx" else CSV_TYPE, f"organizations.{fmt}"
 
 
-def export_contacts(actor: Actor, fmt: str = "csv",
-                    organization: str | None = None) -> tuple[bytes, str, str]:
+def export_contacts(
+    actor: Actor, fmt: str = "csv", organization: str | None = None
+) -> tuple[bytes, str, str]:
     """(content, media type, file name) of the contacts the actor may read."""
     if fmt not in FORMATS:
         raise RegistryInvalid("unknown format", {"format": ["csv or xlsx"]})
     where: dict[str, Any] = {"archived": False, **read_filter(actor)}
     if organization:
-        where["organization"] = ObjectId(organization) if ObjectId.is_valid(
-            organization) else None
+        where["organization"] = ObjectId(organization) if ObjectId.is_valid(organization) else None
     found = list(Contact.objects(__raw__=where).order_by("sort_name").limit(MAX_EXPORT))
-    orgs = {o.id: o for o in Organization.objects(
-        id__in=list({c.organization for c in found})).only("id", "inn", "kpp")}
-    header = ["id", "organization_id", "organization_inn", "organization_kpp", "name",
-              "position", "phones", "emails", "notes", "is_primary"]
-    rows = ([str(c.id), str(c.organization), orgs[c.organization].inn if c.organization in orgs
-             else "", orgs[c.organization].kpp if c.organization in orgs else "", c.name,
-             c.position, "; ".join(c.phones), "; ".join(c.emails), c.notes,
-             "да" if c.is_primary else ""] for c in found)
+    orgs = {
+        o.id: o
+        for o in Organization.objects(id__in=list({c.organization for c in found})).only(
+            "id", "inn", "kpp"
+        )
+    }
+    header = [
+        "id",
+        "organization_id",
+        "organization_inn",
+        "organization_kpp",
+        "name",
+        "position",
+        "phones",
+        "emails",
+        "notes",
+        "is_primary",
+    ]
+    rows = (
+        [
+            str(c.id),
+            str(c.organization),
+            orgs[c.organization].inn if c.organization in orgs else "",
+            orgs[c.organization].kpp if c.organization in orgs else "",
+            c.name,
+            c.position,
+            "; ".join(c.phones),
+            "; ".join(c.emails),
+            c.notes,
+            "да" if c.is_primary else "",
+        ]
+        for c in found
+    )
     return _write(header, rows, fmt), XLSX_TYPE if fmt == "xlsx" else CSV_TYPE, f"contacts.{fmt}"

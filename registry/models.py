@@ -383,5 +383,14 @@ class AuditEvent(Document):
     }
 
 
-ALL_MODELS = (Organization, Contact, Action, Product, Supplier, Contract, Invoice, Delivery,
-              AuditEvent)
+ALL_MODELS = (
+    Organization,
+    Contact,
+    Action,
+    Product,
+    Supplier,
+    Contract,
+    Invoice,
+    Delivery,
+    AuditEvent,
+)

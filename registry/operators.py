@@ -65,8 +65,12 @@ def _day(value: Any) -> date | None:
 
 def _source_key(call: operators.OperatorCall) -> str:
     instance = call.instance.instance_id if call.instance else "-"
-    step = call.task_id or hashlib.sha256(
-        json.dumps(call.params, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    step = (
+        call.task_id
+        or hashlib.sha256(
+            json.dumps(call.params, sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
+    )
     return f"{instance}:{step}"
 
 
@@ -74,18 +78,23 @@ def _source_key(call: operators.OperatorCall) -> str:
 def log_action(call: operators.OperatorCall) -> str:
     """Log an Action from a procedure; return its id."""
     by = str(call.params.get("by") or (call.instance.started_by if call.instance else "system"))
+
     def value(key: str) -> Any:
         return call.params.get(key) if call.params.get(key) is not None else call.data.get(key)
 
     values: dict[str, Any] = {k: value(k) for k in _TEXT_PARAMS}
     values["kind"] = values["kind"] or "call_in"
-    values.update(organization=_organization_of(call), by=by,
-                  follow_up_on=_day(value("follow_up_on")))
+    values.update(
+        organization=_organization_of(call), by=by, follow_up_on=_day(value("follow_up_on"))
+    )
     if call.params.get("contact_id"):
         values["contact"] = call.params["contact_id"]
     # The procedure acts on the system's authority; `by` says who talked to the caller.
     actor = Actor(SYSTEM.username, SYSTEM.groups, is_admin=True)
     action: Action = actions.create(
-        actor, values, instance_id=call.instance.instance_id if call.instance else None,
-        source_key=_source_key(call))
+        actor,
+        values,
+        instance_id=call.instance.instance_id if call.instance else None,
+        source_key=_source_key(call),
+    )
     return str(action.id)

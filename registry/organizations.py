@@ -42,16 +42,34 @@ from .pagination import Page, Sort, paginate, pick_sort, sorts
 ADDRESS_FIELDS = ("legal_address", "actual_address", "postal_address")
 ADDRESS_PARTS = ("index", "region", "city", "street", "house", "office")
 BANK_FIELDS = ("bank_name", "bik", "correspondent_account", "settlement_account")
-TEXT_FIELDS = ("name", "short_name", "legal_form", "inn", "kpp", "ogrn", "okpo", "website",
-               "responsible", "notes")
+TEXT_FIELDS = (
+    "name",
+    "short_name",
+    "legal_form",
+    "inn",
+    "kpp",
+    "ogrn",
+    "okpo",
+    "website",
+    "responsible",
+    "notes",
+)
 LIST_FIELDS = ("phones", "emails", "tags", "readers", "writers")
-EDITABLE = (*TEXT_FIELDS, *ADDRESS_FIELDS, *LIST_FIELDS, "bank_accounts", "attributes",
-            "restricted")
+EDITABLE = (
+    *TEXT_FIELDS,
+    *ADDRESS_FIELDS,
+    *LIST_FIELDS,
+    "bank_accounts",
+    "attributes",
+    "restricted",
+)
 AUDITED = (*EDITABLE, "access")
-SORTS = sorts(Sort("name", "sort_name", unique=True),
-              Sort("-name", "sort_name", descending=True, unique=True),
-              Sort("created", "id", unique=True),
-              Sort("-created", "id", descending=True, unique=True))
+SORTS = sorts(
+    Sort("name", "sort_name", unique=True),
+    Sort("-name", "sort_name", descending=True, unique=True),
+    Sort("created", "id", unique=True),
+    Sort("-created", "id", descending=True, unique=True),
+)
 
 
 # ------------------------------------------------------------------------ validation
@@ -68,23 +86,28 @@ def _clean_address(value: Any, field: str, errors: FieldErrors) -> dict[str, str
     return address if any(address.values()) else None
 
 
-def _clean_bank_account(value: dict[str, Any], field: str,
-                        errors: FieldErrors) -> dict[str, str]:
-    account = {key: text(value.get(key)).replace(" ", "") if key != "bank_name"
-               else text(value.get(key)) for key in BANK_FIELDS}
+def _clean_bank_account(value: dict[str, Any], field: str, errors: FieldErrors) -> dict[str, str]:
+    account = {
+        key: text(value.get(key)).replace(" ", "") if key != "bank_name" else text(value.get(key))
+        for key in BANK_FIELDS
+    }
     bik = account["bik"]
     if not bik:
         errors.add(f"{field}.bik", "is required")
     else:
         errors.check(f"{field}.bik", requisites.check_bik(bik))
     if account["correspondent_account"]:
-        errors.check(f"{field}.correspondent_account",
-                     requisites.check_correspondent_account(account["correspondent_account"], bik))
+        errors.check(
+            f"{field}.correspondent_account",
+            requisites.check_correspondent_account(account["correspondent_account"], bik),
+        )
     if not account["settlement_account"]:
         errors.add(f"{field}.settlement_account", "is required")
     else:
-        errors.check(f"{field}.settlement_account",
-                     requisites.check_settlement_account(account["settlement_account"], bik))
+        errors.check(
+            f"{field}.settlement_account",
+            requisites.check_settlement_account(account["settlement_account"], bik),
+        )
     check_length(errors, f"{field}.bank_name", account["bank_name"], 300)
     return account
 
@@ -132,16 +155,19 @@ def clean(values: dict[str, Any]) -> tuple[dict[str, Any], FieldErrors]:
         check_length(errors, f"tags.{i}", tag, 100)
     check_principals(errors, "readers", out["readers"])
     check_principals(errors, "writers", out["writers"], everyone=False)
-    out["bank_accounts"] = [_clean_bank_account(a or {}, f"bank_accounts.{i}", errors)
-                            for i, a in enumerate(values.get("bank_accounts") or [])]
+    out["bank_accounts"] = [
+        _clean_bank_account(a or {}, f"bank_accounts.{i}", errors)
+        for i, a in enumerate(values.get("bank_accounts") or [])
+    ]
     out["attributes"] = dict(values.get("attributes") or {})
     check_attributes(errors, "attributes", out["attributes"])
     out["restricted"] = bool(values.get("restricted"))
     return out, errors
 
 
-def access_for(responsible: str, groups: list[str], restricted: bool, readers: list[str],
-               writers: list[str]) -> AccessList:
+def access_for(
+    responsible: str, groups: list[str], restricted: bool, readers: list[str], writers: list[str]
+) -> AccessList:
     """The access list of an organization (the rule in the module docstring)."""
     write = [responsible, *(f"group:{g}" for g in sorted(groups)), *writers]
     return make_access(read=[*([] if restricted else ["*"]), *readers], write=write)
@@ -152,8 +178,7 @@ def groups_of(usernames: set[str], actor: Actor) -> dict[str, list[str]]:
     found = {actor.username: sorted(actor.groups)} if actor.username in usernames else {}
     rest = usernames - set(found)
     if rest:
-        for user in User.objects(username__in=sorted(rest), active=True).only("username",
-                                                                               "groups"):
+        for user in User.objects(username__in=sorted(rest), active=True).only("username", "groups"):
             found[user.username] = sorted(user.groups)
     return found
 
@@ -189,8 +214,9 @@ def index_keys(org: Organization) -> None:
 
 def values_of(org: Organization) -> dict[str, Any]:
     """The editable fields of `org` in the shape `clean` accepts."""
-    out: dict[str, Any] = {key: getattr(org, key) for key in (*TEXT_FIELDS, *LIST_FIELDS,
-                                                              "restricted")}
+    out: dict[str, Any] = {
+        key: getattr(org, key) for key in (*TEXT_FIELDS, *LIST_FIELDS, "restricted")
+    }
     for key in ADDRESS_FIELDS:
         address = getattr(org, key)
         out[key] = {p: getattr(address, p) for p in ADDRESS_PARTS} if address else None
@@ -219,7 +245,9 @@ def _duplicate(key: str | None, exclude: ObjectId | None = None) -> Organization
 def _refuse_duplicate(existing: Organization) -> DuplicateOrganization:
     return DuplicateOrganization(
         f"an organization with this INN and KPP exists: {existing.display_name}",
-        str(existing.id), existing.display_name)
+        str(existing.id),
+        existing.display_name,
+    )
 
 
 # -------------------------------------------------------------------------- services
@@ -244,8 +272,14 @@ def create(actor: Actor, values: dict[str, Any]) -> Organization:
         if existing is None:
             raise
         raise _refuse_duplicate(existing) from exc
-    audit.record(actor, "created", "organization", org.id, org.id,
-                 audit.created(audit.snapshot(org, AUDITED)))
+    audit.record(
+        actor,
+        "created",
+        "organization",
+        org.id,
+        org.id,
+        audit.created(audit.snapshot(org, AUDITED)),
+    )
     return org
 
 
@@ -263,8 +297,9 @@ def get_writable(actor: Actor, organization_id: Any) -> Organization:
     return org
 
 
-def update(actor: Actor, organization_id: Any, changes: dict[str, Any],
-           expected_version: int | None = None) -> Organization:
+def update(
+    actor: Actor, organization_id: Any, changes: dict[str, Any], expected_version: int | None = None
+) -> Organization:
     """Change the given fields of an organization; others keep their values."""
     org = get_writable(actor, organization_id)
     before = audit.snapshot(org, AUDITED)
@@ -284,8 +319,11 @@ def update(actor: Actor, organization_id: Any, changes: dict[str, Any],
         errors.add("responsible", "no such active user")
     else:
         # The manager's account is gone: keep the group entries their groups gave.
-        groups = [p.removeprefix("group:") for p in org.access.write
-                  if p.startswith("group:") and p not in org.writers]
+        groups = [
+            p.removeprefix("group:")
+            for p in org.access.write
+            if p.startswith("group:") and p not in org.writers
+        ]
     errors.raise_if_any("the organization has invalid fields")
     new_key = requisites_key(cleaned["inn"], cleaned["kpp"])
     if new_key != org.requisites_key:
@@ -318,17 +356,21 @@ def archive(actor: Actor, organization_id: Any) -> Organization:
     ensure_writable(actor, org.access, "organization")
     if org.archived:
         return org
-    active = list(Contract.objects(organization=org.id, archived=False,
-                                   stage__in=ACTIVE_CONTRACT_STAGES)
-                  .only("id", "number", "stage").limit(20))
+    active = list(
+        Contract.objects(organization=org.id, archived=False, stage__in=ACTIVE_CONTRACT_STAGES)
+        .only("id", "number", "stage")
+        .limit(20)
+    )
     if active:
         raise ActiveContracts(
             f"{org.display_name} has active contracts; close or terminate them first",
-            [{"id": str(c.id), "number": c.number, "stage": c.stage} for c in active])
+            [{"id": str(c.id), "number": c.number, "stage": c.stage} for c in active],
+        )
     org.archived, org.archived_at, org.archived_by = True, utcnow(), actor.username
     save_changed(org, actor)
-    audit.record(actor, "archived", "organization", org.id, org.id,
-                 {"archived": {"from": False, "to": True}})
+    audit.record(
+        actor, "archived", "organization", org.id, org.id, {"archived": {"from": False, "to": True}}
+    )
     return org
 
 
@@ -340,16 +382,24 @@ def restore(actor: Actor, organization_id: Any) -> Organization:
         return org
     org.archived, org.archived_at, org.archived_by = False, None, None
     save_changed(org, actor)
-    audit.record(actor, "restored", "organization", org.id, org.id,
-                 {"archived": {"from": True, "to": False}})
+    audit.record(
+        actor, "restored", "organization", org.id, org.id, {"archived": {"from": True, "to": False}}
+    )
     return org
 
 
-def search_filter(actor: Actor, q: str | None = None, match: str = "prefix",
-                  inn: str | None = None, ogrn: str | None = None, phone: str | None = None,
-                  email: str | None = None, tag: str | None = None,
-                  responsible: str | None = None, archived: bool | None = False,
-                  ) -> dict[str, Any]:
+def search_filter(
+    actor: Actor,
+    q: str | None = None,
+    match: str = "prefix",
+    inn: str | None = None,
+    ogrn: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    tag: str | None = None,
+    responsible: str | None = None,
+    archived: bool | None = False,
+) -> dict[str, Any]:
     """The pymongo filter of an organization search, the actor's access included."""
     parts: list[dict[str, Any]] = []
     access = read_filter(actor)
@@ -381,15 +431,22 @@ def search_filter(actor: Actor, q: str | None = None, match: str = "prefix",
     return merge_filters(*parts)
 
 
-def find(actor: Actor, *, sort: str | None = None, limit: int | None = None,
-         cursor: str | None = None, **filters: Any) -> Page[Organization]:
+def find(
+    actor: Actor,
+    *,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+    **filters: Any,
+) -> Page[Organization]:
     """Organizations the actor may read that match the filters, one page at a time."""
     order = pick_sort(SORTS, sort, "name")
     return paginate(Organization, search_filter(actor, **filters), order, limit, cursor)
 
 
-def parent(actor: Actor, value: Any, field: str = "organization",
-           write: bool = True) -> Organization:
+def parent(
+    actor: Actor, value: Any, field: str = "organization", write: bool = True
+) -> Organization:
     """The organization a new linked object names: a field error if it is unknown."""
     try:
         return get_writable(actor, value) if write else get(actor, value)

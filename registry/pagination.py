@@ -93,24 +93,26 @@ def decode_cursor(sort: Sort, cursor: str) -> dict[str, Any]:
     if not isinstance(payload, dict) or payload.get("s") != sort.name:
         raise bad
     value, last_id = payload.get("v"), payload.get("id")
-    if not isinstance(last_id, ObjectId) or not isinstance(
-            value, str | int | datetime | ObjectId) or isinstance(value, bool):
+    if (
+        not isinstance(last_id, ObjectId)
+        or not isinstance(value, str | int | datetime | ObjectId)
+        or isinstance(value, bool)
+    ):
         raise bad
     op = "$lt" if sort.descending else "$gt"
     if sort.unique:
         return {sort.db_field: {op: value}}
-    return {"$or": [{sort.db_field: {op: value}},
-                    {sort.db_field: value, "_id": {op: last_id}}]}
+    return {"$or": [{sort.db_field: {op: value}}, {sort.db_field: value, "_id": {op: last_id}}]}
 
 
-def paginate(model: type[Document], where: dict[str, Any], sort: Sort, limit: int | None,
-             cursor: str | None) -> Page[Any]:
+def paginate(
+    model: type[Document], where: dict[str, Any], sort: Sort, limit: int | None, cursor: str | None
+) -> Page[Any]:
     """One page of `model` documents matching the pymongo filter `where`."""
     size = _check_limit(limit)
     if cursor:
         where = merge_filters(where, decode_cursor(sort, cursor))
-    found = list(model.objects(__raw__=where).order_by(*sort.order_by())
-                 .limit(size + 1))
+    found = list(model.objects(__raw__=where).order_by(*sort.order_by()).limit(size + 1))
     more = len(found) > size
     items = found[:size]
     return Page(items, encode_cursor(sort, items[-1]) if more and items else None)

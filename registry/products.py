@@ -30,9 +30,11 @@ from .pagination import Page, Sort, paginate, pick_sort, sorts
 PRODUCT_EDITOR_GROUPS = frozenset({"catalog", "sales", "purchasing"})
 EDITABLE = ("code", "name", "unit", "product_type", "price", "currency", "description")
 AUDITED = ("code", "name", "unit", "product_type", "price_minor", "currency", "description")
-SORTS = sorts(Sort("name", "sort_name", unique=True),
-              Sort("-name", "sort_name", descending=True, unique=True),
-              Sort("code", "code", unique=True))
+SORTS = sorts(
+    Sort("name", "sort_name", unique=True),
+    Sort("-name", "sort_name", descending=True, unique=True),
+    Sort("code", "code", unique=True),
+)
 
 
 def may_edit(actor: Actor) -> bool:
@@ -48,8 +50,9 @@ def _ensure_editor(actor: Actor) -> None:
 def clean(values: dict[str, Any]) -> tuple[dict[str, Any], FieldErrors]:
     """Normalized product fields and the field errors found (no database access)."""
     errors = FieldErrors()
-    out: dict[str, Any] = {k: text(values.get(k)) for k in ("code", "name", "unit",
-                                                            "product_type", "description")}
+    out: dict[str, Any] = {
+        k: text(values.get(k)) for k in ("code", "name", "unit", "product_type", "description")
+    }
     out["unit"] = out["unit"] or "шт"
     out["currency"] = text(values.get("currency")) or "RUB"
     for key in ("code", "name"):
@@ -66,8 +69,7 @@ def clean(values: dict[str, Any]) -> tuple[dict[str, Any], FieldErrors]:
 
 
 def _apply(product: Product, values: dict[str, Any]) -> None:
-    for key in ("code", "name", "unit", "product_type", "description", "currency",
-                "price_minor"):
+    for key in ("code", "name", "unit", "product_type", "description", "currency", "price_minor"):
         setattr(product, key, values[key])
     if product.id is None:
         product.id = ObjectId()
@@ -77,8 +79,9 @@ def _apply(product: Product, values: dict[str, Any]) -> None:
 
 
 def _duplicate(code: str) -> DuplicateObject:
-    return DuplicateObject(f"a product with code {code} exists",
-                           {"code": ["a product with this code exists"]})
+    return DuplicateObject(
+        f"a product with code {code} exists", {"code": ["a product with this code exists"]}
+    )
 
 
 def create(actor: Actor, values: dict[str, Any]) -> Product:
@@ -93,8 +96,14 @@ def create(actor: Actor, values: dict[str, Any]) -> Product:
         product.save(force_insert=True)
     except NotUniqueError as exc:
         raise _duplicate(product.code) from exc
-    audit.record(actor, "created", "product", product.id, None,
-                 audit.created(audit.snapshot(product, AUDITED)))
+    audit.record(
+        actor,
+        "created",
+        "product",
+        product.id,
+        None,
+        audit.created(audit.snapshot(product, AUDITED)),
+    )
     return product
 
 
@@ -106,8 +115,9 @@ def get(actor: Actor, product_id: Any) -> Product:
     return product
 
 
-def update(actor: Actor, product_id: Any, changes: dict[str, Any],
-           expected_version: int | None = None) -> Product:
+def update(
+    actor: Actor, product_id: Any, changes: dict[str, Any], expected_version: int | None = None
+) -> Product:
     """Change the given fields of a product."""
     _ensure_editor(actor)
     product = get(actor, product_id)
@@ -136,14 +146,22 @@ def archive(actor: Actor, product_id: Any) -> Product:
         return product
     product.archived, product.archived_by = True, actor.username
     save_changed(product, actor)
-    audit.record(actor, "archived", "product", product.id, None,
-                 {"archived": {"from": False, "to": True}})
+    audit.record(
+        actor, "archived", "product", product.id, None, {"archived": {"from": False, "to": True}}
+    )
     return product
 
 
-def find(actor: Actor, *, q: str | None = None, product_type: str | None = None,
-         archived: bool | None = False, sort: str | None = None, limit: int | None = None,
-         cursor: str | None = None) -> Page[Product]:
+def find(
+    actor: Actor,
+    *,
+    q: str | None = None,
+    product_type: str | None = None,
+    archived: bool | None = False,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[Product]:
     """Products matching the filters, one page at a time."""
     parts: list[dict[str, Any]] = []
     if archived is not None:

@@ -29,14 +29,16 @@ def copy_access(organization_id: ObjectId, access: AccessList) -> None:
     """Give every object linked to an organization the organization's access list."""
     value = access.to_mongo().to_dict()
     for model in LINKED:
-        model._get_collection().update_many({"organization": organization_id},
-                                            {"$set": {"access": value}})
+        model._get_collection().update_many(
+            {"organization": organization_id}, {"$set": {"access": value}}
+        )
 
 
 def copy_sort_name(organization_id: ObjectId, sort_name: str) -> None:
     """Keep a supplier ordered by its organization's name."""
-    Supplier._get_collection().update_many({"organization": organization_id},
-                                           {"$set": {"sort_name": sort_name}})
+    Supplier._get_collection().update_many(
+        {"organization": organization_id}, {"$set": {"sort_name": sort_name}}
+    )
 
 
 def as_datetime(day: date | None) -> datetime | None:
@@ -48,97 +50,180 @@ def invoice_totals(organization_id: ObjectId, today: date) -> dict[str, dict[str
     """Per contract role: invoiced, paid and overdue-unpaid sums in minor units, and counts."""
     midnight = as_datetime(today)
     pipeline: list[dict[str, Any]] = [
-        {"$match": {"organization": organization_id, "archived": False,
-                    "status": {"$ne": "cancelled"}}},
-        {"$group": {
-            "_id": "$role",
-            "count": {"$sum": 1},
-            "issued": {"$sum": "$amount_minor"},
-            "paid": {"$sum": "$paid_minor"},
-            "overdue": {"$sum": {"$cond": [
-                {"$and": [{"$ne": ["$status", "paid"]},
-                          {"$gt": ["$due_on", None]},
-                          {"$lt": ["$due_on", midnight]}]},
-                {"$subtract": ["$amount_minor", "$paid_minor"]}, 0]}},
-            "overdue_count": {"$sum": {"$cond": [
-                {"$and": [{"$ne": ["$status", "paid"]},
-                          {"$gt": ["$due_on", None]},
-                          {"$lt": ["$due_on", midnight]}]}, 1, 0]}},
-        }},
+        {
+            "$match": {
+                "organization": organization_id,
+                "archived": False,
+                "status": {"$ne": "cancelled"},
+            }
+        },
+        {
+            "$group": {
+                "_id": "$role",
+                "count": {"$sum": 1},
+                "issued": {"$sum": "$amount_minor"},
+                "paid": {"$sum": "$paid_minor"},
+                "overdue": {
+                    "$sum": {
+                        "$cond": [
+                            {
+                                "$and": [
+                                    {"$ne": ["$status", "paid"]},
+                                    {"$gt": ["$due_on", None]},
+                                    {"$lt": ["$due_on", midnight]},
+                                ]
+                            },
+                            {"$subtract": ["$amount_minor", "$paid_minor"]},
+                            0,
+                        ]
+                    }
+                },
+                "overdue_count": {
+                    "$sum": {
+                        "$cond": [
+                            {
+                                "$and": [
+                                    {"$ne": ["$status", "paid"]},
+                                    {"$gt": ["$due_on", None]},
+                                    {"$lt": ["$due_on", midnight]},
+                                ]
+                            },
+                            1,
+                            0,
+                        ]
+                    }
+                },
+            }
+        },
     ]
     rows = Invoice._get_collection().aggregate(pipeline)
-    return {row["_id"]: {k: int(row[k]) for k in ("count", "issued", "paid", "overdue",
-                                                  "overdue_count")} for row in rows}
+    return {
+        row["_id"]: {
+            k: int(row[k]) for k in ("count", "issued", "paid", "overdue", "overdue_count")
+        }
+        for row in rows
+    }
 
 
 def contract_totals(organization_id: ObjectId) -> dict[str, dict[str, int]]:
     """Per contract role: the number of contracts, of active ones, and their sum (minor)."""
     pipeline: list[dict[str, Any]] = [
         {"$match": {"organization": organization_id, "archived": False}},
-        {"$group": {
-            "_id": "$role",
-            "count": {"$sum": 1},
-            "amount": {"$sum": "$amount_minor"},
-            "active": {"$sum": {"$cond": [
-                {"$in": ["$stage", ["approval", "signed", "in_force"]]}, 1, 0]}},
-            "active_amount": {"$sum": {"$cond": [
-                {"$in": ["$stage", ["approval", "signed", "in_force"]]}, "$amount_minor", 0]}},
-        }},
+        {
+            "$group": {
+                "_id": "$role",
+                "count": {"$sum": 1},
+                "amount": {"$sum": "$amount_minor"},
+                "active": {
+                    "$sum": {
+                        "$cond": [{"$in": ["$stage", ["approval", "signed", "in_force"]]}, 1, 0]
+                    }
+                },
+                "active_amount": {
+                    "$sum": {
+                        "$cond": [
+                            {"$in": ["$stage", ["approval", "signed", "in_force"]]},
+                            "$amount_minor",
+                            0,
+                        ]
+                    }
+                },
+            }
+        },
     ]
     rows = Contract._get_collection().aggregate(pipeline)
-    return {row["_id"]: {k: int(row[k]) for k in ("count", "amount", "active", "active_amount")}
-            for row in rows}
+    return {
+        row["_id"]: {k: int(row[k]) for k in ("count", "amount", "active", "active_amount")}
+        for row in rows
+    }
 
 
 def subject_filter(organization_id: ObjectId, linked: dict[str, list[ObjectId]]) -> dict[str, Any]:
     """Engine records whose subject is the organization or one of its objects."""
-    arms: list[dict[str, Any]] = [{"subject.type": "organization",
-                                   "subject.id": str(organization_id)}]
+    arms: list[dict[str, Any]] = [
+        {"subject.type": "organization", "subject.id": str(organization_id)}
+    ]
     for kind, ids in linked.items():
         if ids:
             arms.append({"subject.type": kind, "subject.id": {"$in": [str(i) for i in ids]}})
     return arms[0] if len(arms) == 1 else {"$or": arms}
 
 
-def running_processes(actor: Actor, subjects: dict[str, Any],
-                      limit: int = 50) -> list[dict[str, Any]]:
+def running_processes(
+    actor: Actor, subjects: dict[str, Any], limit: int = 50
+) -> list[dict[str, Any]]:
     """Running instances on these subjects that the actor took part in (admins: all)."""
     where: dict[str, Any] = {**subjects, "status": {"$in": list(RUNNING)}}
     if not actor.is_admin:
         where = {"$and": [where, {"participants": {"$in": actor.principals}}]}
-    cursor = (ProcessInstance._get_collection()
-              .find(where, {"process_key": 1, "definition_version": 1, "status": 1,
-                            "subject": 1, "started_by": 1, "started_at": 1, "open_tasks": 1})
-              .sort([("started_at", -1)]).limit(limit))
+    cursor = (
+        ProcessInstance._get_collection()
+        .find(
+            where,
+            {
+                "process_key": 1,
+                "definition_version": 1,
+                "status": 1,
+                "subject": 1,
+                "started_by": 1,
+                "started_at": 1,
+                "open_tasks": 1,
+            },
+        )
+        .sort([("started_at", -1)])
+        .limit(limit)
+    )
     return list(cursor)
 
 
 def open_tasks(actor: Actor, subjects: dict[str, Any], limit: int = 50) -> list[dict[str, Any]]:
     """Open user tasks on these subjects assigned or offered to the actor (admins: all)."""
     # HumanTask has no index on subject; instances have one, and tasks one on instance_id.
-    ids = [d["_id"] for d in ProcessInstance._get_collection().find(
-        {**subjects, "status": {"$in": list(RUNNING)}}, {"_id": 1})]
+    ids = [
+        d["_id"]
+        for d in ProcessInstance._get_collection().find(
+            {**subjects, "status": {"$in": list(RUNNING)}}, {"_id": 1}
+        )
+    ]
     if not ids:
         return []
     where: dict[str, Any] = {"instance_id": {"$in": ids}, "status": "open"}
     if not actor.is_admin:
-        where["$or"] = [{"assignee": actor.username},
-                        {"candidates": {"$in": principals(actor)}}]
-    cursor = (HumanTask._get_collection()
-              .find(where, {"task_guid": 1, "name": 1, "bpmn_id": 1, "process_key": 1,
-                            "instance_id": 1, "assignee": 1, "candidates": 1, "due_at": 1,
-                            "created_at": 1, "subject": 1})
-              .sort([("created_at", -1)]).limit(limit))
+        where["$or"] = [{"assignee": actor.username}, {"candidates": {"$in": principals(actor)}}]
+    cursor = (
+        HumanTask._get_collection()
+        .find(
+            where,
+            {
+                "task_guid": 1,
+                "name": 1,
+                "bpmn_id": 1,
+                "process_key": 1,
+                "instance_id": 1,
+                "assignee": 1,
+                "candidates": 1,
+                "due_at": 1,
+                "created_at": 1,
+                "subject": 1,
+            },
+        )
+        .sort([("created_at", -1)])
+        .limit(limit)
+    )
     return list(cursor)
 
 
 def audit_trail(object_type: str, object_id: str, limit: int = 200) -> list[AuditEvent]:
     """The audit events of one object, newest first."""
-    return list(AuditEvent.objects(object_type=object_type, object_id=object_id)
-                .order_by("-at", "-id").limit(limit))
+    return list(
+        AuditEvent.objects(object_type=object_type, object_id=object_id)
+        .order_by("-at", "-id")
+        .limit(limit)
+    )
 
 
 def organization_trail(organization_id: str, limit: int = 200) -> list[AuditEvent]:
     """The audit events of an organization and of its linked objects, newest first."""
-    return list(AuditEvent.objects(organization_id=organization_id)
-                .order_by("-at", "-id").limit(limit))
+    return list(
+        AuditEvent.objects(organization_id=organization_id).order_by("-at", "-id").limit(limit)
+    )

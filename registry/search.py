@@ -70,8 +70,12 @@ def _all_of(patterns: list[str]) -> str:
     return "^" + "".join(f"(?=.*{p})" for p in patterns)
 
 
-def word_filter(query: str, field: str = "search_text", tokens_field: str = "search_tokens",
-                contains: bool = False) -> dict[str, object]:
+def word_filter(
+    query: str,
+    field: str = "search_text",
+    tokens_field: str = "search_tokens",
+    contains: bool = False,
+) -> dict[str, object]:
     """A pymongo filter: every word of `query` starts a word of the name (or occurs in it)."""
     query_words = [w[:MAX_TOKEN] if not contains else w for w in words(query)]
     if not query_words:

@@ -41,8 +41,10 @@ SORTS = sorts(Sort("name", "sort_name"), Sort("-name", "sort_name", descending=T
 def clean(values: dict[str, Any]) -> tuple[dict[str, Any], FieldErrors]:
     """Normalized supplier fields and the field errors found; product ids must exist."""
     errors = FieldErrors()
-    out: dict[str, Any] = {"product_types": texts(values.get("product_types")),
-                           "notes": text(values.get("notes"))}
+    out: dict[str, Any] = {
+        "product_types": texts(values.get("product_types")),
+        "notes": text(values.get("notes")),
+    }
     for i, item in enumerate(out["product_types"]):
         check_length(errors, f"product_types.{i}", item, 100)
     check_length(errors, "notes", out["notes"])
@@ -64,16 +66,22 @@ def create(actor: Actor, values: dict[str, Any]) -> Supplier:
     org = organizations.parent(actor, values.get("organization"))
     cleaned, errors = clean(values)
     errors.raise_if_any("the supplier has invalid fields")
-    supplier = Supplier(organization=org.id, access=org.access, sort_name=org.sort_name,
-                        **cleaned)
+    supplier = Supplier(organization=org.id, access=org.access, sort_name=org.sort_name, **cleaned)
     stamp_created(supplier, actor)
     try:
         supplier.save(force_insert=True)
     except NotUniqueError as exc:
-        raise DuplicateObject(f"{org.display_name} is a supplier already",
-                              {"organization": ["is a supplier already"]}) from exc
-    audit.record(actor, "created", "supplier", supplier.id, org.id,
-                 audit.created(audit.snapshot(supplier, AUDITED)))
+        raise DuplicateObject(
+            f"{org.display_name} is a supplier already", {"organization": ["is a supplier already"]}
+        ) from exc
+    audit.record(
+        actor,
+        "created",
+        "supplier",
+        supplier.id,
+        org.id,
+        audit.created(audit.snapshot(supplier, AUDITED)),
+    )
     return supplier
 
 
@@ -83,8 +91,9 @@ def get(actor: Actor, supplier_id: Any) -> Supplier:
     return load_readable(Supplier, oid, actor, SupplierNotFound, "supplier")
 
 
-def update(actor: Actor, supplier_id: Any, changes: dict[str, Any],
-           expected_version: int | None = None) -> Supplier:
+def update(
+    actor: Actor, supplier_id: Any, changes: dict[str, Any], expected_version: int | None = None
+) -> Supplier:
     """Change the given fields of a supplier."""
     supplier = get(actor, supplier_id)
     ensure_writable(actor, supplier.access, "supplier")
@@ -110,15 +119,28 @@ def archive(actor: Actor, supplier_id: Any) -> Supplier:
         return supplier
     supplier.archived, supplier.archived_by = True, actor.username
     save_changed(supplier, actor)
-    audit.record(actor, "archived", "supplier", supplier.id, supplier.organization,
-                 {"archived": {"from": False, "to": True}})
+    audit.record(
+        actor,
+        "archived",
+        "supplier",
+        supplier.id,
+        supplier.organization,
+        {"archived": {"from": False, "to": True}},
+    )
     return supplier
 
 
-def find(actor: Actor, *, organization: str | None = None, product_type: str | None = None,
-         product: str | None = None, archived: bool | None = False,
-         sort: str | None = None, limit: int | None = None,
-         cursor: str | None = None) -> Page[Supplier]:
+def find(
+    actor: Actor,
+    *,
+    organization: str | None = None,
+    product_type: str | None = None,
+    product: str | None = None,
+    archived: bool | None = False,
+    sort: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[Supplier]:
     """Suppliers the actor may read that match the filters, by organization name."""
     parts: list[dict[str, Any]] = [f for f in (read_filter(actor),) if f]
     if archived is not None:
@@ -135,5 +157,4 @@ def find(actor: Actor, *, organization: str | None = None, product_type: str | N
 
 def of_organization(organization_id: ObjectId) -> Supplier | None:
     """The active supplier section of an organization, if it has one."""
-    return Supplier.objects(organization=organization_id,
-                            archived=False).first()
+    return Supplier.objects(organization=organization_id, archived=False).first()

@@ -49,12 +49,14 @@ def _seed() -> str:
     """Definitions, instances and an admin token to fuzz with."""
     for name in ("approval.bpmn", "parallel.bpmn", "message_wait.bpmn", "message_start.bpmn"):
         definitions.deploy((DATA / name).read_bytes(), name, "fuzz")
-    admin = accounts.create_user("fuzz-admin", "fuzz-password", ["designers", "integrations"],
-                                 is_admin=True)
+    admin = accounts.create_user(
+        "fuzz-admin", "fuzz-password", ["designers", "integrations"], is_admin=True
+    )
     actor = accounts.actor_of(admin)
     for _ in range(3):
-        instances.start("approval", actor, {"amount": 1},
-                        {"type": "organization", "id": "o-1", "title": "Fuzz"})
+        instances.start(
+            "approval", actor, {"amount": 1}, {"type": "organization", "id": "o-1", "title": "Fuzz"}
+        )
     instances.start("parallel", actor)
     instances.start("order_payment", actor, {"order_id": 1})
     token, _ = accounts.issue_token(admin.username, 3600, name="fuzz")
@@ -63,13 +65,18 @@ def _seed() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-examples", type=int,
-                        default=int(os.environ.get("FUZZ_MAX_EXAMPLES", "20")))
+    parser.add_argument(
+        "--max-examples", type=int, default=int(os.environ.get("FUZZ_MAX_EXAMPLES", "20"))
+    )
     parser.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", "1")))
-    parser.add_argument("--paths", default=os.environ.get("FUZZ_PATHS", PROCESS_API),
-                        help="regular expression of the paths to fuzz, or 'all'")
-    parser.add_argument("--phases", default=os.environ.get(
-        "FUZZ_PHASES", "examples,coverage,fuzzing,stateful"))
+    parser.add_argument(
+        "--paths",
+        default=os.environ.get("FUZZ_PATHS", PROCESS_API),
+        help="regular expression of the paths to fuzz, or 'all'",
+    )
+    parser.add_argument(
+        "--phases", default=os.environ.get("FUZZ_PHASES", "examples,coverage,fuzzing,stateful")
+    )
     args = parser.parse_args()
     with _database() as uri:
         db_name = f"crm_fuzz_{os.getpid()}"
@@ -82,18 +89,41 @@ def main() -> int:
         thread.start()
         base = f"http://127.0.0.1:{port}"
         for _ in range(50):
-            with contextlib.suppress(OSError), urllib.request.urlopen(  # noqa: S310 - ours
-                    f"{base}/api/v1/health", timeout=5):
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(  # noqa: S310 - ours
+                    f"{base}/api/v1/health", timeout=5
+                ),
+            ):
                 break
             time.sleep(0.1)
-        argv = [str(Path(sys.executable).parent / "schemathesis"), "run",
-                f"{base}/api/v1/openapi.json", "--header", f"Authorization: Bearer {token}",
-                "--checks", CHECKS, "--max-examples", str(args.max_examples),
-                "--seed", str(args.seed), "--generation-database", "none",
-                "--request-timeout", "30", "--no-color", "--workers", "1",
-                "--phases", args.phases,
-                # Revoking the token would leave every later request with a dead one.
-                "--exclude-method", "DELETE", "--exclude-path", "/api/v1/auth/token/revoke"]
+        argv = [
+            str(Path(sys.executable).parent / "schemathesis"),
+            "run",
+            f"{base}/api/v1/openapi.json",
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            str(args.max_examples),
+            "--seed",
+            str(args.seed),
+            "--generation-database",
+            "none",
+            "--request-timeout",
+            "30",
+            "--no-color",
+            "--workers",
+            "1",
+            "--phases",
+            args.phases,
+            # Revoking the token would leave every later request with a dead one.
+            "--exclude-method",
+            "DELETE",
+            "--exclude-path",
+            "/api/v1/auth/token/revoke",
+        ]
         if args.paths != "all":
             argv += ["--include-path-regex", args.paths]
         started = time.monotonic()
@@ -105,8 +135,10 @@ def main() -> int:
                 database.connect(uri, db_name)
                 database.drop_all()
             database.disconnect()
-        print(f"fuzz: schemathesis exited {result.returncode} in "
-              f"{time.monotonic() - started:.0f} s", flush=True)
+        print(
+            f"fuzz: schemathesis exited {result.returncode} in {time.monotonic() - started:.0f} s",
+            flush=True,
+        )
         return result.returncode
 
 

@@ -26,11 +26,11 @@ def deploy_procedures() -> None:
         definitions.deploy((PROCEDURES / name).read_bytes(), name, "test")
 
 
-def make_user(name: str, groups: tuple[str, ...] = (), email: str = "",
-              locale: str = "en") -> Actor:
+def make_user(
+    name: str, groups: tuple[str, ...] = (), email: str = "", locale: str = "en"
+) -> Actor:
     """A user (cheap password) and their actor."""
-    user = accounts.create_user(name, f"{name}-password", list(groups), email=email,
-                                locale=locale)
+    user = accounts.create_user(name, f"{name}-password", list(groups), email=email, locale=locale)
     return accounts.actor_of(user)
 
 
@@ -46,8 +46,12 @@ def later(seconds: float) -> str:
 
 def upload(client: FlaskClient, headers: Headers, name: str, data: bytes) -> str:
     """Store a file through the records office's API; return its id."""
-    response = client.post("/api/v1/files", headers=headers, content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(data), name)})
+    response = client.post(
+        "/api/v1/files",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(data), name)},
+    )
     assert response.status_code == 201, response.json
     return str(response.json["id"])
 

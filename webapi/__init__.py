@@ -64,9 +64,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     database.register_models(*LOGIN_MODELS, *IDEMPOTENCY_MODELS, *MESSAGE_MODELS)
     database.connect(settings.mongodb_uri, settings.db_name)
     mail_setup.configure(settings)
-    api = CrmApi(app, spec_kwargs={
-        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
-        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
+    api = CrmApi(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
+        },
+    )
     errors.register(app)
     app.before_request(guards.check_json_body)
     register_blueprints(api)

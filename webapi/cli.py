@@ -43,8 +43,11 @@ def _database(settings: Settings) -> Iterator[Settings]:
         yield settings
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    server = EmbeddedDatabase(settings.data_dir / "db", port=settings.embedded_db_port,
-                              log_path=settings.data_dir / "secantusd.log")
+    server = EmbeddedDatabase(
+        settings.data_dir / "db",
+        port=settings.embedded_db_port,
+        log_path=settings.data_dir / "secantusd.log",
+    )
     if server.answers():
         # `crm serve` is running its embedded database: use that one.
         yield settings.with_overrides({"mongodb_uri": server.uri})
@@ -90,8 +93,9 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.group()
 def main() -> None:
     """BPM CRM: counterparties, correspondence and records office on BPMN procedures."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("spiff").setLevel(logging.WARNING)
 
 
@@ -111,15 +115,19 @@ def serve(host: str | None, port: int | None) -> None:
         worker = None if settings.redis_url else EmbeddedWorker()
         if worker is not None:
             worker.start()
-        server = create_server(app, host=host or settings.host, port=port or settings.port,
-                               threads=8)
+        server = create_server(
+            app, host=host or settings.host, port=port or settings.port, threads=8
+        )
         # Ctrl-C and `kill` both end the server loop, then the context managers stop the
         # embedded database cleanly (SIGINT may arrive ignored from a background shell).
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _exit_on_signal)
         url = f"http://{host or settings.host}:{port or settings.port}"
-        log.info("serving on %s (database %s); Ctrl-C stops", url,
-                 "embedded" if not Settings.from_env().mongodb_uri else "MONGODB_URI")
+        log.info(
+            "serving on %s (database %s); Ctrl-C stops",
+            url,
+            "embedded" if not Settings.from_env().mongodb_uri else "MONGODB_URI",
+        )
         try:
             server.run()
         except KeyboardInterrupt:
@@ -147,8 +155,9 @@ def deploy(files: tuple[str, ...], by: str) -> None:
     with _connected() as settings:
         for name in files:
             path = Path(name)
-            for d in definitions.deploy(path.read_bytes(), path.name, by,
-                                        max_bytes=settings.max_bpmn_bytes):
+            for d in definitions.deploy(
+                path.read_bytes(), path.name, by, max_bytes=settings.max_bpmn_bytes
+            ):
                 click.echo(f"{d.key} v{d.version}")
 
 
@@ -166,22 +175,39 @@ def user() -> None:
 @click.option("--full-name", default="", help="Display name.")
 @click.option("--email", default="", help="E-mail address.")
 @_guard
-def user_add(name: str, password: str | None, groups: tuple[str, ...], admin: bool,
-             machine: bool, full_name: str, email: str) -> None:
+def user_add(
+    name: str,
+    password: str | None,
+    groups: tuple[str, ...],
+    admin: bool,
+    machine: bool,
+    full_name: str,
+    email: str,
+) -> None:
     """Create a user."""
     if not password and not machine:
         fail("--password is required (or --machine for an API client)")
     with _connected():
-        created = accounts.create_user(name, password, list(groups), is_admin=admin,
-                                       full_name=full_name, email=email, is_machine=machine)
-        click.echo(f"user {created.username} created"
-                   + (f" in {', '.join(created.groups)}" if created.groups else ""))
+        created = accounts.create_user(
+            name,
+            password,
+            list(groups),
+            is_admin=admin,
+            full_name=full_name,
+            email=email,
+            is_machine=machine,
+        )
+        click.echo(
+            f"user {created.username} created"
+            + (f" in {', '.join(created.groups)}" if created.groups else "")
+        )
 
 
 @main.command()
 @click.argument("name")
-@click.option("--ttl", default=0, type=int,
-              help="Seconds until it expires (default: valid until revoked).")
+@click.option(
+    "--ttl", default=0, type=int, help="Seconds until it expires (default: valid until revoked)."
+)
 @click.option("--label", default="cli", help="What the token is for.")
 @_guard
 def token(name: str, ttl: int, label: str) -> None:
@@ -209,19 +235,30 @@ def keys() -> None:
 
 @keys.command("issue")
 @click.argument("name")
-@click.option("--algorithm", type=click.Choice(signatures.ALGORITHMS), default="ec-p256",
-              help="Key type (default ec-p256).")
-@click.option("--days", default=signatures.DEFAULT_VALID_DAYS, type=int,
-              help="Days the certificate is valid.")
+@click.option(
+    "--algorithm",
+    type=click.Choice(signatures.ALGORITHMS),
+    default="ec-p256",
+    help="Key type (default ec-p256).",
+)
+@click.option(
+    "--days", default=signatures.DEFAULT_VALID_DAYS, type=int, help="Days the certificate is valid."
+)
 @_guard
 def keys_issue(name: str, algorithm: str, days: int) -> None:
     """Issue user NAME a key pair and certificate (the previous key is revoked)."""
     with _connected() as settings:
         user_record = accounts.get_user(name)
-        key = signatures.issue_key(user_record.username, settings.resolved_secret_key(),
-                                   algorithm, user_record.full_name, days)
-        click.echo(f"{key.username} {key.algorithm} {key.fingerprint} "
-                   f"valid until {key.not_after:%Y-%m-%d}")
+        key = signatures.issue_key(
+            user_record.username,
+            settings.resolved_secret_key(),
+            algorithm,
+            user_record.full_name,
+            days,
+        )
+        click.echo(
+            f"{key.username} {key.algorithm} {key.fingerprint} valid until {key.not_after:%Y-%m-%d}"
+        )
 
 
 @keys.command("list")
@@ -231,8 +268,10 @@ def keys_list(name: str | None) -> None:
     """List signing keys (of user NAME, or everyone's)."""
     with _connected():
         for key in signatures.list_keys(name):
-            click.echo(f"{key.username} {key.status} {key.algorithm} {key.fingerprint} "
-                       f"{key.not_after:%Y-%m-%d}")
+            click.echo(
+                f"{key.username} {key.status} {key.algorithm} {key.fingerprint} "
+                f"{key.not_after:%Y-%m-%d}"
+            )
 
 
 @keys.command("revoke")

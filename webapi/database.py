@@ -13,8 +13,13 @@ from engine.models import ALL_MODELS as ENGINE_MODELS
 from mail.models import ALL_MODELS as MAIL_MODELS
 from registry.models import ALL_MODELS as REGISTRY_MODELS
 
-_MODELS: list[type] = [*ENGINE_MODELS, *JOB_MODELS, *ACCOUNT_MODELS, *DOCUMENT_MODELS,
-                      *REGISTRY_MODELS]
+_MODELS: list[type] = [
+    *ENGINE_MODELS,
+    *JOB_MODELS,
+    *ACCOUNT_MODELS,
+    *DOCUMENT_MODELS,
+    *REGISTRY_MODELS,
+]
 _MODELS += MAIL_MODELS
 
 
@@ -28,8 +33,13 @@ def register_models(*models: type) -> None:
 def connect(uri: str, db_name: str) -> None:
     """Connect the default MongoEngine alias and create every registered index."""
     mongoengine.disconnect()
-    mongoengine.connect(db=db_name, host=uri, tz_aware=False, uuidRepresentation="standard",
-                        serverSelectionTimeoutMS=5000)
+    mongoengine.connect(
+        db=db_name,
+        host=uri,
+        tz_aware=False,
+        uuidRepresentation="standard",
+        serverSelectionTimeoutMS=5000,
+    )
     for model in _MODELS:
         model.ensure_indexes()  # type: ignore[attr-defined]
 

@@ -21,11 +21,18 @@ def _incoming_call(manager: Actor) -> Iterator[str]:
     organization = registry_demo.first_organization()
     if organization is None:
         return
-    subject = {"type": "organization", "id": str(organization.id),
-               "title": organization.short_name or organization.name}
-    running = queries.list_instances(manager, queries.InstanceFilter(
-        process_key="incoming_call", subject_type="organization",
-        subject_id=subject["id"]), 1).items
+    subject = {
+        "type": "organization",
+        "id": str(organization.id),
+        "title": organization.short_name or organization.name,
+    }
+    running = queries.list_instances(
+        manager,
+        queries.InstanceFilter(
+            process_key="incoming_call", subject_type="organization", subject_id=subject["id"]
+        ),
+        1,
+    ).items
     if running:
         yield "incoming_call demo exists"
         return
@@ -34,6 +41,7 @@ def _incoming_call(manager: Actor) -> Iterator[str]:
         yield f"started incoming_call {doc['_id']} on {subject['title']} for manager"
     except DefinitionNotFound:
         yield "incoming_call is not deployed"
+
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed for the demo on purpose
 DEMO_USERS = [
@@ -51,8 +59,7 @@ def load_demo(settings: Settings) -> Iterator[str]:
         yield f"deployed {line}"
     for username, groups, admin, name in DEMO_USERS:
         try:
-            accounts.create_user(username, DEMO_PASSWORD, groups, is_admin=admin,
-                                 full_name=name)
+            accounts.create_user(username, DEMO_PASSWORD, groups, is_admin=admin, full_name=name)
             yield f"user {username} (password {DEMO_PASSWORD}) in {', '.join(groups)}"
         except UserExists:
             yield f"user {username} exists"
@@ -61,5 +68,6 @@ def load_demo(settings: Settings) -> Iterator[str]:
     yield from documents_demo.load(clerk, settings.resolved_secret_key())
     yield from registry_demo.load(manager)
     yield from _incoming_call(manager)
-    yield from mail_demo.load({name: accounts.actor_of(accounts.get_user(name))
-                               for name, *_ in DEMO_USERS})
+    yield from mail_demo.load(
+        {name: accounts.actor_of(accounts.get_user(name)) for name, *_ in DEMO_USERS}
+    )

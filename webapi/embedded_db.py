@@ -85,21 +85,36 @@ class EmbeddedDatabase:
         if self.storage != ":memory:":
             Path(self.storage).mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
-        argv = [_executable(), "--host", "127.0.0.1", "--port", str(self.port),
-                "--storage-path", self.storage, "--log-level", "WARNING"]
+        argv = [
+            _executable(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-path",
+            self.storage,
+            "--log-level",
+            "WARNING",
+        ]
         # A process group of its own: Ctrl-C in the terminal reaches us, and we stop it
         # cleanly afterwards instead of having it die mid-write.
-        self.process = subprocess.Popen(argv, stdout=self._log or subprocess.DEVNULL,
-                                        stderr=subprocess.STDOUT,
-                                        start_new_session=True, env=os.environ.copy())
+        self.process = subprocess.Popen(
+            argv,
+            stdout=self._log or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=os.environ.copy(),
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise EmbeddedDatabaseError(
                     f"secantusd-py exited with code {self.process.returncode}"
-                    + (f"; see {self.log_path}" if self.log_path else ""))
-            client: pymongo.MongoClient = pymongo.MongoClient(self.uri,
-                                                              serverSelectionTimeoutMS=300)
+                    + (f"; see {self.log_path}" if self.log_path else "")
+                )
+            client: pymongo.MongoClient = pymongo.MongoClient(
+                self.uri, serverSelectionTimeoutMS=300
+            )
             try:
                 client.admin.command("ping")
                 return self

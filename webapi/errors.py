@@ -29,9 +29,18 @@ STATUS: dict[type[Exception], int] = {
 }
 
 # Codes for plain HTTP errors (werkzeug's), so clients can switch on `code` alone.
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-              415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests"}
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+}
 
 
 class ErrorSchema(ma.Schema):
@@ -42,9 +51,13 @@ class ErrorSchema(ma.Schema):
     errors = ma.fields.Dict(metadata={"description": "field → messages, or details"})
 
 
-def error_response(status: int, code: str, message: str,
-                   errors: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """Build the one error body."""
     response = jsonify({"code": code, "message": message, "errors": errors or {}})
     response.status_code = status
@@ -71,8 +84,11 @@ def handle_http_exception(exc: HTTPException) -> Response:
     data = getattr(exc, "data", None) or {}
     errors = data.get("messages") or data.get("errors") or {}
     # webargs nests errors by location ("json", "query"): flatten to field → messages.
-    if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "files", "headers",
-                                                    "view_args", "path"} and errors:
+    if (
+        isinstance(errors, dict)
+        and set(errors) <= {"json", "query", "form", "files", "headers", "view_args", "path"}
+        and errors
+    ):
         flat: dict[str, Any] = {}
         for part in errors.values():
             flat.update(part if isinstance(part, dict) else {"_": part})

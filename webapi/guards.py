@@ -62,8 +62,9 @@ def check_json_body() -> Response | None:
     try:
         body = request.get_json(force=True, silent=False)
     except Exception:  # werkzeug raises BadRequest; RecursionError on absurd nesting
-        return error_response(400, "bad_request", "the body is not valid JSON",
-                              {"json": ["not valid JSON"]})
+        return error_response(
+            400, "bad_request", "the body is not valid JSON", {"json": ["not valid JSON"]}
+        )
     found: dict[str, list[str]] = {}
     _problems(body, "", 0, found)
     if found:

@@ -32,8 +32,11 @@ class Strict(ma.Schema):
 
 
 def _principals() -> fields.List:
-    return fields.List(fields.String(validate=validate.Length(min=1, max=100)),
-                       load_default=list, validate=validate.Length(max=200))
+    return fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        load_default=list,
+        validate=validate.Length(max=200),
+    )
 
 
 class PageQuery(Strict):
@@ -150,13 +153,15 @@ class VerificationSchema(ma.Schema):
     detail = fields.String()
     version = fields.Integer(metadata={"description": "the file version checked"})
     covers_version = fields.Boolean(
-        metadata={"description": "whether the signature was made over that version"})
+        metadata={"description": "whether the signature was made over that version"}
+    )
     signature = fields.Nested(SignatureSchema)
 
 
 class KeyIssueInput(Strict):
-    algorithm = fields.String(load_default="ec-p256",
-                              validate=validate.OneOf(["ec-p256", "rsa-2048"]))
+    algorithm = fields.String(
+        load_default="ec-p256", validate=validate.OneOf(["ec-p256", "rsa-2048"])
+    )
     valid_days = fields.Integer(load_default=730, validate=validate.Range(min=1, max=3650))
 
 
@@ -193,8 +198,9 @@ class FileLinkSchema(ma.Schema):
 
 
 class DocumentCreateInput(Strict):
-    kind = fields.String(required=True, validate=validate.OneOf(["incoming", "outgoing",
-                                                                 "internal"]))
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["incoming", "outgoing", "internal"])
+    )
     title = fields.String(required=True, validate=validate.Length(min=1, max=500))
     summary = fields.String(load_default="", validate=_TEXT)
     correspondent = fields.Nested(OrganizationRefSchema, load_default=None, allow_none=True)
@@ -206,8 +212,9 @@ class DocumentCreateInput(Strict):
     read = _principals()
     write = _principals()
     journal_id = fields.String(load_default=None, allow_none=True)
-    links = fields.List(fields.Nested(LinkSchema), load_default=list,
-                        validate=validate.Length(max=100))
+    links = fields.List(
+        fields.Nested(LinkSchema), load_default=list, validate=validate.Length(max=100)
+    )
 
 
 class DocumentUpdateInput(Strict):
@@ -228,10 +235,10 @@ class RestrictionInput(Strict):
 
 class AttachInput(Strict):
     file_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    version = fields.Integer(load_default=None, allow_none=True,
-                             validate=validate.Range(min=1))
-    role = fields.String(load_default="content",
-                         validate=validate.OneOf(["content", "attachment", "scan"]))
+    version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    role = fields.String(
+        load_default="content", validate=validate.OneOf(["content", "attachment", "scan"])
+    )
 
 
 class DocumentSchema(ma.Schema):
@@ -275,11 +282,15 @@ class RegisterInput(Strict):
     correspondent_date = fields.Date(load_default=None, allow_none=True)
     summary = fields.String(load_default=None, allow_none=True, validate=_TEXT)
     resolution = fields.String(load_default="", validate=_TEXT)
-    executors = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
-                            load_default=list, validate=validate.Length(max=50))
+    executors = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
     deadline = fields.Date(load_default=None, allow_none=True)
-    due_in_working_days = fields.Integer(load_default=None, allow_none=True,
-                                         validate=validate.Range(min=1, max=365))
+    due_in_working_days = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=365)
+    )
     under_control = fields.Boolean(load_default=False)
     controller = fields.String(load_default=None, allow_none=True)
 
@@ -287,9 +298,14 @@ class RegisterInput(Strict):
 class GenerateInput(Strict):
     template_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     filename = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    context = fields.Dict(keys=fields.String(), load_default=dict,
-                          metadata={"description": "organization, contract … as plain data; "
-                                                   "`document` is filled in from the document"})
+    context = fields.Dict(
+        keys=fields.String(),
+        load_default=dict,
+        metadata={
+            "description": "organization, contract … as plain data; "
+            "`document` is filled in from the document"
+        },
+    )
 
 
 # ------------------------------------------------------------------------------ journals
@@ -298,13 +314,17 @@ class GenerateInput(Strict):
 class JournalCreateInput(Strict):
     code = fields.String(required=True, validate=validate.Length(min=1, max=32))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    kind = fields.String(required=True, validate=validate.OneOf(
-        ["incoming", "outgoing", "internal", "appeal"]))
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["incoming", "outgoing", "internal", "appeal"])
+    )
     number_template = fields.String(required=True, validate=validate.Length(min=1, max=200))
     department = fields.String(load_default="", validate=validate.Length(max=32))
     case_index = fields.String(load_default="", validate=validate.Length(max=32))
-    read = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
-                       load_default=lambda: ["*"], validate=validate.Length(max=200))
+    read = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        load_default=lambda: ["*"],
+        validate=validate.Length(max=200),
+    )
     write = _principals()
 
 
@@ -409,8 +429,7 @@ class CardListSchema(ma.Schema):
 
 class CardListQuery(PageQuery):
     journal_id = fields.String(validate=validate.Length(min=1, max=64))
-    status = fields.String(validate=validate.OneOf(["registered", "in_work", "executed",
-                                                    "filed"]))
+    status = fields.String(validate=validate.OneOf(["registered", "in_work", "executed", "filed"]))
     kind = fields.String(validate=validate.OneOf(["document", "appeal"]))
     executor = fields.String(validate=validate.Length(min=1, max=100))
     under_control = fields.Boolean()
@@ -420,8 +439,9 @@ class CardListQuery(PageQuery):
 class CardUpdateInput(Strict):
     summary = fields.String(validate=_TEXT)
     resolution = fields.String(validate=_TEXT)
-    executors = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
-                            validate=validate.Length(max=50))
+    executors = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=50)
+    )
     deadline = fields.Date(allow_none=True)
     correspondent_number = fields.String(validate=_SHORT)
     correspondent_date = fields.Date(allow_none=True)
@@ -438,8 +458,11 @@ class StatusInput(Strict):
 
 
 class LinkDocumentsInput(Strict):
-    document_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
-                               required=True, validate=validate.Length(min=1, max=100))
+    document_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+    )
 
 
 class AcquaintInput(Strict):
@@ -495,16 +518,21 @@ class AuthorSchema(Strict):
 
 class AppealCreateInput(Strict):
     journal_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    authors = fields.List(fields.Nested(AuthorSchema), load_default=list,
-                          validate=validate.Length(max=1000))
+    authors = fields.List(
+        fields.Nested(AuthorSchema), load_default=list, validate=validate.Length(max=1000)
+    )
     topic = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    channel = fields.String(required=True, validate=validate.OneOf(
-        ["post", "email", "web", "personal", "phone"]))
+    channel = fields.String(
+        required=True, validate=validate.OneOf(["post", "email", "web", "personal", "phone"])
+    )
     summary = fields.String(required=True, validate=validate.Length(min=1, max=4000))
     received_on = fields.Date(load_default=None, allow_none=True)
     title = fields.String(load_default="", validate=validate.Length(max=500))
-    executors = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
-                            load_default=list, validate=validate.Length(max=50))
+    executors = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
 
 
 class NoticeSchema(ma.Schema):
@@ -605,9 +633,12 @@ class NomenclatureListQuery(Strict):
 class CaseCreateInput(Strict):
     index = fields.String(required=True, validate=validate.Length(min=1, max=32))
     title = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    retention_years = fields.Integer(load_default=None, allow_none=True,
-                                     validate=validate.Range(min=1, max=200),
-                                     metadata={"description": "null: kept permanently"})
+    retention_years = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, max=200),
+        metadata={"description": "null: kept permanently"},
+    )
     retention_article = fields.String(load_default="", validate=_SHORT)
     volumes = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
 
@@ -645,8 +676,11 @@ class ClosedSchema(ma.Schema):
 
 class DestroyInput(Strict):
     number = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    case_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
-                           required=True, validate=validate.Length(min=1, max=1000))
+    case_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        required=True,
+        validate=validate.Length(min=1, max=1000),
+    )
     reason = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
@@ -664,8 +698,9 @@ class ActSchema(ma.Schema):
 
 class TemplateForm(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    kind = fields.String(load_default="contract",
-                         validate=validate.OneOf(["contract", "letter", "other"]))
+    kind = fields.String(
+        load_default="contract", validate=validate.OneOf(["contract", "letter", "other"])
+    )
     description = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
@@ -690,5 +725,4 @@ class TemplateListQuery(Strict):
 
 class RenderInput(Strict):
     context = fields.Dict(keys=fields.String(), load_default=dict)
-    filename = fields.String(load_default="document.docx", validate=validate.Length(min=1,
-                                                                                     max=200))
+    filename = fields.String(load_default="document.docx", validate=validate.Length(min=1, max=200))

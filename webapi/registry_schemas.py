@@ -27,8 +27,9 @@ class AmountField(fields.Decimal):
     """A decimal sent as a string; `positive` or `non_negative` checked here rather than
     with a Range validator, which OpenAPI would render as a numeric minimum on a string."""
 
-    def __init__(self, *, positive: bool = False, non_negative: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, positive: bool = False, non_negative: bool = False, **kwargs: Any
+    ) -> None:
         pattern = r"^\d+(\.\d+)?$" if positive or non_negative else r"^-?\d+(\.\d+)?$"
         kwargs["metadata"] = {"pattern": pattern, **kwargs.get("metadata", {})}
         super().__init__(as_string=True, **kwargs)
@@ -52,8 +53,9 @@ def _texts(limit: int = 50) -> fields.List:
 
 
 class ArchivedQuery(PageQuerySchema):
-    archived = fields.Boolean(load_default=False,
-                              metadata={"description": "true: only archived objects"})
+    archived = fields.Boolean(
+        load_default=False, metadata={"description": "true: only archived objects"}
+    )
 
 
 class TrackedSchema(ma.Schema):
@@ -74,8 +76,12 @@ class RegistryAccessSchema(ma.Schema):
 
 
 class VersionMixin(StrictSchema):
-    version = fields.Integer(load_only=True, metadata={
-        "description": "the version you read: a stale one answers 409 instead of overwriting"})
+    version = fields.Integer(
+        load_only=True,
+        metadata={
+            "description": "the version you read: a stale one answers 409 instead of overwriting"
+        },
+    )
 
 
 # --------------------------------------------------------------------- organizations
@@ -92,8 +98,11 @@ class AddressInSchema(StrictSchema):
 
 class BankAccountSchema(StrictSchema):
     bank_name = fields.String(validate=_SHORT)
-    bik = fields.String(required=True, validate=validate.Length(max=20),
-                        metadata={"description": "9 digits, starts with 04"})
+    bik = fields.String(
+        required=True,
+        validate=validate.Length(max=20),
+        metadata={"description": "9 digits, starts with 04"},
+    )
     correspondent_account = fields.String(validate=validate.Length(max=30))
     settlement_account = fields.String(required=True, validate=validate.Length(max=30))
 
@@ -102,11 +111,15 @@ class OrganizationInSchema(StrictSchema):
     name = fields.String(required=True, validate=_SHORT, metadata={"description": "full name"})
     short_name = fields.String(validate=_SHORT)
     legal_form = fields.String(validate=_SHORT)
-    inn = fields.String(validate=validate.Length(max=20),
-                        metadata={"description": "10 digits (organization) or 12 (person)"})
+    inn = fields.String(
+        validate=validate.Length(max=20),
+        metadata={"description": "10 digits (organization) or 12 (person)"},
+    )
     kpp = fields.String(validate=validate.Length(max=20))
-    ogrn = fields.String(validate=validate.Length(max=20),
-                         metadata={"description": "OGRN (13 digits) or OGRNIP (15)"})
+    ogrn = fields.String(
+        validate=validate.Length(max=20),
+        metadata={"description": "OGRN (13 digits) or OGRNIP (15)"},
+    )
     okpo = fields.String(validate=validate.Length(max=20))
     legal_address = fields.Nested(AddressInSchema, allow_none=True)
     actual_address = fields.Nested(AddressInSchema, allow_none=True)
@@ -114,15 +127,17 @@ class OrganizationInSchema(StrictSchema):
     phones = _texts()
     emails = _texts()
     website = fields.String(validate=_SHORT)
-    bank_accounts = fields.List(fields.Nested(BankAccountSchema),
-                                validate=validate.Length(max=20))
+    bank_accounts = fields.List(fields.Nested(BankAccountSchema), validate=validate.Length(max=20))
     tags = _texts(100)
-    responsible = fields.String(validate=validate.Length(max=64), metadata={
-        "description": "username of the responsible manager (default: you)"})
+    responsible = fields.String(
+        validate=validate.Length(max=64),
+        metadata={"description": "username of the responsible manager (default: you)"},
+    )
     notes = fields.String(validate=_TEXT)
     attributes = fields.Dict(keys=fields.String(), metadata={"description": "custom attributes"})
-    restricted = fields.Boolean(metadata={
-        "description": "only writers and `readers` see a restricted organization"})
+    restricted = fields.Boolean(
+        metadata={"description": "only writers and `readers` see a restricted organization"}
+    )
     readers = _texts()
     writers = _texts()
 
@@ -176,19 +191,27 @@ class OrganizationSchema(TrackedSchema):
 
 
 class OrganizationQuerySchema(ArchivedQuery):
-    q = fields.String(validate=validate.Length(max=200), metadata={
-        "description": "name words (each matches the start of a word, any case, ё = е); "
-                       "10 or 12 digits search the INN, 13 or 15 the OGRN"})
-    match = fields.String(load_default="prefix", validate=validate.OneOf(["prefix", "contains"]),
-                          metadata={"description": "contains: fragments inside words too"})
+    q = fields.String(
+        validate=validate.Length(max=200),
+        metadata={
+            "description": "name words (each matches the start of a word, any case, ё = е); "
+            "10 or 12 digits search the INN, 13 or 15 the OGRN"
+        },
+    )
+    match = fields.String(
+        load_default="prefix",
+        validate=validate.OneOf(["prefix", "contains"]),
+        metadata={"description": "contains: fragments inside words too"},
+    )
     inn = fields.String(validate=validate.Length(max=20))
     ogrn = fields.String(validate=validate.Length(max=20))
     phone = fields.String(validate=validate.Length(max=40))
     email = fields.String(validate=validate.Length(max=254))
     tag = fields.String(validate=validate.Length(max=100))
     responsible = fields.String(validate=validate.Length(max=64))
-    sort = fields.String(load_default="name",
-                         validate=validate.OneOf(["name", "-name", "created", "-created"]))
+    sort = fields.String(
+        load_default="name", validate=validate.OneOf(["name", "-name", "created", "-created"])
+    )
 
 
 class OrganizationPageSchema(ma.Schema):
@@ -244,8 +267,9 @@ class ContactQuerySchema(ArchivedQuery):
     q = fields.String(validate=validate.Length(max=200))
     phone = fields.String(validate=validate.Length(max=40))
     email = fields.String(validate=validate.Length(max=254))
-    sort = fields.String(load_default="name",
-                         validate=validate.OneOf(["name", "-name", "created", "-created"]))
+    sort = fields.String(
+        load_default="name", validate=validate.OneOf(["name", "-name", "created", "-created"])
+    )
 
 
 class ContactPageSchema(ma.Schema):
@@ -259,8 +283,10 @@ class ContactPageSchema(ma.Schema):
 class ActionPatchSchema(VersionMixin):
     contact = fields.String(allow_none=True, validate=validate.Length(max=64))
     kind = fields.String(validate=validate.OneOf(ACTION_KINDS))
-    by = fields.String(validate=validate.Length(max=64),
-                       metadata={"description": "who talked to the counterparty (default: you)"})
+    by = fields.String(
+        validate=validate.Length(max=64),
+        metadata={"description": "who talked to the counterparty (default: you)"},
+    )
     at = fields.AwareDateTime(default_timezone=None, metadata={"description": "when"})
     subject = fields.String(validate=_SHORT)
     content = fields.String(validate=_TEXT)
@@ -342,8 +368,9 @@ class ProductPageSchema(ma.Schema):
 
 class SupplierPatchSchema(VersionMixin):
     product_types = _texts()
-    products = fields.List(fields.String(validate=validate.Length(max=64)),
-                           validate=validate.Length(max=1000))
+    products = fields.List(
+        fields.String(validate=validate.Length(max=64)), validate=validate.Length(max=1000)
+    )
     notes = fields.String(validate=_TEXT)
 
 
@@ -374,8 +401,10 @@ class SupplierPageSchema(ma.Schema):
 
 
 class ContractPatchSchema(VersionMixin):
-    role = fields.String(validate=validate.OneOf(CONTRACT_ROLES),
-                         metadata={"description": "executor: we sell; customer: we buy"})
+    role = fields.String(
+        validate=validate.OneOf(CONTRACT_ROLES),
+        metadata={"description": "executor: we sell; customer: we buy"},
+    )
     number = fields.String(validate=validate.Length(max=100))
     date = fields.Date(allow_none=True)
     subject = fields.String(validate=_TEXT)
@@ -385,8 +414,9 @@ class ContractPatchSchema(VersionMixin):
     starts_on = fields.Date(allow_none=True)
     ends_on = fields.Date(allow_none=True)
     responsible = fields.String(validate=validate.Length(max=64))
-    files = fields.List(fields.String(validate=validate.Length(max=64)),
-                        validate=validate.Length(max=100))
+    files = fields.List(
+        fields.String(validate=validate.Length(max=64)), validate=validate.Length(max=100)
+    )
     notes = fields.String(validate=_TEXT)
 
 
@@ -394,8 +424,9 @@ class ContractInSchema(ContractPatchSchema):
     organization = fields.String(required=True, validate=validate.Length(max=64))
     role = fields.String(required=True, validate=validate.OneOf(CONTRACT_ROLES))
     number = fields.String(required=True, validate=validate.Length(max=100))
-    stage = fields.String(validate=validate.OneOf(CONTRACT_STAGES),
-                          metadata={"description": "default: draft"})
+    stage = fields.String(
+        validate=validate.OneOf(CONTRACT_STAGES), metadata={"description": "default: draft"}
+    )
 
 
 class StageSchema(VersionMixin):
@@ -426,8 +457,9 @@ class ContractQuerySchema(ArchivedQuery):
     stage = fields.String(validate=validate.OneOf(CONTRACT_STAGES))
     responsible = fields.String(validate=validate.Length(max=64))
     number = fields.String(validate=validate.Length(max=100))
-    sort = fields.String(load_default="-created",
-                         validate=validate.OneOf(["-created", "created", "number"]))
+    sort = fields.String(
+        load_default="-created", validate=validate.OneOf(["-created", "created", "number"])
+    )
 
 
 class ContractPageSchema(ma.Schema):
@@ -484,8 +516,7 @@ class DeliveryItemInSchema(StrictSchema):
     name = fields.String(validate=_SHORT, metadata={"description": "default: the product's"})
     unit = fields.String(validate=validate.Length(max=20))
     quantity = AmountField(required=True, places=3, positive=True)
-    price = _money(non_negative=True,
-                   metadata={"description": "default: the product's price"})
+    price = _money(non_negative=True, metadata={"description": "default: the product's price"})
 
 
 class DeliveryPatchSchema(VersionMixin):
@@ -497,8 +528,9 @@ class DeliveryPatchSchema(VersionMixin):
 
 class DeliveryInSchema(DeliveryPatchSchema):
     contract = fields.String(required=True, validate=validate.Length(max=64))
-    items = fields.List(fields.Nested(DeliveryItemInSchema), required=True,
-                        validate=validate.Length(min=1, max=500))
+    items = fields.List(
+        fields.Nested(DeliveryItemInSchema), required=True, validate=validate.Length(min=1, max=500)
+    )
 
 
 class DeliveryItemSchema(ma.Schema):
@@ -580,11 +612,17 @@ class OrganizationCardSchema(ma.Schema):
     contacts = fields.List(fields.Nested(ContactSchema))
     actions = fields.List(fields.Nested(ActionSchema))
     contracts = fields.List(fields.Nested(ContractSchema))
-    contract_totals = fields.Dict(keys=fields.String(), values=fields.Nested(ContractTotalsSchema),
-                                  metadata={"description": "per role: executor, customer"})
+    contract_totals = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(ContractTotalsSchema),
+        metadata={"description": "per role: executor, customer"},
+    )
     invoices = fields.List(fields.Nested(InvoiceSchema))
-    invoice_totals = fields.Dict(keys=fields.String(), values=fields.Nested(InvoiceTotalsSchema),
-                                 metadata={"description": "per role: executor, customer"})
+    invoice_totals = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(InvoiceTotalsSchema),
+        metadata={"description": "per role: executor, customer"},
+    )
     deliveries = fields.List(fields.Nested(DeliverySchema))
     supplier = fields.Nested(SupplierSchema, allow_none=True)
     supplier_products = fields.List(fields.Nested(ProductSchema))
@@ -609,19 +647,25 @@ class JsonMapping(fields.String):
         except ValueError as exc:
             raise ma.ValidationError("not JSON") from exc
         if not isinstance(mapping, dict) or not all(
-                isinstance(k, str) and isinstance(v, str | None) for k, v in mapping.items()):
+            isinstance(k, str) and isinstance(v, str | None) for k, v in mapping.items()
+        ):
             raise ma.ValidationError("a JSON object of column name → field name")
         return {k: v or "" for k, v in mapping.items()}
 
 
 class ImportFormSchema(StrictSchema):
-    format = fields.String(validate=validate.OneOf(["csv", "xlsx"]),
-                           metadata={"description": "default: from the file name or content"})
-    mapping = JsonMapping(validate=validate.Length(max=20000), metadata={
-        "description": 'JSON object: file column → field ("" ignores the column)'})
+    format = fields.String(
+        validate=validate.OneOf(["csv", "xlsx"]),
+        metadata={"description": "default: from the file name or content"},
+    )
+    mapping = JsonMapping(
+        validate=validate.Length(max=20000),
+        metadata={"description": 'JSON object: file column → field ("" ignores the column)'},
+    )
     dry_run = fields.Boolean(load_default=False)
-    allow_partial = fields.Boolean(load_default=False, metadata={
-        "description": "write the good rows even if some are bad"})
+    allow_partial = fields.Boolean(
+        load_default=False, metadata={"description": "write the good rows even if some are bad"}
+    )
 
 
 class ImportRowErrorSchema(ma.Schema):

@@ -35,10 +35,15 @@ class StrictSchema(ma.Schema):
 
 
 class PageQuerySchema(StrictSchema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LIMIT),
-                           metadata={"description": f"page size, at most {MAX_LIMIT}"})
-    cursor = fields.String(validate=validate.Length(min=1, max=1000),
-                           metadata={"description": "next_cursor of the previous page"})
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"page size, at most {MAX_LIMIT}"},
+    )
+    cursor = fields.String(
+        validate=validate.Length(min=1, max=1000),
+        metadata={"description": "next_cursor of the previous page"},
+    )
 
 
 # ------------------------------------------------------------------------------- auth
@@ -46,8 +51,9 @@ class PageQuerySchema(StrictSchema):
 
 class TokenRequestSchema(StrictSchema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024),
-                             load_only=True)
+    password = fields.String(
+        required=True, validate=validate.Length(min=1, max=1024), load_only=True
+    )
 
 
 class TokenSchema(ma.Schema):
@@ -93,15 +99,20 @@ class DefinitionSchema(ma.Schema):
 class DeployedSchema(DefinitionSchema):
     """The first definition of the file, and all of them."""
 
-    definitions = fields.List(fields.Nested(DefinitionSchema), required=True,
-                              metadata={"description": "every process or decision of the file"})
+    definitions = fields.List(
+        fields.Nested(DefinitionSchema),
+        required=True,
+        metadata={"description": "every process or decision of the file"},
+    )
 
     @ma.pre_dump
     def _first(self, obj: Any, **_: Any) -> Any:
         if isinstance(obj, list):
             first = obj[0]
-            return {**{name: getattr(first, name, None) for name in DefinitionSchema().fields},
-                    "definitions": obj}
+            return {
+                **{name: getattr(first, name, None) for name in DefinitionSchema().fields},
+                "definitions": obj,
+            }
         return obj
 
 
@@ -136,9 +147,13 @@ class IdempotencyHeaderSchema(ma.Schema):
         unknown = ma.EXCLUDE  # every other header is none of our business
 
     idempotency_key = fields.String(
-        data_key="Idempotency-Key", validate=validate.Length(min=1, max=255),
-        metadata={"description": "the same key from the same caller within 24 h returns the "
-                                 "first result and starts nothing new"})
+        data_key="Idempotency-Key",
+        validate=validate.Length(min=1, max=255),
+        metadata={
+            "description": "the same key from the same caller within 24 h returns the "
+            "first result and starts nothing new"
+        },
+    )
 
 
 class InstanceCreatedSchema(ma.Schema):
@@ -182,8 +197,9 @@ class InstanceSummarySchema(_FromDocument):
     process_key = fields.String(required=True)
     version = fields.Integer(required=True, attribute="definition_version")
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    has_incident = fields.Boolean(required=True,
-                                  metadata={"description": "an error stopped the instance"})
+    has_incident = fields.Boolean(
+        required=True, metadata={"description": "an error stopped the instance"}
+    )
     subject = fields.Nested(SubjectOutSchema, allow_none=True)
     started_by = fields.String(required=True)
     started_at = _utc()
@@ -206,8 +222,9 @@ class TaskSchema(_FromDocument):
     bpmn_id = fields.String(required=True)
     instance_id = fields.String(required=True)
     process_key = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(
-        ["open", "completed", "cancelled"]))
+    status = fields.String(
+        required=True, validate=validate.OneOf(["open", "completed", "cancelled"])
+    )
     assignee = fields.String(allow_none=True)
     candidates = fields.List(fields.String())
     lane = fields.String(allow_none=True)
@@ -220,8 +237,12 @@ class TaskSchema(_FromDocument):
 
 
 class FormSchema(ma.Schema):
-    fields_ = fields.List(fields.Dict(), data_key="fields", attribute="fields",
-                          metadata={"description": "id, type, label, labels, required, ..."})
+    fields_ = fields.List(
+        fields.Dict(),
+        data_key="fields",
+        attribute="fields",
+        metadata={"description": "id, type, label, labels, required, ..."},
+    )
 
 
 class TaskDetailSchema(TaskSchema):
@@ -250,14 +271,18 @@ class WaitingMessageSchema(ma.Schema):
 
 class InstanceDetailSchema(InstanceSummarySchema):
     variables = fields.Dict(required=True)
-    tasks = fields.List(fields.Nested(TaskSchema), required=True,
-                        metadata={"description": "open tasks"})
+    tasks = fields.List(
+        fields.Nested(TaskSchema), required=True, metadata={"description": "open tasks"}
+    )
     events = fields.List(fields.Nested(EventSchema), required=True)
     waiting_messages = fields.List(fields.Nested(WaitingMessageSchema))
-    incident = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True),
-                           allow_none=True, dump_default=None,
-                           metadata={"description": "the open incident, or the error that "
-                                                    "stopped the run"})
+    incident = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(allow_none=True),
+        allow_none=True,
+        dump_default=None,
+        metadata={"description": "the open incident, or the error that stopped the run"},
+    )
 
     @ma.pre_dump
     def _incident_detail(self, obj: Any, **_: Any) -> Any:
@@ -265,11 +290,13 @@ class InstanceDetailSchema(InstanceSummarySchema):
 
 
 class TaskListQuerySchema(PageQuerySchema):
-    status = fields.String(load_default="open",
-                           validate=validate.OneOf(["open", "completed", "cancelled"]))
+    status = fields.String(
+        load_default="open", validate=validate.OneOf(["open", "completed", "cancelled"])
+    )
     process_key = fields.String(validate=_NAME)
-    all = fields.Boolean(load_default=False,
-                         metadata={"description": "admins only: every task, not just theirs"})
+    all = fields.Boolean(
+        load_default=False, metadata={"description": "admins only: every task, not just theirs"}
+    )
 
 
 class CompleteTaskSchema(StrictSchema):
@@ -283,19 +310,26 @@ class MessageSchema(StrictSchema):
     name = fields.String(required=True, validate=_NAME)
     correlation_key = fields.String(allow_none=True, validate=_NAME)
     payload = fields.Dict(keys=fields.String(), load_default=dict)
-    message_id = fields.String(allow_none=True, validate=_NAME,
-                               metadata={"description": "a repeat of this id has no effect"})
-    ttl = fields.Integer(strict=True, allow_none=True,
-                         validate=validate.Range(min=1, max=7 * 24 * 3600),
-                         metadata={"description": "seconds to keep the message when nobody "
-                                                  "waits for it yet"})
+    message_id = fields.String(
+        allow_none=True,
+        validate=_NAME,
+        metadata={"description": "a repeat of this id has no effect"},
+    )
+    ttl = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=7 * 24 * 3600),
+        metadata={"description": "seconds to keep the message when nobody waits for it yet"},
+    )
 
 
 class MessageResultSchema(ma.Schema):
-    status = fields.String(required=True,
-                           validate=validate.OneOf(["delivered", "started", "buffered"]))
+    status = fields.String(
+        required=True, validate=validate.OneOf(["delivered", "started", "buffered"])
+    )
     instance_id = fields.String(allow_none=True, dump_default=None)
     message_id = fields.String(allow_none=True, dump_default=None)
     buffer_id = fields.String(allow_none=True, dump_default=None)
-    duplicate = fields.Boolean(required=True,
-                               metadata={"description": "the id was seen before: no new effect"})
+    duplicate = fields.Boolean(
+        required=True, metadata={"description": "the id was seen before: no new effect"}
+    )

@@ -48,8 +48,7 @@ def create_celery(settings: Settings) -> Celery:
         task_soft_time_limit=max(1, lease - 5),
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
-        beat_schedule={"dispatch": {"task": "crm.dispatch",
-                                    "schedule": DISPATCH_EVERY_SECONDS}},
+        beat_schedule={"dispatch": {"task": "crm.dispatch", "schedule": DISPATCH_EVERY_SECONDS}},
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )
 

@@ -19,14 +19,16 @@ from webapi import create_app
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cheap argon2 parameters: the tests check behaviour, not hashing strength."""
-    monkeypatch.setattr(accounts, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 @pytest.fixture()
 def app(db: None, db_uri: str, db_name: str) -> Iterator[Flask]:
-    application = create_app({"mongodb_uri": db_uri, "db_name": db_name, "testing": True,
-                              "secret_key": "test"})
+    application = create_app(
+        {"mongodb_uri": db_uri, "db_name": db_name, "testing": True, "secret_key": "test"}
+    )
     yield application
 
 
@@ -46,11 +48,20 @@ def users(app: Flask) -> dict[str, dict[str, str]]:
     (sales), carol (support), a machine client in integrations."""
     made = {}
     for name, groups, admin, machine in (
-            ("admin", [], True, False), ("designer", ["designers"], False, False),
-            ("alice", ["sales"], False, False), ("bob", ["sales"], False, False),
-            ("carol", ["support"], False, False), ("robot", ["integrations"], False, True)):
-        accounts.create_user(name, None if machine else f"{name}-password", groups,
-                             is_admin=admin, is_machine=machine)
+        ("admin", [], True, False),
+        ("designer", ["designers"], False, False),
+        ("alice", ["sales"], False, False),
+        ("bob", ["sales"], False, False),
+        ("carol", ["support"], False, False),
+        ("robot", ["integrations"], False, True),
+    ):
+        accounts.create_user(
+            name,
+            None if machine else f"{name}-password",
+            groups,
+            is_admin=admin,
+            is_machine=machine,
+        )
         made[name] = {"Authorization": f"Bearer {_token(name)}"}
     return made
 

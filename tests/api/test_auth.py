@@ -22,23 +22,28 @@ def _error(response, status: int, code: str | None = None) -> dict:
 
 
 def test_token_for_valid_credentials_works_as_bearer(client, users):
-    response = client.post("/api/v1/auth/token",
-                           json={"username": "alice", "password": "alice-password"})
+    response = client.post(
+        "/api/v1/auth/token", json={"username": "alice", "password": "alice-password"}
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert body["token"].startswith("crm_") and body["token_type"] == "Bearer"
     assert body["expires_at"].endswith("+00:00")
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['token']}"})
     assert me.status_code == 200
-    assert me.get_json() == {"username": "alice", "full_name": "", "groups": ["sales"],
-                             "is_admin": False, "is_machine": False}
+    assert me.get_json() == {
+        "username": "alice",
+        "full_name": "",
+        "groups": ["sales"],
+        "is_admin": False,
+        "is_machine": False,
+    }
 
 
 def test_wrong_password_and_unknown_user_look_the_same(client, users):
     wrong = client.post("/api/v1/auth/token", json={"username": "alice", "password": "nope"})
     unknown = client.post("/api/v1/auth/token", json={"username": "zed", "password": "nope"})
-    assert _error(wrong, 401, "invalid_credentials") == _error(unknown, 401,
-                                                               "invalid_credentials")
+    assert _error(wrong, 401, "invalid_credentials") == _error(unknown, 401, "invalid_credentials")
 
 
 def test_machine_user_cannot_sign_in_with_a_password(client, users):
@@ -46,8 +51,12 @@ def test_machine_user_cannot_sign_in_with_a_password(client, users):
 
 
 def test_missing_malformed_and_unknown_tokens_are_401(client, users):
-    for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "},
-                    {"Authorization": "Bearer crm_not-a-token"}):
+    for headers in (
+        {},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer crm_not-a-token"},
+    ):
         _error(client.get("/api/v1/auth/me", headers=headers), 401, "invalid_token")
 
 
@@ -67,9 +76,13 @@ def test_expired_token_is_refused(client, users):
 
 
 def test_token_request_is_strict(client, users):
-    body = _error(client.post("/api/v1/auth/token",
-                              json={"username": "alice", "password": "x", "scope": "all"}),
-                  422, "validation_error")
+    body = _error(
+        client.post(
+            "/api/v1/auth/token", json={"username": "alice", "password": "x", "scope": "all"}
+        ),
+        422,
+        "validation_error",
+    )
     assert "scope" in body["errors"]
     body = _error(client.post("/api/v1/auth/token", json={"username": 5, "password": []}), 422)
     assert set(body["errors"]) == {"username", "password"}
@@ -79,8 +92,13 @@ def test_token_request_is_strict(client, users):
 
 def test_token_endpoint_is_rate_limited_in_the_database(db_uri, db_name, db):
     accounts.create_user("alice", "alice-password", ["sales"])
-    settings = {"mongodb_uri": db_uri, "db_name": db_name, "testing": True,
-                "secret_key": "test", "token_rate_limit_per_minute": 3}
+    settings = {
+        "mongodb_uri": db_uri,
+        "db_name": db_name,
+        "testing": True,
+        "secret_key": "test",
+        "token_rate_limit_per_minute": 3,
+    }
     # Two apps stand for two web processes: the counter is shared through the database.
     first: Flask = create_app(settings)
     second: Flask = create_app(settings)
@@ -89,12 +107,14 @@ def test_token_endpoint_is_rate_limited_in_the_database(db_uri, db_name, db):
     assert second.test_client().post("/api/v1/auth/token", json=bad).status_code == 401
     assert first.test_client().post("/api/v1/auth/token", json=bad).status_code == 401
     limited = second.test_client().post(
-        "/api/v1/auth/token", json={"username": "alice", "password": "alice-password"})
+        "/api/v1/auth/token", json={"username": "alice", "password": "alice-password"}
+    )
     body = _error(limited, 429, "too_many_requests")
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
     assert body["errors"]["retry_after"] == int(limited.headers["Retry-After"])
     # Another user from the same address is not locked out by alice's attempts.
     accounts.create_user("bob", "bob-password", ["sales"])
-    ok = first.test_client().post("/api/v1/auth/token",
-                                  json={"username": "bob", "password": "bob-password"})
+    ok = first.test_client().post(
+        "/api/v1/auth/token", json={"username": "bob", "password": "bob-password"}
+    )
     assert ok.status_code == 200

@@ -11,16 +11,20 @@ def multipart(content: bytes, filename: str) -> tuple[bytes, str]:
     """A multipart body with one `file`, built in memory (werkzeug's test builder spools
     large bodies to a temporary file that it leaves open when the app refuses early)."""
     boundary = "----crm-test-boundary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
 def _upload(client, headers, content: bytes, filename: str = "approval.bpmn"):
     body, content_type = multipart(content, filename)
-    return client.post("/api/v1/definitions", headers=headers, content_type=content_type,
-                       data=body)
+    return client.post("/api/v1/definitions", headers=headers, content_type=content_type, data=body)
 
 
 def test_designer_deploys_and_gets_id_key_version(client, users):
@@ -43,8 +47,12 @@ def test_only_designers_and_admins_deploy(client, users):
 
 
 def test_upload_needs_a_bpmn_or_dmn_file(client, users):
-    missing = client.post("/api/v1/definitions", headers=users["designer"],
-                          content_type="multipart/form-data", data={})
+    missing = client.post(
+        "/api/v1/definitions",
+        headers=users["designer"],
+        content_type="multipart/form-data",
+        data={},
+    )
     assert missing.status_code == 422 and "file" in missing.get_json()["errors"]
     wrong = _upload(client, users["designer"], b"<x/>", "notes.txt")
     assert wrong.status_code == 422 and "file" in wrong.get_json()["errors"]
@@ -54,8 +62,7 @@ def test_invalid_and_unsafe_xml_are_422(client, users):
     broken = _upload(client, users["designer"], b"<definitions>")
     assert broken.status_code == 422
     assert broken.get_json()["code"] == "definition_invalid"
-    xxe = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-           b"<d>&x;</d>")
+    xxe = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>'
     unsafe = _upload(client, users["designer"], xxe)
     assert unsafe.status_code == 422 and unsafe.get_json()["code"] == "unsafe_xml"
 
@@ -71,8 +78,7 @@ def test_file_over_two_megabytes_is_413_with_the_error_body(client, users):
     huge = _upload(client, users["designer"], b"x" * (LIMIT + 200 * 1024))
     assert huge.status_code == 413
     assert huge.get_json()["code"] == "payload_too_large"
-    assert client.get("/api/v1/definitions", headers=users["designer"]).get_json() == {
-        "items": []}
+    assert client.get("/api/v1/definitions", headers=users["designer"]).get_json() == {"items": []}
 
 
 def test_list_versions_and_source(client, users, deploy):

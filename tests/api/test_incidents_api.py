@@ -21,8 +21,9 @@ def incident(deploy: Any) -> jobs.Incident:
     return jobs.list_incidents()[0]
 
 
-def test_designers_list_and_retry_incidents(client: FlaskClient, users: dict,
-                                            incident: jobs.Incident) -> None:
+def test_designers_list_and_retry_incidents(
+    client: FlaskClient, users: dict, incident: jobs.Incident
+) -> None:
     listed = client.get("/api/v1/incidents", headers=users["designer"])
     assert listed.status_code == 200
     [item] = listed.json["items"]
@@ -36,23 +37,28 @@ def test_designers_list_and_retry_incidents(client: FlaskClient, users: dict,
     again = client.post(f"/api/v1/incidents/{incident.id}/retry", headers=users["designer"])
     assert again.status_code == 409 and again.json["code"] == "incident_not_open"
     jobs.run_due("test")
-    assert client.get("/api/v1/incidents?status=resolved",
-                      headers=users["designer"]).json["items"][0]["id"] == str(incident.id)
+    assert client.get("/api/v1/incidents?status=resolved", headers=users["designer"]).json["items"][
+        0
+    ]["id"] == str(incident.id)
     detail = client.get(f"/api/v1/instances/{item['instance_id']}", headers=users["admin"])
     assert detail.json["has_incident"] is False
 
 
-def test_staff_may_not_see_incidents(client: FlaskClient, users: dict,
-                                     incident: jobs.Incident) -> None:
+def test_staff_may_not_see_incidents(
+    client: FlaskClient, users: dict, incident: jobs.Incident
+) -> None:
     assert client.get("/api/v1/incidents", headers=users["alice"]).status_code == 403
-    assert client.post(f"/api/v1/incidents/{incident.id}/retry",
-                       headers=users["alice"]).status_code == 403
+    assert (
+        client.post(f"/api/v1/incidents/{incident.id}/retry", headers=users["alice"]).status_code
+        == 403
+    )
     assert client.get("/api/v1/incidents").status_code == 401
 
 
 def test_unknown_incident_and_bad_filters(client: FlaskClient, users: dict) -> None:
-    missing = client.post("/api/v1/incidents/6b0a5979ba5ed6fbb83ada26/retry",
-                          headers=users["admin"])
+    missing = client.post(
+        "/api/v1/incidents/6b0a5979ba5ed6fbb83ada26/retry", headers=users["admin"]
+    )
     assert missing.status_code == 404 and missing.json["code"] == "incident_not_found"
     bad = client.get("/api/v1/incidents?status=sideways", headers=users["admin"])
     assert bad.status_code == 422 and "status" in bad.json["errors"]

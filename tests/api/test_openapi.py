@@ -6,13 +6,23 @@ import re
 
 PUBLIC = {("post", "/api/v1/auth/token"), ("get", "/api/v1/health")}
 REQUIRED_PATHS = {
-    "/api/v1/auth/token", "/api/v1/definitions", "/api/v1/definitions/{key}",
-    "/api/v1/definitions/{key}/{version}/xml", "/api/v1/instances",
-    "/api/v1/instances/{instance_id}", "/api/v1/instances/{instance_id}/suspend",
-    "/api/v1/instances/{instance_id}/resume", "/api/v1/instances/{instance_id}/terminate",
-    "/api/v1/tasks", "/api/v1/tasks/{task_id}", "/api/v1/tasks/{task_id}/claim",
-    "/api/v1/tasks/{task_id}/unclaim", "/api/v1/tasks/{task_id}/complete",
-    "/api/v1/messages", "/api/v1/health"}
+    "/api/v1/auth/token",
+    "/api/v1/definitions",
+    "/api/v1/definitions/{key}",
+    "/api/v1/definitions/{key}/{version}/xml",
+    "/api/v1/instances",
+    "/api/v1/instances/{instance_id}",
+    "/api/v1/instances/{instance_id}/suspend",
+    "/api/v1/instances/{instance_id}/resume",
+    "/api/v1/instances/{instance_id}/terminate",
+    "/api/v1/tasks",
+    "/api/v1/tasks/{task_id}",
+    "/api/v1/tasks/{task_id}/claim",
+    "/api/v1/tasks/{task_id}/unclaim",
+    "/api/v1/tasks/{task_id}/complete",
+    "/api/v1/messages",
+    "/api/v1/health",
+}
 
 
 def _operations(spec):
@@ -28,8 +38,10 @@ def test_openapi_lists_every_endpoint_with_security_and_error_bodies(client):
     spec = response.get_json()
     assert spec["openapi"].startswith("3.")
     assert set(spec["paths"]) >= REQUIRED_PATHS
-    assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http",
-                                                                   "scheme": "bearer"}
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+    }
     error_ref = "#/components/schemas/Error"
     default = spec["components"]["responses"]["DEFAULT_ERROR"]
     assert default["content"]["application/json"]["schema"]["$ref"] == error_ref

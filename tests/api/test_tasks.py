@@ -4,8 +4,9 @@ from __future__ import annotations
 
 
 def _start(client, headers, process_key, **body):
-    response = client.post("/api/v1/instances", headers=headers,
-                           json={"process_key": process_key, **body})
+    response = client.post(
+        "/api/v1/instances", headers=headers, json={"process_key": process_key, **body}
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]
 
@@ -38,10 +39,15 @@ def test_claim_unclaim_and_another_users_task(client, users, deploy):
     assert taken.status_code == 409 and taken.get_json()["code"] == "task_not_claimable"
     not_hers = client.post(f"/api/v1/tasks/{quote}/complete", headers=users["alice"], json={})
     assert not_hers.status_code == 409
-    for method, path in (("get", ""), ("post", "/claim"), ("post", "/unclaim"),
-                         ("post", "/complete")):
-        response = getattr(client, method)(f"/api/v1/tasks/{quote}{path}",
-                                           headers=users["carol"], json={})
+    for method, path in (
+        ("get", ""),
+        ("post", "/claim"),
+        ("post", "/unclaim"),
+        ("post", "/complete"),
+    ):
+        response = getattr(client, method)(
+            f"/api/v1/tasks/{quote}{path}", headers=users["carol"], json={}
+        )
         assert response.status_code == 404, path
         assert response.get_json()["code"] == "task_not_found"
     released = client.post(f"/api/v1/tasks/{quote}/unclaim", headers=users["bob"])
@@ -58,12 +64,18 @@ def test_complete_then_second_completion_is_409(client, users, deploy):
     detail = client.get(f"/api/v1/tasks/{task['id']}", headers=users["alice"]).get_json()
     assert [f["id"] for f in detail["form"]["fields"]] == ["decision", "comment", "amount"]
     assert detail["due_at"].endswith("+00:00")
-    done = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=users["alice"],
-                       json={"data": {"decision": "reject", "comment": "too dear"}})
+    done = client.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        headers=users["alice"],
+        json={"data": {"decision": "reject", "comment": "too dear"}},
+    )
     assert done.status_code == 200
     assert done.get_json()["id"] == iid and done.get_json()["status"] == "completed"
-    second = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=users["alice"],
-                         json={"data": {"decision": "reject"}})
+    second = client.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        headers=users["alice"],
+        json={"data": {"decision": "reject"}},
+    )
     assert second.status_code == 409 and second.get_json()["code"] == "task_not_active"
     completed = _inbox(client, users["alice"], status="completed")
     assert [t["id"] for t in completed] == [task["id"]]
@@ -98,8 +110,11 @@ def test_inbox_sorts_by_due_date_and_pages(client, users, deploy):
     assert dues == sorted(dues)
     paged, cursor = [], None
     while True:
-        response = client.get("/api/v1/tasks", headers=users["alice"], query_string={
-            "limit": 1, **({"cursor": cursor} if cursor else {})})
+        response = client.get(
+            "/api/v1/tasks",
+            headers=users["alice"],
+            query_string={"limit": 1, **({"cursor": cursor} if cursor else {})},
+        )
         body = response.get_json()
         paged += [t["id"] for t in body["items"]]
         cursor = body["next_cursor"]
@@ -119,8 +134,13 @@ def test_everyones_tasks_are_for_admins_only(client, users, deploy):
 
 
 def test_inbox_input_is_strict_and_needs_a_token(client, users):
-    for query in ({"status": "done"}, {"limit": 500}, {"all": "maybe"}, {"owner": "x"},
-                  {"cursor": "!!"}):
+    for query in (
+        {"status": "done"},
+        {"limit": 500},
+        {"all": "maybe"},
+        {"owner": "x"},
+        {"cursor": "!!"},
+    ):
         response = client.get("/api/v1/tasks", headers=users["alice"], query_string=query)
         assert response.status_code == 422, query
     assert client.get("/api/v1/tasks").status_code == 401

@@ -14,16 +14,23 @@ OUTSIDER = Actor("mallory", frozenset({"sales"}))
 ADMIN = Actor("root", is_admin=True)
 
 
-def journal(code: str = "ВХ", kind: str = "incoming", template: str = "{journal}-{seq:04}/{yy}",
-            read: tuple[str, ...] = ("*",), write: tuple[str, ...] = ("group:office",),
-            **extra: Any) -> RegistrationJournal:
+def journal(
+    code: str = "ВХ",
+    kind: str = "incoming",
+    template: str = "{journal}-{seq:04}/{yy}",
+    read: tuple[str, ...] = ("*",),
+    write: tuple[str, ...] = ("group:office",),
+    **extra: Any,
+) -> RegistrationJournal:
     """A journal the clerk writes in."""
-    return journals.create_journal(CLERK, code, f"Журнал {code}", kind, template, read=read,
-                                   write=write, **extra)
+    return journals.create_journal(
+        CLERK, code, f"Журнал {code}", kind, template, read=read, write=write, **extra
+    )
 
 
-def document(actor: Actor = CLERK, kind: str = "incoming", title: str = "Письмо",
-             **extra: Any) -> OfficeDocument:
+def document(
+    actor: Actor = CLERK, kind: str = "incoming", title: str = "Письмо", **extra: Any
+) -> OfficeDocument:
     """A document with the given requisites."""
     return office.create_document(actor, kind, title, **extra)
 

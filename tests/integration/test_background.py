@@ -39,13 +39,18 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jobs, "BACKOFF_BASE_SECONDS", 0.05)
 
 
-def test_boundary_timer_takes_the_escalation_path_on_time(worker: EmbeddedWorker,
-                                                          alice: Actor) -> None:
+def test_boundary_timer_takes_the_escalation_path_on_time(
+    worker: EmbeddedWorker, alice: Actor
+) -> None:
     definitions.deploy(bpmn("boundary_timer.bpmn"), "b.bpmn", "d")
     doc = instances.start("answer_or_escalate", alice, {"timeout": "PT1S"})
     due: datetime = doc["next_timer_at"]
-    escalation = wait_for(lambda: HumanTask.objects(instance_id=doc["_id"], bpmn_id="escalate",
-                                                    status="open").first(), timeout=5)
+    escalation = wait_for(
+        lambda: HumanTask.objects(
+            instance_id=doc["_id"], bpmn_id="escalate", status="open"
+        ).first(),
+        timeout=5,
+    )
     fired = ProcessEvent.objects.get(instance_id=doc["_id"], type="timer_fired")
     assert (fired.at - due).total_seconds() < 2.0
     assert HumanTask.objects.get(instance_id=doc["_id"], bpmn_id="answer").status == "cancelled"
@@ -60,8 +65,9 @@ def test_answered_in_time_cancels_the_timer_job(alice: Actor) -> None:
     assert jobs.Job.objects(instance_id=doc["_id"], kind="timer", status="pending").count() == 0
 
 
-def test_async_service_task_runs_in_a_job_and_the_instance_waits(worker: EmbeddedWorker,
-                                                                 alice: Actor) -> None:
+def test_async_service_task_runs_in_a_job_and_the_instance_waits(
+    worker: EmbeddedWorker, alice: Actor
+) -> None:
     test_ops.control()
     definitions.deploy(bpmn("async_service.bpmn"), "a.bpmn", "d")
     worker.stop()  # look at the waiting state first
@@ -76,7 +82,8 @@ def test_async_service_task_runs_in_a_job_and_the_instance_waits(worker: Embedde
 
 
 def test_failing_job_opens_an_incident_and_retry_after_the_fix_completes(
-        fast_retries: None, alice: Actor) -> None:
+    fast_retries: None, alice: Actor
+) -> None:
     test_ops.control(fail=True)
     definitions.deploy(bpmn("async_service.bpmn"), "a.bpmn", "d")
     doc = instances.start("async_call", alice, {"amount": 5})
@@ -146,8 +153,10 @@ def test_a_new_version_replaces_the_old_schedule(alice: Actor) -> None:
 def test_message_thrown_by_one_instance_reaches_the_matching_one_only(alice: Actor) -> None:
     definitions.deploy(bpmn("message_wait.bpmn"), "w.bpmn", "d")
     definitions.deploy(bpmn("message_throw.bpmn"), "t.bpmn", "d")
-    waiting = {key: instances.start("order_payment", alice, {"order_id": key})["_id"]
-               for key in ("A-1", "B-2")}
+    waiting = {
+        key: instances.start("order_payment", alice, {"order_id": key})["_id"]
+        for key in ("A-1", "B-2")
+    }
     sender = instances.start("payment", alice, {"order_id": "B-2", "amount": 7})
     assert sender["status"] == "completed"
     assert jobs.run_due("test-worker") == 1

@@ -32,21 +32,43 @@ def wait_for(predicate: Callable[[], object], timeout: float) -> object:
 
 
 @pytest.fixture()
-def celery(db_uri: str, db_name: str, redis_url: str,
-           tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+def celery(
+    db_uri: str, db_name: str, redis_url: str, tmp_path: Path
+) -> Iterator[Callable[..., subprocess.Popen]]:
     """Start Celery processes (`worker` or `beat`) against the test database and Redis."""
-    env = {**os.environ, "MONGODB_URI": db_uri, "CRM_DB_NAME": db_name, "REDIS_URL": redis_url,
-           "CRM_DATA_DIR": str(tmp_path), "CRM_JOB_LEASE_SECONDS": str(LEASE)}
+    env = {
+        **os.environ,
+        "MONGODB_URI": db_uri,
+        "CRM_DB_NAME": db_name,
+        "REDIS_URL": redis_url,
+        "CRM_DATA_DIR": str(tmp_path),
+        "CRM_JOB_LEASE_SECONDS": str(LEASE),
+    }
     started: list[subprocess.Popen] = []
     root = Path(__file__).parents[2]
 
     def start(role: str, name: str = "w") -> subprocess.Popen:
-        args = (["worker", "--pool=solo", "-n", f"{name}@%h", "--without-gossip",
-                 "--without-mingle", "--without-heartbeat"] if role == "worker"
-                else ["beat", "-s", str(tmp_path / "beat-schedule")])
+        args = (
+            [
+                "worker",
+                "--pool=solo",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ]
+            if role == "worker"
+            else ["beat", "-s", str(tmp_path / "beat-schedule")]
+        )
         log = open(tmp_path / f"{role}-{name}.log", "wb")  # noqa: SIM115 - closed below
-        proc = subprocess.Popen([*CELERY, *args, "--loglevel=INFO"], cwd=root, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [*CELERY, *args, "--loglevel=INFO"],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         proc.log = log  # type: ignore[attr-defined]
         started.append(proc)
         return proc
@@ -64,7 +86,8 @@ def celery(db_uri: str, db_name: str, redis_url: str,
 
 
 def test_worker_killed_mid_job_the_job_runs_again_and_the_effect_happens_once(
-        celery: Callable[..., subprocess.Popen], alice: Actor) -> None:
+    celery: Callable[..., subprocess.Popen], alice: Actor
+) -> None:
     test_ops.control(sleep=30)  # the first run hangs after its side effect
     definitions.deploy(bpmn("async_service.bpmn"), "a.bpmn", "d")
     doc = instances.start("async_call", alice, {"amount": 5})
@@ -75,8 +98,10 @@ def test_worker_killed_mid_job_the_job_runs_again_and_the_effect_happens_once(
     first.wait()
     test_ops.control()  # the second run is quick
     celery("worker", "second")
-    wait_for(lambda: HumanTask.objects(instance_id=doc["_id"], bpmn_id="check").first(),
-             timeout=LEASE + 30)
+    wait_for(
+        lambda: HumanTask.objects(instance_id=doc["_id"], bpmn_id="check").first(),
+        timeout=LEASE + 30,
+    )
     assert test_ops.calls() == 2  # the job really ran twice...
     assert test_ops.side_effects() == 1  # ...and its side effect happened once
     final = instances.get(doc["_id"])
@@ -85,14 +110,16 @@ def test_worker_killed_mid_job_the_job_runs_again_and_the_effect_happens_once(
 
 
 def test_100_timers_with_2_workers_each_fire_exactly_once(
-        celery: Callable[..., subprocess.Popen], alice: Actor) -> None:
+    celery: Callable[..., subprocess.Popen], alice: Actor
+) -> None:
     definitions.deploy(bpmn("short_timer.bpmn"), "t.bpmn", "d")
     ids = [instances.start("short_timer", alice, {"wait": "PT2S"})["_id"] for _ in range(100)]
     celery("beat")
     celery("worker", "one")
     celery("worker", "two")
-    wait_for(lambda: ProcessInstance.objects(id__in=ids, status="completed").count() == 100,
-             timeout=90)
+    wait_for(
+        lambda: ProcessInstance.objects(id__in=ids, status="completed").count() == 100, timeout=90
+    )
     fired = ProcessEvent.objects(instance_id__in=ids, type="timer_fired")
     assert fired.count() == 100
     assert len({e.instance_id for e in fired}) == 100

@@ -63,8 +63,10 @@ def test_unnamed_lane_is_rejected() -> None:
 
 
 def test_unsafe_xml_is_rejected_before_parsing() -> None:
-    xxe = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>' \
-          + bpmn("approval.bpmn").split(b"?>", 1)[1]
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        + bpmn("approval.bpmn").split(b"?>", 1)[1]
+    )
     with pytest.raises(UnsafeXml):
         definitions.deploy(xxe, "x.bpmn", "designer")
     assert ProcessDefinition.objects.count() == 0

@@ -55,9 +55,15 @@ def test_registration_starts_the_procedure_when_deployed(db: None) -> None:
 
 def test_a_card_s_deadline_in_working_days_and_control(db: None) -> None:
     j = journal()
-    card = cards.register_document(CLERK, document().id, j.id, at=datetime(2025, 12, 26, 9),
-                                   due_in_working_days=5, executors=["alice"],
-                                   resolution="Подготовить ответ")
+    card = cards.register_document(
+        CLERK,
+        document().id,
+        j.id,
+        at=datetime(2025, 12, 26, 9),
+        due_in_working_days=5,
+        executors=["alice"],
+        resolution="Подготовить ответ",
+    )
     # 26 Dec 2025 + 5 working days: 29, 30 Dec, then 12, 13, 14 Jan (31 Dec, 1–11 Jan off).
     assert card.deadline == date(2026, 1, 14)
     cards.put_under_control(CLERK, card.id, controller="director")
@@ -120,8 +126,7 @@ def test_cases_close_at_year_end_and_are_destroyed_only_by_an_act(db: None) -> N
     assert [c.index for c in nomenclature.destruction_candidates(date(2025, 1, 10))] == ["02-01"]
     with pytest.raises(NomenclatureConflict):
         nomenclature.destroy(CLERK, "1", [permanent.id], today=date(2025, 1, 10))
-    act = nomenclature.destroy(CLERK, "1", [temporary.id], "сроки истекли",
-                               today=date(2025, 1, 10))
+    act = nomenclature.destroy(CLERK, "1", [temporary.id], "сроки истекли", today=date(2025, 1, 10))
     assert CaseFile.objects(id=temporary.id).first().destruction_act_id == act.id
     assert nomenclature.destruction_candidates(date(2025, 1, 10)) == []
 

@@ -26,15 +26,21 @@ def test_upload_stores_bytes_hash_and_sniffed_type(db: None) -> None:
     assert b"".join(files.iter_content(content)) == PDF
 
 
-@pytest.mark.parametrize(("name", "data", "mime"), [
-    ("a.docx", b"PK\x03\x04rest", "application/vnd.openxmlformats-officedocument"
-                                  ".wordprocessingml.document"),
-    ("a.zip", b"PK\x03\x04rest", "application/zip"),
-    ("page.html", b"<html><script>alert(1)</script>", "text/plain"),
-    ("fake.pdf", b"MZ\x90\x00\x03\x00\x00\x00", "application/octet-stream"),
-    ("note.txt", "Привет".encode(), "text/plain"),
-    ("img.png", b"\x89PNG\r\n\x1a\nrest", "image/png"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "mime"),
+    [
+        (
+            "a.docx",
+            b"PK\x03\x04rest",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        ("a.zip", b"PK\x03\x04rest", "application/zip"),
+        ("page.html", b"<html><script>alert(1)</script>", "text/plain"),
+        ("fake.pdf", b"MZ\x90\x00\x03\x00\x00\x00", "application/octet-stream"),
+        ("note.txt", "Привет".encode(), "text/plain"),
+        ("img.png", b"\x89PNG\r\n\x1a\nrest", "image/png"),
+    ],
+)
 def test_the_type_comes_from_the_content_not_the_name(name: str, data: bytes, mime: str) -> None:
     assert files.sniff_type(data, name) == mime
 

@@ -48,14 +48,16 @@ def test_200_registrations_from_8_threads_are_numbered_1_to_200(db: None) -> Non
 
 def test_numbers_restart_each_year_and_follow_the_template(db: None) -> None:
     j = journal(code="ИСХ", kind="outgoing", template="{dept}-{seq:04}/{yy}", department="12")
-    first = cards.register_document(CLERK, document(kind="outgoing").id, j.id,
-                                    at=datetime(2025, 12, 31, 23, 0))
-    second = cards.register_document(CLERK, document(kind="outgoing").id, j.id,
-                                     at=datetime(2025, 12, 31, 23, 30))
-    third = cards.register_document(CLERK, document(kind="outgoing").id, j.id,
-                                    at=datetime(2026, 1, 12, 9, 0))
-    assert [first.number, second.number, third.number] == ["12-0001/25", "12-0002/25",
-                                                           "12-0001/26"]
+    first = cards.register_document(
+        CLERK, document(kind="outgoing").id, j.id, at=datetime(2025, 12, 31, 23, 0)
+    )
+    second = cards.register_document(
+        CLERK, document(kind="outgoing").id, j.id, at=datetime(2025, 12, 31, 23, 30)
+    )
+    third = cards.register_document(
+        CLERK, document(kind="outgoing").id, j.id, at=datetime(2026, 1, 12, 9, 0)
+    )
+    assert [first.number, second.number, third.number] == ["12-0001/25", "12-0002/25", "12-0001/26"]
     assert (third.year, third.seq) == (2026, 1)
 
 
@@ -76,13 +78,15 @@ def test_a_reserved_number_is_used_by_the_registration_that_names_it(db: None) -
     j = journal(code="ИСХ2", kind="outgoing", template="{journal}/{seq}")
     reserved = journals.reserve_number(CLERK, j.id)
     other = cards.register_document(CLERK, document(kind="outgoing").id, j.id)
-    card = cards.register_document(CLERK, document(kind="outgoing").id, j.id,
-                                   reservation_id=reserved.id)
+    card = cards.register_document(
+        CLERK, document(kind="outgoing").id, j.id, reservation_id=reserved.id
+    )
     assert (card.number, other.number) == ("ИСХ2/1", "ИСХ2/2")
     assert NumberReservation.objects(id=reserved.id).first().status == "used"
     with pytest.raises(ReservationNotOpen):
-        cards.register_document(CLERK, document(kind="outgoing").id, j.id,
-                                reservation_id=reserved.id)
+        cards.register_document(
+            CLERK, document(kind="outgoing").id, j.id, reservation_id=reserved.id
+        )
 
 
 def test_a_lost_number_is_found_and_logged_as_cancelled(db: None) -> None:

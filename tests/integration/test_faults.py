@@ -45,14 +45,19 @@ def _race(monkeypatch: pytest.MonkeyPatch, calls: list, parties: int) -> list:
 
 @pytest.mark.usefixtures("db")
 def test_two_threads_completing_one_task_exactly_one_succeeds(
-        monkeypatch: pytest.MonkeyPatch, alice: Actor) -> None:
+    monkeypatch: pytest.MonkeyPatch, alice: Actor
+) -> None:
     definitions.deploy(bpmn("approval.bpmn"), "approval.bpmn", "d")
     doc = instances.start("approval", alice)
     guid = doc["open_tasks"][0]["guid"]
-    results = _race(monkeypatch, [
-        lambda: instances.complete_task(guid, alice, {"decision": "approve"}),
-        lambda: instances.complete_task(guid, alice, {"decision": "reject"}),
-    ], parties=2)
+    results = _race(
+        monkeypatch,
+        [
+            lambda: instances.complete_task(guid, alice, {"decision": "approve"}),
+            lambda: instances.complete_task(guid, alice, {"decision": "reject"}),
+        ],
+        parties=2,
+    )
     wins = [r for r in results if isinstance(r, dict)]
     losses = [r for r in results if isinstance(r, TaskNotActive | VersionConflict)]
     assert len(wins) == 1 and len(losses) == 1, results
@@ -64,14 +69,19 @@ def test_two_threads_completing_one_task_exactly_one_succeeds(
 
 @pytest.mark.usefixtures("db")
 def test_parallel_tasks_completed_at_once_both_count(
-        monkeypatch: pytest.MonkeyPatch, alice: Actor, bob: Actor) -> None:
+    monkeypatch: pytest.MonkeyPatch, alice: Actor, bob: Actor
+) -> None:
     definitions.deploy(bpmn("parallel.bpmn"), "parallel.bpmn", "d")
     doc = instances.start("parallel", alice)
     tasks = {t["bpmn_id"]: t["guid"] for t in doc["open_tasks"]}
-    results = _race(monkeypatch, [
-        lambda: instances.complete_task(tasks["quote"], alice, {"q": 1}),
-        lambda: instances.complete_task(tasks["check"], bob, {"c": 1}),
-    ], parties=2)
+    results = _race(
+        monkeypatch,
+        [
+            lambda: instances.complete_task(tasks["quote"], alice, {"q": 1}),
+            lambda: instances.complete_task(tasks["check"], bob, {"c": 1}),
+        ],
+        parties=2,
+    )
     assert all(isinstance(r, dict) for r in results), results
     final = instances.get(doc["_id"])
     assert final["status"] == "completed"
@@ -79,7 +89,8 @@ def test_parallel_tasks_completed_at_once_both_count(
 
 @pytest.mark.usefixtures("db")
 def test_crash_between_instance_write_and_projection_is_repaired(
-        monkeypatch: pytest.MonkeyPatch, alice: Actor) -> None:
+    monkeypatch: pytest.MonkeyPatch, alice: Actor
+) -> None:
     definitions.deploy(bpmn("approval.bpmn"), "approval.bpmn", "d")
     doc = instances.start("approval", alice)
     review = doc["open_tasks"][0]["guid"]
@@ -111,12 +122,14 @@ def test_crash_between_instance_write_and_projection_is_repaired(
 
 @pytest.mark.usefixtures("db")
 def test_stale_task_completion_repairs_on_touch(
-        monkeypatch: pytest.MonkeyPatch, alice: Actor) -> None:
+    monkeypatch: pytest.MonkeyPatch, alice: Actor
+) -> None:
     definitions.deploy(bpmn("approval.bpmn"), "approval.bpmn", "d")
     doc = instances.start("approval", alice)
     review = doc["open_tasks"][0]["guid"]
-    monkeypatch.setattr(repository, "project", lambda doc: (_ for _ in ()).throw(
-        RuntimeError("killed")))
+    monkeypatch.setattr(
+        repository, "project", lambda doc: (_ for _ in ()).throw(RuntimeError("killed"))
+    )
     with pytest.raises(RuntimeError):
         instances.complete_task(review, alice, {"decision": "reject"})
     monkeypatch.undo()
@@ -133,8 +146,9 @@ def test_database_restart_loses_nothing(tmp_path: Path, alice: Actor) -> None:
         doc = instances.start("approval", alice, {"amount": 3})
         guid = doc["open_tasks"][0]["guid"]
         server.stop()
-        server = EmbeddedDatabase(tmp_path / "db", port=server.port,
-                                  log_path=tmp_path / "db.log").start()
+        server = EmbeddedDatabase(
+            tmp_path / "db", port=server.port, log_path=tmp_path / "db.log"
+        ).start()
         database.connect(server.uri, "restart")
         assert HumanTask.objects.get(task_guid=guid).status == "open"
         doc = instances.complete_task(guid, alice, {"decision": "approve"})

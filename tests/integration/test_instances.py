@@ -38,8 +38,12 @@ def event_types(instance_id) -> list[str]:
 
 def test_start_runs_to_the_first_user_task_assigned_to_the_initiator(alice: Actor) -> None:
     deploy("approval.bpmn")
-    doc = instances.start("approval", alice, {"amount": 5},
-                          subject={"type": "organization", "id": "42", "title": "Acme"})
+    doc = instances.start(
+        "approval",
+        alice,
+        {"amount": 5},
+        subject={"type": "organization", "id": "42", "title": "Acme"},
+    )
     task = only_task(doc)
     assert doc["status"] == "active" and task["bpmn_id"] == "review"
     assert task["assignee"] == "alice"
@@ -52,8 +56,9 @@ def test_start_runs_to_the_first_user_task_assigned_to_the_initiator(alice: Acto
 def test_exclusive_gateway_approve_branch(alice: Actor) -> None:
     deploy("approval.bpmn")
     doc = instances.start("approval", alice)
-    doc = instances.complete_task(only_task(doc)["guid"], alice,
-                                  {"decision": "approve", "amount": 10})
+    doc = instances.complete_task(
+        only_task(doc)["guid"], alice, {"decision": "approve", "amount": 10}
+    )
     assert only_task(doc)["bpmn_id"] == "execute"
     doc = instances.complete_task(only_task(doc)["guid"], alice, {})
     assert doc["status"] == "completed" and doc["ended_at"] is not None
@@ -109,8 +114,9 @@ def test_parallel_gateway_waits_for_both_lanes(alice: Actor, bob: Actor) -> None
 
 def test_lane_owners_in_task_data_override_the_lane(alice: Actor) -> None:
     deploy("parallel.bpmn")
-    doc = instances.start("parallel", alice,
-                          {"lane_owners": {"support": ["carol"], "sales": ["group:vip", "dan"]}})
+    doc = instances.start(
+        "parallel", alice, {"lane_owners": {"support": ["carol"], "sales": ["group:vip", "dan"]}}
+    )
     tasks = {t["bpmn_id"]: t for t in doc["open_tasks"]}
     assert tasks["check"]["assignee"] == "carol"
     assert tasks["quote"]["assignee"] is None
@@ -213,8 +219,11 @@ def test_suspend_blocks_completion_and_terminate_cancels_tasks(alice: Actor) -> 
 
 def test_start_of_a_given_version(alice: Actor) -> None:
     deploy("approval.bpmn")
-    definitions.deploy(bpmn("approval.bpmn").replace(b"Review the request", b"Review v2"),
-                       "approval.bpmn", "designer")
+    definitions.deploy(
+        bpmn("approval.bpmn").replace(b"Review the request", b"Review v2"),
+        "approval.bpmn",
+        "designer",
+    )
     assert only_task(instances.start("approval", alice))["name"] == "Review v2"
     old = instances.start("approval", alice, version=1)
     assert only_task(old)["name"] == "Review the request"
@@ -224,20 +233,31 @@ def test_start_of_a_given_version(alice: Actor) -> None:
 def test_incoming_call_logs_the_call_and_takes_the_follow_up_branch(alice: Actor) -> None:
     definitions.deploy_directory(definitions.Path(__file__).parents[2] / "bpmn")
     org = organizations.create(alice, {"name": "ООО «Ромашка»"})
-    doc = instances.start("incoming_call", alice,
-                          subject={"type": "organization", "id": str(org.id)})
+    doc = instances.start(
+        "incoming_call", alice, subject={"type": "organization", "id": str(org.id)}
+    )
     record = only_task(doc)
     assert record["bpmn_id"] == "record_call"
     with pytest.raises(FormInvalid) as caught:
         instances.complete_task(record["guid"], alice, {"subject": "Prices"})
     assert set(caught.value.errors) == {"result", "follow_up"}
-    doc = instances.complete_task(record["guid"], alice, {
-        "subject": "Prices", "result": "Sent the price list", "follow_up": True,
-        "follow_up_on": "2026-12-01"})
+    doc = instances.complete_task(
+        record["guid"],
+        alice,
+        {
+            "subject": "Prices",
+            "result": "Sent the price list",
+            "follow_up": True,
+            "follow_up_on": "2026-12-01",
+        },
+    )
     follow = only_task(doc)
     assert follow["bpmn_id"] == "follow_up_call"
     [action] = Action.objects(organization=org.id)
-    assert (action.kind, action.subject, action.result) == ("call_in", "Prices",
-                                                            "Sent the price list")
+    assert (action.kind, action.subject, action.result) == (
+        "call_in",
+        "Prices",
+        "Sent the price list",
+    )
     doc = instances.complete_task(follow["guid"], alice, {"follow_up_result": "Ordered"})
     assert doc["status"] == "completed"

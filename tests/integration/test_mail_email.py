@@ -57,8 +57,13 @@ def smtp() -> Iterator[Inbox]:
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     previous = config.settings()
-    config.configure(smtp_host="127.0.0.1", smtp_port=controller.port, base_url=BASE_URL,
-                     sender="crm@example.test", smtp_timeout=5.0)
+    config.configure(
+        smtp_host="127.0.0.1",
+        smtp_port=controller.port,
+        base_url=BASE_URL,
+        sender="crm@example.test",
+        smtp_timeout=5.0,
+    )
     try:
         yield inbox
     finally:
@@ -68,22 +73,27 @@ def smtp() -> Iterator[Inbox]:
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 @pytest.fixture()
 def office() -> dict[str, Actor]:
     deploy_procedures()
-    return {"alice": make_user("alice", ("sales",), "alice@example.test"),
-            "bob": make_user("bob", ("sales",), "bob@example.test", locale="ru"),
-            "carol": make_user("carol", ("support",), "carol@example.test")}
+    return {
+        "alice": make_user("alice", ("sales",), "alice@example.test"),
+        "bob": make_user("bob", ("sales",), "bob@example.test", locale="ru"),
+        "carol": make_user("carol", ("support",), "carol@example.test"),
+    }
 
 
 def test_assignment_e_mails_reach_each_recipient_with_subject_and_link(
-        smtp: Inbox, office: dict[str, Actor]) -> None:
-    issued = assignments.create(office["alice"], "bob", "Check the invoice",
-                                utcnow() + timedelta(hours=2))
+    smtp: Inbox, office: dict[str, Actor]
+) -> None:
+    issued = assignments.create(
+        office["alice"], "bob", "Check the invoice", utcnow() + timedelta(hours=2)
+    )
     drain()
     [to_bob] = smtp.to("bob@example.test")
     assert to_bob["Subject"] == "Новое задание: Check the invoice"  # bob reads Russian
@@ -97,10 +107,10 @@ def test_assignment_e_mails_reach_each_recipient_with_subject_and_link(
     assert "Checked: all correct" in to_alice.get_content()
 
 
-def test_a_retried_e_mail_job_sends_nothing_twice(smtp: Inbox,
-                                                 office: dict[str, Actor]) -> None:
-    notifications.notify("test:retry", ["carol"], title="Server maintenance", text="Tonight",
-                         link="/api/v1/orders/1")
+def test_a_retried_e_mail_job_sends_nothing_twice(smtp: Inbox, office: dict[str, Actor]) -> None:
+    notifications.notify(
+        "test:retry", ["carol"], title="Server maintenance", text="Tonight", link="/api/v1/orders/1"
+    )
     [job] = jobs.Job.objects(kind=notifications.EMAIL_JOB)
     # The first worker sends the e-mail, then dies before recording the job done.
     claimed = jobs.claim(job.id, "worker-a", lease_seconds=0.2)
@@ -119,7 +129,8 @@ def test_a_retried_e_mail_job_sends_nothing_twice(smtp: Inbox,
 
 
 def test_the_notify_operator_re_run_after_a_crash_e_mails_once(
-        smtp: Inbox, office: dict[str, Actor]) -> None:
+    smtp: Inbox, office: dict[str, Actor]
+) -> None:
     definitions.deploy(bpmn("mail_notify.bpmn"), "mail_notify.bpmn", "test")
     doc = instances.start("mail_notify", office["alice"], {"who": ["bob", "group:support"]})
     [job] = jobs.Job.objects(kind="async_service")
@@ -127,11 +138,20 @@ def test_the_notify_operator_re_run_after_a_crash_e_mails_once(
     # on and before the job is recorded done.
     claimed = jobs.claim(job.id, "worker-a", lease_seconds=0.2)
     assert claimed is not None
-    mail_operators.notify_operator(OperatorCall(
-        name="notify", params={"to": ["bob", "group:support"], "subject": "Welcome aboard",
-                               "text": "Your account is ready.", "link": "/ui/welcome"},
-        data={}, instance=InstanceContext(str(doc["_id"]), "mail_notify", "alice"),
-        idempotency_key=claimed.key))
+    mail_operators.notify_operator(
+        OperatorCall(
+            name="notify",
+            params={
+                "to": ["bob", "group:support"],
+                "subject": "Welcome aboard",
+                "text": "Your account is ready.",
+                "link": "/ui/welcome",
+            },
+            data={},
+            instance=InstanceContext(str(doc["_id"]), "mail_notify", "alice"),
+            idempotency_key=claimed.key,
+        )
+    )
     for sending in jobs.Job.objects(kind=notifications.EMAIL_JOB, status="pending"):
         jobs.run_one(sending.id, "worker-a")
     assert len(smtp.to("bob@example.test")) == 1
@@ -146,8 +166,9 @@ def test_the_notify_operator_re_run_after_a_crash_e_mails_once(
     assert smtp.to("alice@example.test") == []
 
 
-def test_smtp_down_retries_and_then_sends_once(smtp: Inbox, office: dict[str, Actor],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_smtp_down_retries_and_then_sends_once(
+    smtp: Inbox, office: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(jobs, "BACKOFF_BASE_SECONDS", 0.05)
     working = config.settings()
     config.configure(smtp_port=free_port())  # nobody listens there
@@ -165,8 +186,13 @@ def test_preferences_digest_and_off(smtp: Inbox, office: dict[str, Actor]) -> No
     notifications.set_preferences(office["bob"], "digest")
     notifications.set_preferences(office["carol"], "off")
     for n in range(3):
-        notifications.notify(f"test:digest:{n}", ["bob", "carol"], title=f"News {n}",
-                             text="text", link=f"/api/v1/orders/{n}")
+        notifications.notify(
+            f"test:digest:{n}",
+            ["bob", "carol"],
+            title=f"News {n}",
+            text="text",
+            link=f"/api/v1/orders/{n}",
+        )
     drain()
     assert smtp.to("bob@example.test") == [] and smtp.to("carol@example.test") == []
     digest_job = jobs.Job.objects.get(kind=notifications.DIGEST_JOB)
@@ -177,14 +203,12 @@ def test_preferences_digest_and_off(smtp: Inbox, office: dict[str, Actor]) -> No
     [digest] = smtp.to("bob@example.test")
     assert digest["Subject"] == "Сводка уведомлений: 3"
     body = digest.get_content()
-    assert all(f"News {n}" in body and f"{BASE_URL}/api/v1/orders/{n}" in body
-               for n in range(3))
+    assert all(f"News {n}" in body and f"{BASE_URL}/api/v1/orders/{n}" in body for n in range(3))
     assert Notification.objects(user="bob", digest_pending=True).count() == 0
     assert Notification.objects(user="carol").count() == 3  # in-app still, e-mail off
 
 
-def test_without_an_smtp_server_e_mails_are_recorded_as_skipped(
-        office: dict[str, Actor]) -> None:
+def test_without_an_smtp_server_e_mails_are_recorded_as_skipped(office: dict[str, Actor]) -> None:
     previous = config.settings()
     config.configure(smtp_host="")
     try:

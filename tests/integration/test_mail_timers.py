@@ -22,8 +22,9 @@ pytestmark = pytest.mark.usefixtures("db")
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 @pytest.fixture()
@@ -35,19 +36,23 @@ def office() -> dict[str, Actor]:
 def _told(key_prefix: str) -> dict[str, Notification]:
     """Notifications whose key starts with the prefix, by user (a string `$regex`: see
     NOTES on compiled regexes and SecantusDB)."""
-    return {n.user: n for n in Notification.objects(
-        __raw__={"key": {"$regex": "^" + re.escape(key_prefix)}})}
+    return {
+        n.user: n
+        for n in Notification.objects(__raw__={"key": {"$regex": "^" + re.escape(key_prefix)}})
+    }
 
 
 def test_reminder_then_escalation_to_the_issuer_when_the_deadline_passes(
-        office: dict[str, Actor]) -> None:
+    office: dict[str, Actor],
+) -> None:
     due = utcnow() + timedelta(seconds=3)
     issued = assignments.create(office["alice"], "bob", "Send the price list", due)
     iid = issued["instance_id"]
     reminder = wait_for(lambda: _told(f"notify:{iid}:reminder"))
     assert set(reminder) == {"bob"}
-    assert reminder["bob"].title == "Reminder: “Send the price list” is due " \
-                                    f"{due:%Y-%m-%d %H:%M} UTC"
+    assert (
+        reminder["bob"].title == f"Reminder: “Send the price list” is due {due:%Y-%m-%d %H:%M} UTC"
+    )
     escalation = wait_for(lambda: _told(f"notify:{iid}:deadline"))
     assert set(escalation) == {"alice", "bob"}  # the issuer, and the executor too
     assert escalation["alice"].title == "Overdue: “Send the price list”"
@@ -61,9 +66,14 @@ def test_reminder_then_escalation_to_the_issuer_when_the_deadline_passes(
 
 def test_control_date_escalates_to_issuer_and_controller(office: dict[str, Actor]) -> None:
     control_due = utcnow() + timedelta(seconds=3)
-    issued = assignments.create(office["alice"], "bob", "Audit the warehouse",
-                                utcnow() + timedelta(hours=1), controller="carol",
-                                control_due=control_due)
+    issued = assignments.create(
+        office["alice"],
+        "bob",
+        "Audit the warehouse",
+        utcnow() + timedelta(hours=1),
+        controller="carol",
+        control_due=control_due,
+    )
     done = assignments.report(office["bob"], str(issued["_id"]), "Counted everything")
     assert done["status"] == "done" and done["report"] == "Counted everything"
     open_tasks = instances.get(issued["instance_id"])["open_tasks"]
@@ -80,8 +90,9 @@ def test_control_date_escalates_to_issuer_and_controller(office: dict[str, Actor
 
 
 def test_rework_after_the_deadline_does_not_escalate_twice(office: dict[str, Actor]) -> None:
-    issued = assignments.create(office["alice"], "bob", "Fix the typo",
-                                utcnow() + timedelta(seconds=2))
+    issued = assignments.create(
+        office["alice"], "bob", "Fix the typo", utcnow() + timedelta(seconds=2)
+    )
     iid = issued["instance_id"]
     wait_for(lambda: len(_told(f"notify:{iid}:deadline")) == 2)
     assignments.report(office["bob"], str(issued["_id"]), "Fixed")
@@ -96,13 +107,22 @@ def test_rework_after_the_deadline_does_not_escalate_twice(office: dict[str, Act
 
 
 def test_order_reminder_and_overdue_reach_executors_and_subscribers(
-        office: dict[str, Actor]) -> None:
+    office: dict[str, Actor],
+) -> None:
     dave = make_user("dave")
-    order = orders.create(office["alice"], ["bob", "carol"], "Inventory of the archive",
-                          utcnow() + timedelta(seconds=3))
+    order = orders.create(
+        office["alice"],
+        ["bob", "carol"],
+        "Inventory of the archive",
+        utcnow() + timedelta(seconds=3),
+    )
     orders.subscribe(dave, str(order["_id"]))
     iid = order["instance_id"]
     assert set(wait_for(lambda: _told(f"notify:{iid}:reminder"))) == {"bob", "carol"}
-    assert set(wait_for(lambda: _told(f"notify:{iid}:deadline"))) == {"alice", "bob", "carol",
-                                                                      "dave"}
+    assert set(wait_for(lambda: _told(f"notify:{iid}:deadline"))) == {
+        "alice",
+        "bob",
+        "carol",
+        "dave",
+    }
     assert orders.list_for(dave, overdue=True).items[0]["_id"] == order["_id"]

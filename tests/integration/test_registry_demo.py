@@ -24,7 +24,8 @@ def test_demo_loads_once_with_valid_requisites() -> None:
         assert requisites.check_inn(org.inn) is None
         assert requisites.check_ogrn(org.ogrn) is None
         for account in org.bank_accounts:
-            assert requisites.check_settlement_account(account.settlement_account,
-                                                       account.bik) is None
+            assert (
+                requisites.check_settlement_account(account.settlement_account, account.bik) is None
+            )
     assert list(demo.load(manager)) == ["registry demo exists"]
     assert Organization.objects.count() == 50

@@ -30,9 +30,19 @@ def rows(count: int, seed: int = 5) -> list[list[str]]:
             continue
         inns.add(inn)
         n = len(out)
-        out.append([f"ООО «Импорт {n:05d}»", inn, "770101001", requisites.make_ogrn(rng),
-                    f"+7 495 {n:07d}", f"office{n}@example.ru", "импорт; опт", "044525225",
-                    requisites.make_settlement_account(rng, "044525225")])
+        out.append(
+            [
+                f"ООО «Импорт {n:05d}»",
+                inn,
+                "770101001",
+                requisites.make_ogrn(rng),
+                f"+7 495 {n:07d}",
+                f"office{n}@example.ru",
+                "импорт; опт",
+                "044525225",
+                requisites.make_settlement_account(rng, "044525225"),
+            ]
+        )
     return out
 
 
@@ -58,9 +68,9 @@ def as_xlsx(header: list[str], data: list[list[str]]) -> bytes:
 @pytest.mark.slow
 def test_5000_rows_with_3_bad_ones_write_nothing_and_report_the_3(alice: Actor) -> None:
     data = rows(5000)
-    data[10][1] = "7707083894"          # row 12: INN control digit
+    data[10][1] = "7707083894"  # row 12: INN control digit
     data[2500][8] = "40702810938000000002"  # row 2502: settlement account key
-    data[4998][0] = ""                  # row 5000: no name
+    data[4998][0] = ""  # row 5000: no name
     content = as_csv(HEADER, data)
     started = time.perf_counter()
     with pytest.raises(ImportFailed) as err:
@@ -89,7 +99,8 @@ def test_2000_good_rows_are_written_in_bulk(alice: Actor) -> None:
     assert Organization.objects(import_batch=report.batch).count() == 2000
     assert AuditEvent.objects(batch=report.batch, action="imported").count() == 2000
     assert [o.inn for o in organizations.find(alice, q="импорт 00042").items] == [
-        content.decode().splitlines()[43].split(";")[1]]
+        content.decode().splitlines()[43].split(";")[1]
+    ]
     assert elapsed < 30, elapsed
 
 
@@ -103,12 +114,20 @@ def test_allow_partial_skips_bad_rows(alice: Actor) -> None:
 
 def test_xlsx_with_a_column_mapping(alice: Actor) -> None:
     header = ["Компания", "Налоговый номер", "Город", "Кто ведёт", "Служебное"]
-    data = [["АО «Север»", "7736207543", "Мурманск", "alice", "x"],
-            ["ИП Иванов", "500100732259", "Тверь", "", "y"]]
-    mapping = {"Компания": "name", "Налоговый номер": "inn", "Город": "legal_address.city",
-               "Кто ведёт": "responsible", "Служебное": ""}
-    report = imports.import_organizations(alice, as_xlsx(header, data), "orgs.xlsx",
-                                          mapping=mapping)
+    data = [
+        ["АО «Север»", "7736207543", "Мурманск", "alice", "x"],
+        ["ИП Иванов", "500100732259", "Тверь", "", "y"],
+    ]
+    mapping = {
+        "Компания": "name",
+        "Налоговый номер": "inn",
+        "Город": "legal_address.city",
+        "Кто ведёт": "responsible",
+        "Служебное": "",
+    }
+    report = imports.import_organizations(
+        alice, as_xlsx(header, data), "orgs.xlsx", mapping=mapping
+    )
     assert report.created == 2 and report.ignored == ["Служебное"]
     sever = Organization.objects.get(inn="7736207543")
     assert sever.legal_address.city == "Мурманск" and sever.responsible == "alice"
@@ -119,18 +138,22 @@ def test_xlsx_with_a_column_mapping(alice: Actor) -> None:
 
 
 def test_duplicates_in_the_file_and_in_the_database(alice: Actor) -> None:
-    organizations.create(alice, {"name": "ПАО Сбербанк", "inn": "7707083893",
-                                 "kpp": "773601001"})
-    data = [["Сбер", "7707083893", "773601001"], ["Яндекс", "7736207543", "770401001"],
-            ["Яндекс снова", "7736207543", "770401001"]]
-    report = imports.import_organizations(alice, as_csv(["name", "inn", "kpp"], data, ","),
-                                          dry_run=True)
+    organizations.create(alice, {"name": "ПАО Сбербанк", "inn": "7707083893", "kpp": "773601001"})
+    data = [
+        ["Сбер", "7707083893", "773601001"],
+        ["Яндекс", "7736207543", "770401001"],
+        ["Яндекс снова", "7736207543", "770401001"],
+    ]
+    report = imports.import_organizations(
+        alice, as_csv(["name", "inn", "kpp"], data, ","), dry_run=True
+    )
     assert [(e.row, list(e.errors)) for e in report.errors] == [(2, ["inn"]), (4, ["inn"])]
     assert "row 3" in report.errors[1].errors["inn"][0]
 
 
-def test_a_failure_while_writing_removes_the_whole_batch(alice: Actor,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_while_writing_removes_the_whole_batch(
+    alice: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(events: list[AuditEvent]) -> None:
         raise RuntimeError("disk full")
 
@@ -154,14 +177,19 @@ def test_not_an_xlsx_file(alice: Actor) -> None:
 
 
 def test_contacts_import_by_inn(alice: Actor) -> None:
-    org = organizations.create(alice, {"name": "ООО «Ромашка»", "inn": "7736207543",
-                                       "kpp": "770401001"})
-    foreign = organizations.create(Actor("zed", frozenset({"other"})),
-                                   {"name": "Чужая", "inn": "7707083893", "kpp": "773601001"})
-    data = [["Иванова Анна", "Директор", "7736207543", "a@romashka.ru, b@romashka.ru", "да"],
-            ["Петров Пётр", "Бухгалтер", "7736207543", "", ""],
-            ["Сидоров", "", "7707083893", "", ""],
-            ["Никто", "", "0000000000", "", ""]]
+    org = organizations.create(
+        alice, {"name": "ООО «Ромашка»", "inn": "7736207543", "kpp": "770401001"}
+    )
+    foreign = organizations.create(
+        Actor("zed", frozenset({"other"})),
+        {"name": "Чужая", "inn": "7707083893", "kpp": "773601001"},
+    )
+    data = [
+        ["Иванова Анна", "Директор", "7736207543", "a@romashka.ru, b@romashka.ru", "да"],
+        ["Петров Пётр", "Бухгалтер", "7736207543", "", ""],
+        ["Сидоров", "", "7707083893", "", ""],
+        ["Никто", "", "0000000000", "", ""],
+    ]
     header = ["ФИО", "Должность", "ИНН организации", "E-mail", "Основной"]
     with pytest.raises(ImportFailed) as err:
         imports.import_contacts(alice, as_csv(header, data))
@@ -178,13 +206,26 @@ def test_contacts_import_by_inn(alice: Actor) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_then_import_round_trip(alice: Actor, fmt: str) -> None:
-    organizations.create(alice, {
-        "name": "ПАО Сбербанк", "inn": "7707083893", "kpp": "773601001",
-        "ogrn": "1027700132195", "phones": ["+7 495 500-55-50", "900"],
-        "emails": ["sberbank@sberbank.ru"], "tags": ["банк"],
-        "legal_address": {"index": "117312", "city": "Москва"},
-        "bank_accounts": [{"bik": "044525225", "settlement_account": "40702810938000000001",
-                           "correspondent_account": "30101810400000000225"}]})
+    organizations.create(
+        alice,
+        {
+            "name": "ПАО Сбербанк",
+            "inn": "7707083893",
+            "kpp": "773601001",
+            "ogrn": "1027700132195",
+            "phones": ["+7 495 500-55-50", "900"],
+            "emails": ["sberbank@sberbank.ru"],
+            "tags": ["банк"],
+            "legal_address": {"index": "117312", "city": "Москва"},
+            "bank_accounts": [
+                {
+                    "bik": "044525225",
+                    "settlement_account": "40702810938000000001",
+                    "correspondent_account": "30101810400000000225",
+                }
+            ],
+        },
+    )
     content, media_type, name = imports.export_organizations(alice, fmt)
     assert name == f"organizations.{fmt}" and media_type
     if fmt == "xlsx":

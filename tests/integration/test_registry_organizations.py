@@ -33,11 +33,15 @@ SBERBANK = {
     "phones": ["+7 (495) 500-55-50"],
     "emails": ["sberbank@sberbank.ru"],
     "tags": ["Банк", "VIP"],
-    "legal_address": {"index": "117312", "city": "Москва", "street": "ул. Вавилова",
-                      "house": "19"},
-    "bank_accounts": [{"bank_name": "ПАО Сбербанк", "bik": "044525225",
-                       "correspondent_account": "30101810400000000225",
-                       "settlement_account": "40702810938000000001"}],
+    "legal_address": {"index": "117312", "city": "Москва", "street": "ул. Вавилова", "house": "19"},
+    "bank_accounts": [
+        {
+            "bank_name": "ПАО Сбербанк",
+            "bik": "044525225",
+            "correspondent_account": "30101810400000000225",
+            "settlement_account": "40702810938000000001",
+        }
+    ],
 }
 
 
@@ -59,29 +63,36 @@ def test_create_normalizes_and_derives_keys(alice: Actor) -> None:
     assert stored.legal_address.city == "Москва"
 
 
-@pytest.mark.parametrize(("field", "value", "where"), [
-    ("inn", "7707083894", "inn"),            # Sberbank's INN with a wrong control digit
-    ("inn", "77070838", "inn"),
-    ("kpp", "77360100", "kpp"),
-    ("kpp", "7736ЖЖ001", "kpp"),             # letters must be Latin
-    ("ogrn", "1027700132194", "ogrn"),
-    ("ogrn", "304500116000157", "ogrn"),     # a valid OGRNIP, but the INN is a company's
-    ("okpo", "00032538", "okpo"),
-])
-def test_invalid_requisites_name_the_field(alice: Actor, field: str, value: str,
-                                           where: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "where"),
+    [
+        ("inn", "7707083894", "inn"),  # Sberbank's INN with a wrong control digit
+        ("inn", "77070838", "inn"),
+        ("kpp", "77360100", "kpp"),
+        ("kpp", "7736ЖЖ001", "kpp"),  # letters must be Latin
+        ("ogrn", "1027700132194", "ogrn"),
+        ("ogrn", "304500116000157", "ogrn"),  # a valid OGRNIP, but the INN is a company's
+        ("okpo", "00032538", "okpo"),
+    ],
+)
+def test_invalid_requisites_name_the_field(
+    alice: Actor, field: str, value: str, where: str
+) -> None:
     with pytest.raises(RegistryInvalid) as err:
         organizations.create(alice, {**SBERBANK, field: value})
     assert where in err.value.errors
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("bik", "044525226x"),
-    ("bik", "123456789"),
-    ("correspondent_account", "30101810400000000226"),
-    ("settlement_account", "40702810938000000002"),
-    ("settlement_account", "4070281093800000000"),
-])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("bik", "044525226x"),
+        ("bik", "123456789"),
+        ("correspondent_account", "30101810400000000226"),
+        ("settlement_account", "40702810938000000002"),
+        ("settlement_account", "4070281093800000000"),
+    ],
+)
 def test_invalid_bank_requisites_name_the_field(alice: Actor, key: str, value: str) -> None:
     account = {**SBERBANK["bank_accounts"][0], key: value}  # type: ignore[index]
     with pytest.raises(RegistryInvalid) as err:
@@ -91,14 +102,20 @@ def test_invalid_bank_requisites_name_the_field(alice: Actor, key: str, value: s
 
 def test_name_email_phone_and_address_errors(alice: Actor) -> None:
     with pytest.raises(RegistryInvalid) as err:
-        organizations.create(alice, {"name": " ", "emails": ["no-at-sign"], "phones": ["12"],
-                                     "postal_address": {"index": "1234"}})
+        organizations.create(
+            alice,
+            {
+                "name": " ",
+                "emails": ["no-at-sign"],
+                "phones": ["12"],
+                "postal_address": {"index": "1234"},
+            },
+        )
     assert set(err.value.errors) == {"name", "emails.0", "phones.0", "postal_address.index"}
 
 
 def test_individual_entrepreneur(alice: Actor) -> None:
-    org = make(alice, name="ИП Иванов Иван Иванович", inn="500100732259",
-               ogrn="304500116000157")
+    org = make(alice, name="ИП Иванов Иван Иванович", inn="500100732259", ogrn="304500116000157")
     assert org.requisites_key == "500100732259/"
     with pytest.raises(RegistryInvalid) as err:
         make(alice, name="ИП Петров", inn="500100732259", kpp="773601001")
@@ -119,8 +136,9 @@ def test_duplicate_inn_kpp_points_at_the_existing_one(alice: Actor, bob: Actor) 
 
 def test_update_records_who_what_and_when(alice: Actor) -> None:
     org = make(alice, phones=["8 495 111-22-33"])
-    changed = organizations.update(alice, org.id, {"short_name": "Ромашка",
-                                                   "phones": ["+7 495 111 22 44"]})
+    changed = organizations.update(
+        alice, org.id, {"short_name": "Ромашка", "phones": ["+7 495 111 22 44"]}
+    )
     assert changed.version == 2 and changed.phone_keys == ["4951112244"]
     assert changed.sort_name.startswith("ромашка\x00")
     events = repository.audit_trail("organization", str(org.id))
@@ -167,8 +185,9 @@ def test_restricted_organization_is_invisible_to_others(alice: Actor, bob: Actor
     assert names == ["ООО «Открытость»"]
     assert len(organizations.find(Actor("root", is_admin=True)).items) == 2
     # Making it public again shows it to everyone, and the change reaches linked objects.
-    contract = contracts.create(alice, {"organization": str(org.id), "role": "executor",
-                                        "number": "Д-1"})
+    contract = contracts.create(
+        alice, {"organization": str(org.id), "role": "executor", "number": "Д-1"}
+    )
     with pytest.raises(Exception):  # noqa: B017 - not found for dave either way
         contracts.get(dave, contract.id)
     organizations.update(alice, org.id, {"restricted": False})
@@ -190,8 +209,10 @@ def test_responsible_change_moves_write_access(alice: Actor) -> None:
 
 def test_archive_is_soft_and_refused_with_active_contracts(alice: Actor) -> None:
     org = make(alice)
-    contract = contracts.create(alice, {"organization": str(org.id), "role": "customer",
-                                        "number": "П-7", "stage": "in_force"})
+    contract = contracts.create(
+        alice,
+        {"organization": str(org.id), "role": "customer", "number": "П-7", "stage": "in_force"},
+    )
     with pytest.raises(ActiveContracts) as err:
         organizations.archive(alice, org.id)
     assert err.value.errors["contracts"][0]["number"] == "П-7"
@@ -208,24 +229,33 @@ def test_archive_is_soft_and_refused_with_active_contracts(alice: Actor) -> None
     assert actions == ["restored", "archived", "created"]
 
 
-NAMES = ["ООО «Ромашка»", "АО «Ромашковое поле»", "ООО «Василёк»", "Yandex LLC",
-         "ИП Ёлкин Пётр", "ООО «СЕВЕРНАЯ РОМАШКА»"]
+NAMES = [
+    "ООО «Ромашка»",
+    "АО «Ромашковое поле»",
+    "ООО «Василёк»",
+    "Yandex LLC",
+    "ИП Ёлкин Пётр",
+    "ООО «СЕВЕРНАЯ РОМАШКА»",
+]
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("ромаш", {"ООО «Ромашка»", "АО «Ромашковое поле»", "ООО «СЕВЕРНАЯ РОМАШКА»"}),
-    ("РОМАШ", {"ООО «Ромашка»", "АО «Ромашковое поле»", "ООО «СЕВЕРНАЯ РОМАШКА»"}),
-    ("Ромашка", {"ООО «Ромашка»", "ООО «СЕВЕРНАЯ РОМАШКА»"}),
-    ("сев ром", {"ООО «СЕВЕРНАЯ РОМАШКА»"}),
-    ("ооо ром", {"ООО «Ромашка»", "ООО «СЕВЕРНАЯ РОМАШКА»"}),
-    ("василек", {"ООО «Василёк»"}),           # ё and е agree
-    ("ВАСИЛЁ", {"ООО «Василёк»"}),
-    ("ёлкин", {"ИП Ёлкин Пётр"}),
-    ("yand", {"Yandex LLC"}),
-    ("YANDEX", {"Yandex LLC"}),
-    ("машк", set()),                          # word prefixes, not fragments inside words
-    ("«", set()),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("ромаш", {"ООО «Ромашка»", "АО «Ромашковое поле»", "ООО «СЕВЕРНАЯ РОМАШКА»"}),
+        ("РОМАШ", {"ООО «Ромашка»", "АО «Ромашковое поле»", "ООО «СЕВЕРНАЯ РОМАШКА»"}),
+        ("Ромашка", {"ООО «Ромашка»", "ООО «СЕВЕРНАЯ РОМАШКА»"}),
+        ("сев ром", {"ООО «СЕВЕРНАЯ РОМАШКА»"}),
+        ("ооо ром", {"ООО «Ромашка»", "ООО «СЕВЕРНАЯ РОМАШКА»"}),
+        ("василек", {"ООО «Василёк»"}),  # ё and е agree
+        ("ВАСИЛЁ", {"ООО «Василёк»"}),
+        ("ёлкин", {"ИП Ёлкин Пётр"}),
+        ("yand", {"Yandex LLC"}),
+        ("YANDEX", {"Yandex LLC"}),
+        ("машк", set()),  # word prefixes, not fragments inside words
+        ("«", set()),
+    ],
+)
 def test_search_by_name_prefix_any_case(alice: Actor, query: str, expected: set[str]) -> None:
     for name in NAMES:
         make(alice, name=name)
@@ -242,18 +272,24 @@ def test_search_by_fragment_inside_words(alice: Actor) -> None:
 
 def test_search_by_inn_phone_email_tag(alice: Actor) -> None:
     sber = organizations.create(alice, SBERBANK)
-    make(alice, name="ООО «Другая»", phones=["8 (812) 000-00-01"], emails=["Info@Drug.RU"],
-         tags=["партнёр"])
+    make(
+        alice,
+        name="ООО «Другая»",
+        phones=["8 (812) 000-00-01"],
+        emails=["Info@Drug.RU"],
+        tags=["партнёр"],
+    )
     assert [o.id for o in organizations.find(alice, q="7707083893").items] == [sber.id]
     assert [o.id for o in organizations.find(alice, inn="7707083893").items] == [sber.id]
     assert [o.id for o in organizations.find(alice, q="1027700132195").items] == [sber.id]
     assert [o.id for o in organizations.find(alice, phone="84955005550").items] == [sber.id]
     assert [o.name for o in organizations.find(alice, phone="+7 812 000 00 01").items] == [
-        "ООО «Другая»"]
+        "ООО «Другая»"
+    ]
     assert [o.name for o in organizations.find(alice, email="info@drug.ru").items] == [
-        "ООО «Другая»"]
-    assert [o.name for o in organizations.find(alice, tag="ПАРТНЁР").items] == [
-        "ООО «Другая»"]
+        "ООО «Другая»"
+    ]
+    assert [o.name for o in organizations.find(alice, tag="ПАРТНЁР").items] == ["ООО «Другая»"]
     assert [o.id for o in organizations.find(alice, tag="vip").items] == [sber.id]
 
 
@@ -283,9 +319,11 @@ def test_cursor_pagination_and_sorts(alice: Actor) -> None:
 def test_search_latency_on_a_thousand_organizations(alice: Actor) -> None:
     rows = []
     for i in range(1000):
-        org = Organization(name=f"ООО «Фирма {i:04d} Ромашка»" if i % 10 == 0
-                           else f"ООО «Фирма {i:04d}»", responsible="alice",
-                           access=organizations.access_for("alice", ["sales"], False, [], []))
+        org = Organization(
+            name=f"ООО «Фирма {i:04d} Ромашка»" if i % 10 == 0 else f"ООО «Фирма {i:04d}»",
+            responsible="alice",
+            access=organizations.access_for("alice", ["sales"], False, [], []),
+        )
         organizations.index_keys(org)
         rows.append(org.to_mongo().to_dict())
     Organization._get_collection().insert_many(rows)

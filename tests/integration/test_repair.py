@@ -20,8 +20,7 @@ def window() -> monitor.TimelineWindow:
     return monitor.TimelineWindow(now - timedelta(hours=1), now + timedelta(hours=2))
 
 
-def test_timeline_bars_of_a_parallel_process_with_a_subprocess_and_a_timer(
-        alice: Actor) -> None:
+def test_timeline_bars_of_a_parallel_process_with_a_subprocess_and_a_timer(alice: Actor) -> None:
     definitions.deploy(bpmn("parallel_sub_timer.bpmn"), "p.bpmn", "d")
     doc = instances.start("deal_review", alice)
     quote = next(t for t in doc["open_tasks"] if t["bpmn_id"] == "quote")
@@ -51,8 +50,7 @@ def test_move_token_brings_an_instance_forward_and_is_audited(alice: Actor) -> N
     repair.move_token(str(doc["_id"]), ADMIN, "review", "execute", reason="the reviewer left")
     doc = instances.get(doc["_id"])
     assert [t["bpmn_id"] for t in doc["open_tasks"]] == ["execute"]
-    assert HumanTask.objects(instance_id=doc["_id"], bpmn_id="review").first().status \
-        == "cancelled"
+    assert HumanTask.objects(instance_id=doc["_id"], bpmn_id="review").first().status == "cancelled"
     doc = instances.complete_task(doc["open_tasks"][0]["guid"], alice, {})
     assert doc["status"] == "completed"
     [entry] = monitor.audit(monitor.AuditFilter(type="repair_move_token"), ADMIN)
@@ -66,8 +64,9 @@ def test_skip_a_failed_task_with_output_data_resolves_its_incident(alice: Actor)
     jobs.Job.objects(kind="async_service").update(set__max_attempts=1)
     jobs.run_due("test")
     assert jobs.list_incidents()
-    repair.skip_task(str(doc["_id"]), ADMIN, "call", {"receipt": "manual-42"},
-                     reason="booked by hand")
+    repair.skip_task(
+        str(doc["_id"]), ADMIN, "call", {"receipt": "manual-42"}, reason="booked by hand"
+    )
     doc = instances.get(doc["_id"])
     assert [t["bpmn_id"] for t in doc["open_tasks"]] == ["check"]
     assert instances.variables(doc)["receipt"] == "manual-42"
@@ -96,9 +95,12 @@ def test_cancel_activity_set_variables_and_reassign(alice: Actor, bob: Actor) ->
 def test_migrate_50_instances_to_a_version_with_a_renamed_task(alice: Actor) -> None:
     definitions.deploy(bpmn("approval.bpmn"), "a.bpmn", "d")
     ids = [instances.start("approval", alice)["_id"] for _ in range(50)]
-    renamed = bpmn("approval.bpmn").replace(b'"review"', b'"review_request"').replace(
-        b'sourceRef="review"', b'sourceRef="review_request"').replace(
-        b'targetRef="review"', b'targetRef="review_request"')
+    renamed = (
+        bpmn("approval.bpmn")
+        .replace(b'"review"', b'"review_request"')
+        .replace(b'sourceRef="review"', b'sourceRef="review_request"')
+        .replace(b'targetRef="review"', b'targetRef="review_request"')
+    )
     assert definitions.deploy(renamed, "a.bpmn", "d")[0].version == 2
     wrong = repair.migrate("approval", 1, 2, ADMIN, {"review": "no_such_task"})
     assert len(wrong.blocked) == 50 and "no_such_task" in wrong.blocked[0]["reasons"][0]
@@ -107,8 +109,9 @@ def test_migrate_50_instances_to_a_version_with_a_renamed_task(alice: Actor) -> 
     assert len(plan.movable) == 50 and plan.migrated == 0
     assert plan.movable[0]["mapping"] == {"review": "review_request"}
     assert all(d["definition_version"] == 1 for d in map(instances.get, ids))
-    done = repair.migrate("approval", 1, 2, ADMIN, {"review": "review_request"},
-                          dry_run=False, reason="new form")
+    done = repair.migrate(
+        "approval", 1, 2, ADMIN, {"review": "review_request"}, dry_run=False, reason="new form"
+    )
     assert done.migrated == 50
     for iid in ids:
         doc = instances.get(iid)
@@ -138,8 +141,11 @@ def test_retention_archives_old_instances_except_under_legal_hold(alice: Actor) 
     ended = []
     for _ in range(3):
         doc = instances.start("approval", alice)
-        ended.append(instances.complete_task(doc["open_tasks"][0]["guid"], alice,
-                                             {"decision": "reject"})["_id"])
+        ended.append(
+            instances.complete_task(doc["open_tasks"][0]["guid"], alice, {"decision": "reject"})[
+                "_id"
+            ]
+        )
     running = instances.start("approval", alice)["_id"]
     retention.set_legal_hold(str(ended[0]), ADMIN, True, "court case 12/34")
     with pytest.raises(NotAllowed):

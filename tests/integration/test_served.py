@@ -19,18 +19,26 @@ from webapi.embedded_db import free_port
 pytestmark = [pytest.mark.usefixtures("db"), pytest.mark.slow]
 
 
-def test_served_process_fires_a_5_second_follow_up_timer(db_uri: str, db_name: str,
-                                                         tmp_path: Path, alice: Actor) -> None:
+def test_served_process_fires_a_5_second_follow_up_timer(
+    db_uri: str, db_name: str, tmp_path: Path, alice: Actor
+) -> None:
     bpmn_dir = tmp_path / "bpmn"
     bpmn_dir.mkdir()
     shutil.copy(DATA / "delayed_follow_up.bpmn", bpmn_dir)
     port = free_port()
-    env = {**os.environ, "MONGODB_URI": db_uri, "CRM_DB_NAME": db_name, "CRM_PORT": str(port),
-           "CRM_BPMN_DIR": str(bpmn_dir), "CRM_DATA_DIR": str(tmp_path / "var")}
+    env = {
+        **os.environ,
+        "MONGODB_URI": db_uri,
+        "CRM_DB_NAME": db_name,
+        "CRM_PORT": str(port),
+        "CRM_BPMN_DIR": str(bpmn_dir),
+        "CRM_DATA_DIR": str(tmp_path / "var"),
+    }
     env.pop("REDIS_URL", None)
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed in finally
-    server = subprocess.Popen([sys.executable, "-m", "webapi.cli", "serve"], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "webapi.cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

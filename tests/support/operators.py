@@ -39,8 +39,9 @@ def side_effect(call: operators.OperatorCall) -> dict[str, Any]:
         raise RuntimeError("the ledger is offline")
     # The side effect, keyed: a re-run of the same job does not repeat it.
     with contextlib.suppress(DuplicateKeyError):
-        db.test_side_effects.insert_one({"_id": call.idempotency_key,
-                                         "amount": call.params.get("amount")})
+        db.test_side_effects.insert_one(
+            {"_id": call.idempotency_key, "amount": call.params.get("amount")}
+        )
     if switches.get("sleep"):
         time.sleep(float(switches["sleep"]))
     return {"receipt": call.idempotency_key}

@@ -13,8 +13,9 @@ NOW = datetime(2026, 12, 30, 10, 0)  # a Wednesday before the New Year holidays
 
 def rule(attrs: str) -> dict | None:
     errors: list[str] = []
-    found = deadlines.read_rule(etree.fromstring(
-        f'<userTask xmlns:crm="urn:bpmcrm:bpmn" id="t" {attrs}/>'), errors, "t")
+    found = deadlines.read_rule(
+        etree.fromstring(f'<userTask xmlns:crm="urn:bpmcrm:bpmn" id="t" {attrs}/>'), errors, "t"
+    )
     assert errors == []
     return found
 
@@ -29,15 +30,19 @@ def test_working_days_skip_the_new_year_holidays() -> None:
     assert due.time() == NOW.time()
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("2027-01-15", datetime(2027, 1, 15, 23, 59, 59)),
-    ("2027-01-15T09:30:00+03:00", datetime(2027, 1, 15, 6, 30)),
-    ("PT1H", datetime(2026, 12, 30, 11, 0)),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2027-01-15", datetime(2027, 1, 15, 23, 59, 59)),
+        ("2027-01-15T09:30:00+03:00", datetime(2027, 1, 15, 6, 30)),
+        ("PT1H", datetime(2026, 12, 30, 11, 0)),
+        (None, None),
+    ],
+)
 def test_expression_over_task_data(value: str | None, expected: datetime | None) -> None:
-    assert deadlines.due_at(rule('crm:dueExpression="deadline"'), NOW,
-                            {"deadline": value}) == expected
+    assert (
+        deadlines.due_at(rule('crm:dueExpression="deadline"'), NOW, {"deadline": value}) == expected
+    )
 
 
 def test_bad_expression_result_is_a_process_error() -> None:
@@ -47,8 +52,9 @@ def test_bad_expression_result_is_a_process_error() -> None:
 
 def test_two_rules_or_bad_values_are_refused() -> None:
     errors: list[str] = []
-    node = etree.fromstring('<userTask xmlns:crm="urn:bpmcrm:bpmn" id="t" crm:dueIn="P1D" '
-                            'crm:dueInWorkingDays="2"/>')
+    node = etree.fromstring(
+        '<userTask xmlns:crm="urn:bpmcrm:bpmn" id="t" crm:dueIn="P1D" crm:dueInWorkingDays="2"/>'
+    )
     assert deadlines.read_rule(node, errors, "t") is None and "only one" in errors[0]
     errors = []
     node = etree.fromstring('<userTask xmlns:crm="urn:bpmcrm:bpmn" id="t" crm:dueIn="soon"/>')

@@ -23,13 +23,18 @@ def form() -> dict:
 
 
 def test_valid_data_passes() -> None:
-    assert validate_form_data(form(), {"subject": "Hi", "count": 2, "when": "2026-01-31",
-                                       "ok": False, "kind": "a"}) == {}
+    assert (
+        validate_form_data(
+            form(), {"subject": "Hi", "count": 2, "when": "2026-01-31", "ok": False, "kind": "a"}
+        )
+        == {}
+    )
 
 
 def test_each_bad_field_is_named() -> None:
-    errors = validate_form_data(form(), {"subject": "too long", "count": 9, "when": "31.01",
-                                         "kind": "c", "extra": 1})
+    errors = validate_form_data(
+        form(), {"subject": "too long", "count": 9, "when": "31.01", "kind": "c", "extra": 1}
+    )
     assert set(errors) == {"subject", "count", "when", "ok", "kind", "extra"}
     assert errors["ok"] == ["is required"]
     assert errors["extra"] == ["unknown field"]
@@ -42,7 +47,10 @@ def test_types_are_strict() -> None:
 
 def test_bad_form_definition_is_reported() -> None:
     errors: list[str] = []
-    parse_form(etree.fromstring(b"""<userTask xmlns:crm="urn:bpmcrm:bpmn" id="t"><crm:form>
+    parse_form(
+        etree.fromstring(b"""<userTask xmlns:crm="urn:bpmcrm:bpmn" id="t"><crm:form>
       <crm:field id="1bad" type="string"/><crm:field id="x" type="colour"/>
-      <crm:field id="e" type="enum"/></crm:form></userTask>"""), errors)
+      <crm:field id="e" type="enum"/></crm:form></userTask>"""),
+        errors,
+    )
     assert len(errors) == 3

@@ -37,8 +37,9 @@ def test_inn_of_a_person_by_hand() -> None:
     assert check_inn("500100732269") == "wrong control digit"
 
 
-@pytest.mark.parametrize("value", ["", "770708389", "77070838931", "770708389a",
-                                   "７７０７０８３８９３", "0007083893"])
+@pytest.mark.parametrize(
+    "value", ["", "770708389", "77070838931", "770708389a", "７７０７０８３８９３", "0007083893"]
+)
 def test_inn_format(value: str) -> None:
     assert check_inn(value) is not None
 
@@ -80,10 +81,12 @@ def test_correspondent_account_by_hand() -> None:
     # 0 2 15 | 21 0 3 | 0 1 24 | 7 0 12 | 0 ... 0 | 6 14 5 -> sum 110, divisible by 10.
     assert check_correspondent_account("30101810400000000225", SBER_BIK) is None
     # Real banks' published requisites pass the same rule.
-    for bik, account in (("044525974", "30101810145250000974"),   # T-Bank
-                         ("044525593", "30101810200000000593"),   # Alfa-Bank
-                         ("044525187", "30101810700000000187"),   # VTB
-                         ("044030653", "30101810500000000653")):  # Sberbank, St Petersburg
+    for bik, account in (
+        ("044525974", "30101810145250000974"),  # T-Bank
+        ("044525593", "30101810200000000593"),  # Alfa-Bank
+        ("044525187", "30101810700000000187"),  # VTB
+        ("044030653", "30101810500000000653"),
+    ):  # Sberbank, St Petersburg
         assert check_correspondent_account(account, bik) is None, bik
     assert check_correspondent_account("30101810400000000226", SBER_BIK) is not None
     assert check_correspondent_account("40101810400000000225", SBER_BIK) is not None
@@ -126,6 +129,7 @@ def test_search_keys() -> None:
     three = search.word_filter("ооо сев ромашк")
     assert three["search_text"] == {"$regex": "^(?=.*(?:^| )ооо)(?=.*(?:^| )сев)"}
     assert search.word_filter("a.*b", contains=True) == {
-        "search_text": {"$regex": "^(?=.*a)(?=.*b)"}}
+        "search_text": {"$regex": "^(?=.*a)(?=.*b)"}
+    }
     # Regex characters of a query are escaped, never run.
     assert search.word_filter("x+", contains=True) == {"search_text": {"$regex": "x"}}

@@ -21,12 +21,15 @@ def test_script_can_delete_a_variable() -> None:
     assert data == {"keep": 2}
 
 
-@pytest.mark.parametrize("source", [
-    "().__class__.__base__.__subclasses__()",
-    "__import__('os').system('true')",
-    "open('/etc/passwd').read()",
-    "getattr(1, '__class__')",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "().__class__.__base__.__subclasses__()",
+        "__import__('os').system('true')",
+        "open('/etc/passwd').read()",
+        "getattr(1, '__class__')",
+    ],
+)
 def test_escapes_are_refused(source: str) -> None:
     with pytest.raises((sandbox.SandboxError, NameError, AttributeError, TypeError)):
         sandbox.evaluate(source, {})

@@ -15,17 +15,20 @@ from engine.workcalendar import (
 )
 
 
-@pytest.mark.parametrize(("day", "working"), [
-    (date(2026, 1, 1), False),   # New Year
-    (date(2026, 1, 9), False),   # a day off moved from 3 January
-    (date(2026, 1, 12), True),
-    (date(2026, 3, 9), False),   # 8 March fell on a Sunday
-    (date(2025, 11, 1), True),   # a Saturday made a working day (the data file)
-    (date(2025, 11, 3), False),  # the day off it was moved to
-    (date(2024, 12, 28), True),
-    (date(2026, 3, 7), False),   # an ordinary Saturday
-    (date(2026, 3, 10), True),
-])
+@pytest.mark.parametrize(
+    ("day", "working"),
+    [
+        (date(2026, 1, 1), False),  # New Year
+        (date(2026, 1, 9), False),  # a day off moved from 3 January
+        (date(2026, 1, 12), True),
+        (date(2026, 3, 9), False),  # 8 March fell on a Sunday
+        (date(2025, 11, 1), True),  # a Saturday made a working day (the data file)
+        (date(2025, 11, 3), False),  # the day off it was moved to
+        (date(2024, 12, 28), True),
+        (date(2026, 3, 7), False),  # an ordinary Saturday
+        (date(2026, 3, 10), True),
+    ],
+)
 def test_working_days(day: date, working: bool) -> None:
     assert is_working_day(day) is working
 

@@ -22,12 +22,18 @@ PLAIN_DOCTYPE = b"""<?xml version="1.0"?>
 <!DOCTYPE definitions SYSTEM "http://127.0.0.1:9/evil.dtd">
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"/>"""
 
-UTF16_XXE = XXE.decode().replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>'
-                                 ).encode("utf-16")
+UTF16_XXE = (
+    XXE.decode()
+    .replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
+    .encode("utf-16")
+)
 
 
-@pytest.mark.parametrize("content", [XXE, BILLION_LAUGHS, PLAIN_DOCTYPE, UTF16_XXE],
-                         ids=["xxe", "billion_laughs", "external_dtd", "utf16_xxe"])
+@pytest.mark.parametrize(
+    "content",
+    [XXE, BILLION_LAUGHS, PLAIN_DOCTYPE, UTF16_XXE],
+    ids=["xxe", "billion_laughs", "external_dtd", "utf16_xxe"],
+)
 def test_doctype_and_entities_are_rejected(content: bytes) -> None:
     with pytest.raises(UnsafeXml, match="DOCTYPE"):
         parse_xml(content)

@@ -39,9 +39,35 @@ from . import (
 
 def register_blueprints(api: Api) -> None:
     """Register every blueprint under /api/v1."""
-    for module in (health, auth, definitions, instances, tasks, messages, incidents, monitor,
-                   organizations, contacts, actions, products, suppliers, contracts,
-                   invoices, deliveries, files, signatures, documents, journals, cards,
-                   appeals, nomenclature, templates,
-                   mailbox, mail_messages, assignments, orders, notifications):
+    for module in (
+        health,
+        auth,
+        definitions,
+        instances,
+        tasks,
+        messages,
+        incidents,
+        monitor,
+        organizations,
+        contacts,
+        actions,
+        products,
+        suppliers,
+        contracts,
+        invoices,
+        deliveries,
+        files,
+        signatures,
+        documents,
+        journals,
+        cards,
+        appeals,
+        nomenclature,
+        templates,
+        mailbox,
+        mail_messages,
+        assignments,
+        orders,
+        notifications,
+    ):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")

@@ -24,8 +24,11 @@ from .mail_schemas import (
 )
 
 PREFIX = "/assignments"
-blp = Blueprint("assignments", __name__,
-                description="Assignments: visible to their issuer, executor and controller only")
+blp = Blueprint(
+    "assignments",
+    __name__,
+    description="Assignments: visible to their issuer, executor and controller only",
+)
 
 
 @blp.route("")
@@ -38,10 +41,17 @@ class Assignments(MethodView):
         """Issue an assignment (runs bpmn/assignment.bpmn); with `parent_id` the executor of
         that assignment nests one in it; with `controller` and `control_due` it is under
         control from the start."""
-        return assignments.create(current_actor(), body["executor"], body["title"],
-                                  body["due_at"], body["text"], body.get("controller"),
-                                  body.get("control_due"), body["attachments"],
-                                  body.get("parent_id"))
+        return assignments.create(
+            current_actor(),
+            body["executor"],
+            body["title"],
+            body["due_at"],
+            body["text"],
+            body.get("controller"),
+            body.get("control_due"),
+            body["attachments"],
+            body.get("parent_id"),
+        )
 
     @secured(blp)
     @blp.arguments(AssignmentQuerySchema, location="query")
@@ -49,9 +59,16 @@ class Assignments(MethodView):
     @errors(blp, 422)
     def get(self, args: dict[str, Any]) -> Any:
         """Assignments the caller issues, executes or controls; latest change first."""
-        page = assignments.list_for(current_actor(), args.get("role"), args.get("status"),
-                                    args.get("q"), args["overdue"], args["under_control"],
-                                    args["limit"], args.get("cursor"))
+        page = assignments.list_for(
+            current_actor(),
+            args.get("role"),
+            args.get("status"),
+            args.get("q"),
+            args["overdue"],
+            args["under_control"],
+            args["limit"],
+            args.get("cursor"),
+        )
         return {"items": page.items, "next_cursor": page.next_cursor}
 
 
@@ -94,8 +111,7 @@ class Review(MethodView):
     @errors(blp, 403, 404, 409, 422)
     def post(self, body: dict[str, Any], assignment_id: str) -> Any:
         """The controller (under control) or the issuer accepts it or returns it."""
-        return assignments.review(current_actor(), assignment_id, body["decision"],
-                                  body["comment"])
+        return assignments.review(current_actor(), assignment_id, body["decision"], body["comment"])
 
 
 @blp.route("/<assignment_id>/control")
@@ -107,8 +123,9 @@ class Control(MethodView):
     def post(self, body: dict[str, Any], assignment_id: str) -> Any:
         """The issuer puts it under control: status `control`, and the controller checks
         the work before it is accepted."""
-        return assignments.put_under_control(current_actor(), assignment_id,
-                                             body["controller"], body["control_due"])
+        return assignments.put_under_control(
+            current_actor(), assignment_id, body["controller"], body["control_due"]
+        )
 
 
 @blp.route("/<assignment_id>/cancel")
@@ -129,5 +146,6 @@ class AttachmentContent(MethodView):
     @errors(blp, 404, 409)
     def get(self, assignment_id: str, attachment_id: str) -> Any:
         """Download a file attached to an assignment the caller may see."""
-        return attachment_response(assignments.open_attachment(current_actor(), assignment_id,
-                                                               attachment_id))
+        return attachment_response(
+            assignments.open_attachment(current_actor(), assignment_id, attachment_id)
+        )

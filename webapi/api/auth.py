@@ -27,10 +27,13 @@ class Token(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """Exchange a username and password for a bearer token (rate-limited)."""
         settings = current_app.config["SETTINGS"]
-        token, record = login.sign_in(body["username"], body["password"],
-                                      request.remote_addr or "unknown",
-                                      settings.token_ttl_seconds,
-                                      settings.token_rate_limit_per_minute)
+        token, record = login.sign_in(
+            body["username"],
+            body["password"],
+            request.remote_addr or "unknown",
+            settings.token_ttl_seconds,
+            settings.token_rate_limit_per_minute,
+        )
         return {"token": token, "token_type": "Bearer", "expires_at": record.expires_at}
 
     @secured(blp)

@@ -66,8 +66,9 @@ class Control(MethodView):
     @blp.response(200, CardSchema)
     def post(self, args: dict[str, Any], card_id: str) -> Any:
         """Put the card under control (or take it off) with a controller and deadline."""
-        return cards.put_under_control(current_actor(), card_id, args["controller"],
-                                       args["deadline"], args["on"])
+        return cards.put_under_control(
+            current_actor(), card_id, args["controller"], args["deadline"], args["on"]
+        )
 
 
 @blp.route("/<card_id>/status")
@@ -109,8 +110,7 @@ class Acquaintances(MethodView):
     @blp.response(201, AcquaintanceSchema)
     def post(self, args: dict[str, Any], card_id: str) -> Any:
         """Log that someone read the (paper) document."""
-        return cards.acquaint(current_actor(), card_id, args["person"], args["at"],
-                              args["note"])
+        return cards.acquaint(current_actor(), card_id, args["person"], args["at"], args["note"])
 
 
 @blp.route("/<card_id>/transfers")
@@ -126,8 +126,7 @@ class Transfers(MethodView):
     @blp.response(201, TransferSchema)
     def post(self, args: dict[str, Any], card_id: str) -> Any:
         """File the executed document into a case (by index; the journal's by default)."""
-        return cards.transfer_to_case(current_actor(), card_id, args["case_index"],
-                                      args["note"])
+        return cards.transfer_to_case(current_actor(), card_id, args["case_index"], args["note"])
 
 
 @blp.route("/<card_id>/assignments")
@@ -137,5 +136,6 @@ class Assignments(MethodView):
     @blp.response(201, CardSchema)
     def post(self, args: dict[str, Any], card_id: str) -> Any:
         """Send the document to an executor as an assignment (document_execution)."""
-        return cards.send_to_executor(current_actor(), card_id, args["executor"], args["text"],
-                                      args["due"])
+        return cards.send_to_executor(
+            current_actor(), card_id, args["executor"], args["text"], args["due"]
+        )

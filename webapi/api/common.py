@@ -28,8 +28,9 @@ def errors(blp: Blueprint, *statuses: int) -> Callable[[F], F]:
 
     def decorate(view: F) -> F:
         for status in statuses:
-            view = blp.alt_response(status, schema=ErrorSchema,
-                                    description=_DESCRIPTIONS.get(status, "Error"))(view)
+            view = blp.alt_response(
+                status, schema=ErrorSchema, description=_DESCRIPTIONS.get(status, "Error")
+            )(view)
         return view
 
     return decorate

@@ -85,8 +85,14 @@ class Import(MethodView):
         `organization_kpp`, or `organization_id`); all or nothing unless `allow_partial`."""
         upload = files["file"]
         return imports.import_contacts(
-            current_actor(), upload.read(), upload.filename, form.get("format"),
-            form.get("mapping"), form["dry_run"], form["allow_partial"])
+            current_actor(),
+            upload.read(),
+            upload.filename,
+            form.get("format"),
+            form.get("mapping"),
+            form["dry_run"],
+            form["allow_partial"],
+        )
 
 
 @blp.route("/export")
@@ -97,7 +103,11 @@ class Export(MethodView):
     @errors(blp, 422)
     def get(self, args: dict[str, Any]) -> Any:
         """Export the contacts the caller may see (of one organization, if given)."""
-        content, media_type, name = imports.export_contacts(current_actor(), args["format"],
-                                                            args.get("organization"))
-        return Response(content, mimetype=media_type,
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        content, media_type, name = imports.export_contacts(
+            current_actor(), args["format"], args.get("organization")
+        )
+        return Response(
+            content,
+            mimetype=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )

@@ -68,6 +68,7 @@ class Contract(MethodView):
         """Archive a contract that is a draft, closed or terminated."""
         return contracts.archive(current_actor(), contract_id)
 
+
 @blp.route("/<contract_id>/stage")
 class Stage(MethodView):
     @secured(blp)
@@ -77,5 +78,6 @@ class Stage(MethodView):
     def post(self, body: dict[str, Any], contract_id: str) -> Any:
         """Move the contract along draft → approval → signed → in force → closed or
         terminated; a move the lifecycle does not allow answers 409."""
-        return contracts.change_stage(current_actor(), contract_id, body["stage"],
-                                      body.get("version"))
+        return contracts.change_stage(
+            current_actor(), contract_id, body["stage"], body.get("version")
+        )

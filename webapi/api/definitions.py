@@ -38,8 +38,9 @@ class Definitions(MethodView):
         upload = files["file"]
         limit = current_app.config["SETTINGS"].max_bpmn_bytes
         # Read one byte past the limit: enough to tell that a file is too large.
-        return definitions.deploy(upload.read(limit + 1), upload.filename,
-                                  current_user().username, max_bytes=limit)
+        return definitions.deploy(
+            upload.read(limit + 1), upload.filename, current_user().username, max_bytes=limit
+        )
 
     @secured(blp)
     @blp.arguments(DefinitionListQuerySchema, location="query", unknown=None)
@@ -57,16 +58,25 @@ class DefinitionVersions(MethodView):
     @errors(blp, 404)
     def get(self, args: dict[str, Any], key: str) -> Any:
         """Every version of a definition, newest first."""
-        return {"key": key, "kind": args["kind"],
-                "versions": definitions.versions(key, args["kind"])}
+        return {
+            "key": key,
+            "kind": args["kind"],
+            "versions": definitions.versions(key, args["kind"]),
+        }
 
 
 @blp.route("/<key>/<int:version>/xml")
 class DefinitionSource(MethodView):
     @secured(blp)
     @blp.arguments(KindQuerySchema, location="query", unknown=None)
-    @blp.doc(responses={"200": {"description": "The BPMN or DMN source as deployed",
-                                "content": {"application/xml": {"schema": {"type": "string"}}}}})
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "The BPMN or DMN source as deployed",
+                "content": {"application/xml": {"schema": {"type": "string"}}},
+            }
+        }
+    )
     @errors(blp, 404)
     def get(self, args: dict[str, Any], key: str, version: int) -> Any:
         """The XML of one version, as uploaded."""

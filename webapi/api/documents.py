@@ -103,8 +103,9 @@ class Links(MethodView):
     @blp.response(200, DocumentSchema)
     def post(self, args: dict[str, Any], document_id: str) -> Any:
         """Link any directory object (organization, contract …)."""
-        return office.link_object(current_actor(), document_id, args["type"], args["id"],
-                                  args["title"])
+        return office.link_object(
+            current_actor(), document_id, args["type"], args["id"], args["title"]
+        )
 
 
 @blp.route("/<document_id>/signatures")
@@ -115,8 +116,12 @@ class DocumentSignatures(MethodView):
         """Signatures over the document's files, and whether they cover the current and the
         attached versions."""
         found = signatures.signatures_of_document(current_actor(), document_id)
-        return {"items": [{**row, "file_id": str(row["file"].id), "file_name": row["file"].name}
-                          for row in found]}
+        return {
+            "items": [
+                {**row, "file_id": str(row["file"].id), "file_name": row["file"].name}
+                for row in found
+            ]
+        }
 
 
 @blp.route("/<document_id>/registration")
@@ -149,5 +154,6 @@ class Generate(MethodView):
         doc = office.get_document(actor, document_id)
         card = cards.card_of_document(actor, document_id) if doc.card_id else None
         context = {**args["context"], "document": templates.document_context(doc, card)}
-        return templates.generate(actor, args["template_id"], context, args["filename"],
-                                  document_id=document_id)
+        return templates.generate(
+            actor, args["template_id"], context, args["filename"], document_id=document_id
+        )

@@ -39,8 +39,13 @@ class Files(MethodView):
     def post(self, upload: dict[str, Any], form: dict[str, Any]) -> Any:
         """Upload a file (multipart `file`); the type is sniffed from the content."""
         part = upload["file"]
-        return files.upload(current_actor(), part.filename or "", part.stream,
-                            max_bytes=max_file_bytes(), comment=form["comment"])
+        return files.upload(
+            current_actor(),
+            part.filename or "",
+            part.stream,
+            max_bytes=max_file_bytes(),
+            comment=form["comment"],
+        )
 
     @secured(blp)
     @blp.arguments(PageQuery, location="query")
@@ -69,8 +74,14 @@ class Versions(MethodView):
         """Store new content as the next version (refused while someone else holds the
         checkout); storing checks the file in."""
         part = upload["file"]
-        return files.add_version(current_actor(), file_id, part.filename or "", part.stream,
-                                 max_bytes=max_file_bytes(), comment=form["comment"])
+        return files.add_version(
+            current_actor(),
+            file_id,
+            part.filename or "",
+            part.stream,
+            max_bytes=max_file_bytes(),
+            comment=form["comment"],
+        )
 
 
 @blp.route("/<file_id>/content")
@@ -81,8 +92,13 @@ class Content(MethodView):
     def get(self, args: dict[str, Any], file_id: str) -> Any:
         """Download a version."""
         _, version, stream = files.open_version(current_actor(), file_id, args.get("version"))
-        return download(files.iter_content(stream), version.filename, version.content_type,
-                        version.size, version.sha256)
+        return download(
+            files.iter_content(stream),
+            version.filename,
+            version.content_type,
+            version.size,
+            version.sha256,
+        )
 
 
 @blp.route("/<file_id>/checkout")
@@ -122,8 +138,14 @@ class FileSignatures(MethodView):
         """Signatures over the file's versions; `covers_current` tells whether each was
         made over the current version."""
         stored, found = signatures.signatures_of_file(current_actor(), file_id)
-        items = [{**s.to_mongo().to_dict(), "id": s.id,
-                  "covers_current": s.version == stored.current_version} for s in found]
+        items = [
+            {
+                **s.to_mongo().to_dict(),
+                "id": s.id,
+                "covers_current": s.version == stored.current_version,
+            }
+            for s in found
+        ]
         return {"current_version": stored.current_version, "items": items}
 
     @secured(blp)
@@ -131,5 +153,6 @@ class FileSignatures(MethodView):
     @blp.response(201, SignatureSchema)
     def post(self, args: dict[str, Any], file_id: str) -> Any:
         """Sign a version (the current one by default) with the caller's key."""
-        return signatures.sign_file(current_actor(), file_id, secret_key(),
-                                    args.get("version"), args.get("document_id"))
+        return signatures.sign_file(
+            current_actor(), file_id, secret_key(), args.get("version"), args.get("document_id")
+        )

@@ -30,6 +30,10 @@ class Health(MethodView):
     def get(self) -> Any:
         """Whether the service and its database answer (no token needed)."""
         up = database.ping()
-        body = {"status": "ok" if up else "degraded", "database": up, "version": VERSION,
-                "engine": ENGINE_VERSION}
+        body = {
+            "status": "ok" if up else "degraded",
+            "database": up,
+            "version": VERSION,
+            "engine": ENGINE_VERSION,
+        }
         return body, 200 if up else 503

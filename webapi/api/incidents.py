@@ -21,8 +21,9 @@ blp = Blueprint("incidents", __name__, description="Failed background work and i
 
 
 class IncidentQuerySchema(StrictSchema):
-    status = fields.String(load_default="open",
-                           validate=validate.OneOf(("open", "retrying", "resolved", "all")))
+    status = fields.String(
+        load_default="open", validate=validate.OneOf(("open", "retrying", "resolved", "all"))
+    )
     instance_id = fields.String(validate=validate.Regexp(r"^[0-9a-f]{24}$"))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 

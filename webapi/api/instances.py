@@ -32,16 +32,24 @@ class Instances(MethodView):
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.arguments(StartInstanceSchema)
     @blp.response(201, InstanceCreatedSchema)
-    @blp.alt_response(200, schema=InstanceCreatedSchema,
-                      description="The same Idempotency-Key was used within 24 h: the first "
-                                  "result, and nothing new started")
+    @blp.alt_response(
+        200,
+        schema=InstanceCreatedSchema,
+        description="The same Idempotency-Key was used within 24 h: the first "
+        "result, and nothing new started",
+    )
     @errors(blp, 404, 409)
     def post(self, headers: dict[str, Any], body: dict[str, Any]) -> Any:
         """Start an instance and run it to its first wait state."""
         result, created = idempotency.start(
-            headers.get("idempotency_key"), current_actor(), body["process_key"],
-            body["variables"], body.get("subject"), body.get("version"),
-            ttl_seconds=current_app.config["SETTINGS"].idempotency_ttl_seconds)
+            headers.get("idempotency_key"),
+            current_actor(),
+            body["process_key"],
+            body["variables"],
+            body.get("subject"),
+            body.get("version"),
+            ttl_seconds=current_app.config["SETTINGS"].idempotency_ttl_seconds,
+        )
         return result, 201 if created else 200
 
     @secured(blp)
@@ -50,8 +58,9 @@ class Instances(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Instances the caller may see, newest first, a page at a time."""
         limit, cursor = args.pop("limit"), args.pop("cursor", None)
-        page = queries.list_instances(current_actor(), queries.InstanceFilter(**args),
-                                      limit, cursor)
+        page = queries.list_instances(
+            current_actor(), queries.InstanceFilter(**args), limit, cursor
+        )
         return {"items": page.items, "next_cursor": page.next_cursor}
 
 
@@ -78,9 +87,12 @@ def _control(action: str, summary: str) -> type[MethodView]:
     return Control
 
 
-blp.route("/<instance_id>/suspend")(_control(
-    "suspend", "Stop the instance from advancing (the starter, designers, admins)."))
-blp.route("/<instance_id>/resume")(_control(
-    "resume", "Let a suspended instance advance again (the starter, designers, admins)."))
-blp.route("/<instance_id>/terminate")(_control(
-    "terminate", "End the instance for good (the starter, designers, admins)."))
+blp.route("/<instance_id>/suspend")(
+    _control("suspend", "Stop the instance from advancing (the starter, designers, admins).")
+)
+blp.route("/<instance_id>/resume")(
+    _control("resume", "Let a suspended instance advance again (the starter, designers, admins).")
+)
+blp.route("/<instance_id>/terminate")(
+    _control("terminate", "End the instance for good (the starter, designers, admins).")
+)

@@ -79,8 +79,9 @@ class Reservations(MethodView):
     @blp.response(201, ReservationSchema)
     def post(self, args: dict[str, Any], journal_id: str) -> Any:
         """Reserve the next number (registration may name it later)."""
-        return journals.reserve_number(current_actor(), journal_id, args["on"],
-                                       args["correspondent_number"])
+        return journals.reserve_number(
+            current_actor(), journal_id, args["on"], args["correspondent_number"]
+        )
 
 
 @blp.route("/reservations/<reservation_id>/cancel")

@@ -11,5 +11,4 @@ from .records_common import download
 
 def attachment_response(content: FileContent) -> Response:
     """An attached file version as a download that a browser never renders as a page."""
-    return download(content.chunks, content.name, content.content_type, content.size,
-                    content.etag)
+    return download(content.chunks, content.name, content.content_type, content.size, content.etag)

@@ -34,8 +34,14 @@ class Messages(MethodView):
     @errors(blp, 404, 409, 422)
     def post(self, body: dict[str, Any]) -> Any:
         """Send a message to users and to the members of groups."""
-        return messages.send(current_actor(), body["to_users"], body["to_groups"],
-                             body["subject"], body["body"], body["attachments"])
+        return messages.send(
+            current_actor(),
+            body["to_users"],
+            body["to_groups"],
+            body["subject"],
+            body["body"],
+            body["attachments"],
+        )
 
     @secured(blp)
     @blp.arguments(MailMessageQuerySchema, location="query")
@@ -43,8 +49,14 @@ class Messages(MethodView):
     @errors(blp, 422)
     def get(self, args: dict[str, Any]) -> Any:
         """One folder (inbox, sent, archive), newest first; `q` searches words."""
-        page = messages.list_folder(current_actor(), args["folder"], args["unread"],
-                                    args.get("q"), args["limit"], args.get("cursor"))
+        page = messages.list_folder(
+            current_actor(),
+            args["folder"],
+            args["unread"],
+            args.get("q"),
+            args["limit"],
+            args.get("cursor"),
+        )
         return {"items": page.items, "next_cursor": page.next_cursor}
 
 
@@ -76,8 +88,9 @@ class Reply(MethodView):
     @errors(blp, 404, 409, 422)
     def post(self, body: dict[str, Any], message_id: str) -> Any:
         """Answer the sender (or everyone, with `to_all`) in the same thread."""
-        return messages.reply(current_actor(), message_id, body["body"], body["attachments"],
-                              body["to_all"])
+        return messages.reply(
+            current_actor(), message_id, body["body"], body["attachments"], body["to_all"]
+        )
 
 
 @blp.route("/<message_id>/forward")
@@ -88,8 +101,9 @@ class Forward(MethodView):
     @errors(blp, 404, 422)
     def post(self, body: dict[str, Any], message_id: str) -> Any:
         """Send the message on, with its attachments and its text quoted."""
-        return messages.forward(current_actor(), message_id, body["to_users"],
-                                body["to_groups"], body["body"])
+        return messages.forward(
+            current_actor(), message_id, body["to_users"], body["to_groups"], body["body"]
+        )
 
 
 @blp.route("/<message_id>/read")
@@ -139,5 +153,6 @@ class AttachmentContent(MethodView):
     @errors(blp, 404, 409)
     def get(self, message_id: str, attachment_id: str) -> Any:
         """Download a file attached to a message the caller may read."""
-        return attachment_response(messages.open_attachment(current_actor(), message_id,
-                                                            attachment_id))
+        return attachment_response(
+            messages.open_attachment(current_actor(), message_id, attachment_id)
+        )

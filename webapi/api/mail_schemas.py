@@ -38,10 +38,15 @@ class _FromDocument(ma.Schema):
 
 
 class MailAttachmentInSchema(StrictSchema):
-    type = fields.String(required=True, validate=validate.Length(min=1, max=64),
-                         metadata={"description": "`file` for a stored file (its id from "
-                                                  "/files), else the object's type: "
-                                                  "organization, contract, document..."})
+    type = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={
+            "description": "`file` for a stored file (its id from "
+            "/files), else the object's type: "
+            "organization, contract, document..."
+        },
+    )
     id = fields.String(required=True, validate=validate.Length(min=1, max=200))
     title = fields.String(validate=validate.Length(max=300))
 
@@ -58,8 +63,9 @@ class MailAttachmentSchema(ma.Schema):
 
 
 def _attachments_in() -> fields.List:
-    return fields.List(fields.Nested(MailAttachmentInSchema), load_default=list,
-                       validate=validate.Length(max=20))
+    return fields.List(
+        fields.Nested(MailAttachmentInSchema), load_default=list, validate=validate.Length(max=20)
+    )
 
 
 class MailHistorySchema(ma.Schema):
@@ -76,17 +82,20 @@ class MailMessageInSchema(StrictSchema):
     to_users = fields.List(_USER, load_default=list, validate=validate.Length(max=500))
     to_groups = fields.List(_USER, load_default=list, validate=validate.Length(max=50))
     subject = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    body = fields.String(load_default="", validate=_TEXT,
-                         metadata={"description": "rich text: a safe subset of HTML is kept"})
+    body = fields.String(
+        load_default="",
+        validate=_TEXT,
+        metadata={"description": "rich text: a safe subset of HTML is kept"},
+    )
     attachments = _attachments_in()
 
 
 class MailReplySchema(StrictSchema):
     body = fields.String(load_default="", validate=_TEXT)
     attachments = _attachments_in()
-    to_all = fields.Boolean(load_default=False,
-                            metadata={"description": "everyone on the message, not just the "
-                                                     "sender"})
+    to_all = fields.Boolean(
+        load_default=False, metadata={"description": "everyone on the message, not just the sender"}
+    )
 
 
 class MailForwardSchema(StrictSchema):
@@ -124,12 +133,17 @@ class MailMessageListSchema(ma.Schema):
 
 
 class MailMessageQuerySchema(PageQuerySchema):
-    folder = fields.String(load_default="inbox",
-                           validate=validate.OneOf(["inbox", "sent", "archive"]))
+    folder = fields.String(
+        load_default="inbox", validate=validate.OneOf(["inbox", "sent", "archive"])
+    )
     unread = fields.Boolean(load_default=False)
-    q = fields.String(validate=validate.Length(min=1, max=200),
-                      metadata={"description": "words that start words of the subject, text, "
-                                               "sender or attachment titles"})
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": "words that start words of the subject, text, "
+            "sender or attachment titles"
+        },
+    )
 
 
 # -------------------------------------------------------------------------- assignments
@@ -140,14 +154,16 @@ class AssignmentInSchema(StrictSchema):
     text = fields.String(load_default="", validate=_TEXT)
     executor = fields.String(required=True, validate=validate.Length(min=1, max=64))
     due_at = _aware(required=True)
-    controller = fields.String(validate=validate.Length(min=1, max=64),
-                               metadata={"description": "puts it under control (with "
-                                                        "control_due)"})
+    controller = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "puts it under control (with control_due)"},
+    )
     control_due = _aware()
     attachments = _attachments_in()
-    parent_id = fields.String(validate=validate.Length(min=1, max=64),
-                              metadata={"description": "nest it in an assignment the caller "
-                                                       "executes"})
+    parent_id = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "nest it in an assignment the caller executes"},
+    )
 
 
 class AssignmentSchema(_FromDocument):
@@ -175,8 +191,10 @@ class AssignmentSchema(_FromDocument):
 
 class AssignmentDetailSchema(AssignmentSchema):
     history = fields.List(fields.Nested(MailHistorySchema))
-    children = fields.List(fields.Nested(AssignmentSchema),
-                           metadata={"description": "nested assignments the caller may see"})
+    children = fields.List(
+        fields.Nested(AssignmentSchema),
+        metadata={"description": "nested assignments the caller may see"},
+    )
 
 
 class AssignmentPageSchema(ma.Schema):
@@ -219,8 +237,9 @@ class OrderInSchema(StrictSchema):
     executors = fields.List(_USER, required=True, validate=validate.Length(min=1, max=50))
     due_at = _aware(required=True)
     attachments = _attachments_in()
-    parent_id = fields.String(validate=validate.Length(min=1, max=64),
-                              metadata={"description": "make it a sub-order"})
+    parent_id = fields.String(
+        validate=validate.Length(min=1, max=64), metadata={"description": "make it a sub-order"}
+    )
 
 
 class OrderSchema(_FromDocument):
@@ -251,10 +270,14 @@ class OrderDetailSchema(OrderSchema):
 
 
 class OrderTreeSchema(OrderSchema):
-    rolled_progress = fields.Integer(required=True,
-                                     metadata={"description": "100 when done, else the mean "
-                                                              "of its own and its live "
-                                                              "sub-orders' progress"})
+    rolled_progress = fields.Integer(
+        required=True,
+        metadata={
+            "description": "100 when done, else the mean "
+            "of its own and its live "
+            "sub-orders' progress"
+        },
+    )
     children = fields.List(fields.Nested(lambda: OrderTreeSchema()), required=True)
 
 
@@ -266,9 +289,10 @@ class OrderPageSchema(ma.Schema):
 class OrderQuerySchema(PageQuerySchema):
     q = fields.String(validate=validate.Length(min=1, max=200))
     status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
-    involved = fields.Boolean(load_default=False,
-                              metadata={"description": "only orders the caller issued, "
-                                                       "executes or follows"})
+    involved = fields.Boolean(
+        load_default=False,
+        metadata={"description": "only orders the caller issued, executes or follows"},
+    )
     top_level = fields.Boolean(load_default=False)
     overdue = fields.Boolean(load_default=False)
 
@@ -281,8 +305,10 @@ class MailProgressSchema(StrictSchema):
 class MailCommentInSchema(StrictSchema):
     text = fields.String(load_default="", validate=_TEXT)
     attachments = _attachments_in()
-    parent_id = fields.String(validate=validate.Length(min=1, max=64),
-                              metadata={"description": "the comment this answers"})
+    parent_id = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "the comment this answers"},
+    )
 
 
 class MailCommentSchema(_FromDocument):
@@ -297,9 +323,11 @@ class MailCommentSchema(_FromDocument):
 
 
 class MailCommentListSchema(ma.Schema):
-    items = fields.List(fields.Nested(MailCommentSchema), required=True,
-                        metadata={"description": "thread order: answers follow what they "
-                                                 "answer"})
+    items = fields.List(
+        fields.Nested(MailCommentSchema),
+        required=True,
+        metadata={"description": "thread order: answers follow what they answer"},
+    )
 
 
 # ------------------------------------------------------------------------ notifications
@@ -340,22 +368,27 @@ class MailMarkedSchema(ma.Schema):
 
 
 class MailPreferencesSchema(StrictSchema):
-    email = fields.String(required=True, validate=validate.OneOf(EMAIL_MODES),
-                          metadata={"description": "immediately, digest (once a day) or off"})
+    email = fields.String(
+        required=True,
+        validate=validate.OneOf(EMAIL_MODES),
+        metadata={"description": "immediately, digest (once a day) or off"},
+    )
 
 
 # ------------------------------------------------------------------------------ mailbox
 
 
 class MailboxQuerySchema(PageQuerySchema):
-    kind = fields.List(fields.String(validate=validate.OneOf(
-        ["message", "assignment", "order", "task"])),
-        metadata={"description": "repeat to pick several kinds; all by default"})
+    kind = fields.List(
+        fields.String(validate=validate.OneOf(["message", "assignment", "order", "task"])),
+        metadata={"description": "repeat to pick several kinds; all by default"},
+    )
     unread = fields.Boolean(load_default=False)
     overdue = fields.Boolean(load_default=False)
     under_control = fields.Boolean(load_default=False)
-    closed = fields.Boolean(load_default=False,
-                            metadata={"description": "include accepted and cancelled work"})
+    closed = fields.Boolean(
+        load_default=False, metadata={"description": "include accepted and cancelled work"}
+    )
 
 
 class MailboxItemSchema(ma.Schema):

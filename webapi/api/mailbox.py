@@ -27,6 +27,13 @@ class Mailbox(MethodView):
         """Messages received, assignments the caller issues, executes or controls, orders
         they issued, execute or follow, and tasks of other procedures in their inbox; newest
         first, with counters (all, unread, overdue, under control) of every kind."""
-        return mailbox.view(current_actor(), args.get("kind"), args["unread"], args["overdue"],
-                            args["under_control"], args["closed"], args["limit"],
-                            args.get("cursor"))
+        return mailbox.view(
+            current_actor(),
+            args.get("kind"),
+            args["unread"],
+            args["overdue"],
+            args["under_control"],
+            args["closed"],
+            args["limit"],
+            args.get("cursor"),
+        )

@@ -23,14 +23,20 @@ class Messages(MethodView):
     @secured(blp, *SENDERS)
     @blp.arguments(MessageSchema)
     @blp.response(200, MessageResultSchema)
-    @blp.alt_response(202, schema=MessageResultSchema,
-                      description="Nobody waits yet: kept for `ttl` seconds")
+    @blp.alt_response(
+        202, schema=MessageResultSchema, description="Nobody waits yet: kept for `ttl` seconds"
+    )
     @errors(blp, 404, 409)
     def post(self, body: dict[str, Any]) -> Any:
         """Deliver a message to the instance waiting for it (by name and correlation key),
         or start a process whose message start event has that name (members of
         integrations or designers, and admins)."""
-        result = messages.post(current_actor(), body["name"], body["payload"],
-                               body.get("correlation_key"), body.get("message_id"),
-                               body.get("ttl"))
+        result = messages.post(
+            current_actor(),
+            body["name"],
+            body["payload"],
+            body.get("correlation_key"),
+            body.get("message_id"),
+            body.get("ttl"),
+        )
         return result, 202 if result["status"] == "buffered" else 200

@@ -147,9 +147,11 @@ class DiagramStateSchema(ma.Schema):
     instance_id = fields.String()
     process_key = fields.String()
     version = fields.Integer()
-    elements = fields.Dict(keys=fields.String(), values=fields.Dict(
-        keys=fields.String(), values=fields.Integer()),
-        metadata={"description": "element id → {active, completed, cancelled, error}"})
+    elements = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.Integer()),
+        metadata={"description": "element id → {active, completed, cancelled, error}"},
+    )
     incidents = fields.List(fields.String(), metadata={"description": "tasks with incidents"})
 
 
@@ -193,8 +195,9 @@ class LegalHoldResultSchema(ma.Schema):
 class MigrationRequestSchema(StrictSchema):
     from_version = fields.Integer(required=True, validate=validate.Range(min=1))
     to_version = fields.Integer(required=True, validate=validate.Range(min=1))
-    mapping = fields.Dict(keys=fields.String(validate=_ID), values=fields.String(validate=_ID),
-                          load_default=dict)
+    mapping = fields.Dict(
+        keys=fields.String(validate=_ID), values=fields.String(validate=_ID), load_default=dict
+    )
     dry_run = fields.Boolean(load_default=True)
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
 
@@ -209,8 +212,9 @@ class MigrationReportSchema(ma.Schema):
     movable = fields.List(fields.Nested(MigrationEntrySchema))
     blocked = fields.List(fields.Nested(MigrationEntrySchema))
     migrated = fields.Integer()
-    job_id = fields.String(allow_none=True,
-                           metadata={"description": "the background job that migrates"})
+    job_id = fields.String(
+        allow_none=True, metadata={"description": "the background job that migrates"}
+    )
 
 
 # ---------------------------------------------------------------------------- routes
@@ -225,9 +229,13 @@ class Timeline(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Instances running in [from, to) and their works as bars (for a Gantt chart)."""
         window = monitor.TimelineWindow(
-            start=_naive(args["from_"]), end=_naive(args["to"]),
-            process_key=args.get("process_key"), subject_type=args.get("subject_type"),
-            subject_id=args.get("subject_id"), user=args.get("user"))
+            start=_naive(args["from_"]),
+            end=_naive(args["to"]),
+            process_key=args.get("process_key"),
+            subject_type=args.get("subject_type"),
+            subject_id=args.get("subject_id"),
+            user=args.get("user"),
+        )
         return monitor.timeline(window, current_actor())
 
 
@@ -263,9 +271,14 @@ class Audit(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """The audit trail of instances you may see, newest first (append-only)."""
         where = monitor.AuditFilter(
-            instance_id=args.get("instance_id"), subject_type=args.get("subject_type"),
-            subject_id=args.get("subject_id"), actor=args.get("actor"), type=args.get("type"),
-            since=_naive(args.get("since")), until=_naive(args.get("until")))
+            instance_id=args.get("instance_id"),
+            subject_type=args.get("subject_type"),
+            subject_id=args.get("subject_id"),
+            actor=args.get("actor"),
+            type=args.get("type"),
+            since=_naive(args.get("since")),
+            until=_naive(args.get("until")),
+        )
         return {"items": monitor.audit(where, current_actor(), args["limit"])}
 
 
@@ -292,19 +305,33 @@ class DiagramState(MethodView):
 # Repairs: each takes its schema's fields and answers with the instance afterwards.
 Repair = Callable[[str, Actor, dict[str, Any]], Any]
 _REPAIRS: dict[str, tuple[type[ma.Schema], Repair, str]] = {
-    "cancel-activity": (CancelActivitySchema, lambda i, a, p: repair.cancel_activity(
-        i, a, p["element"], p["reason"]), "Take the token off an element."),
-    "move-token": (MoveTokenSchema, lambda i, a, p: repair.move_token(
-        i, a, p["from_"], p["to"], p["reason"]), "Move the token from one element to another."),
-    "skip-task": (SkipTaskSchema, lambda i, a, p: repair.skip_task(
-        i, a, p["element"], p["data"], p["reason"]),
-        "Complete an active (failed) task without running it, with the given output."),
-    "set-variables": (SetVariablesSchema, lambda i, a, p: repair.set_variables(
-        i, a, p["variables"], p["reason"]),
-        "Merge variables into the data of the tasks that hold a token."),
-    "reassign-task": (ReassignSchema, lambda i, a, p: repair.reassign_task(
-        i, a, p["task_id"], p.get("assignee"), p.get("candidates"), p["reason"]),
-        "Give an open task to another user, or offer it to others."),
+    "cancel-activity": (
+        CancelActivitySchema,
+        lambda i, a, p: repair.cancel_activity(i, a, p["element"], p["reason"]),
+        "Take the token off an element.",
+    ),
+    "move-token": (
+        MoveTokenSchema,
+        lambda i, a, p: repair.move_token(i, a, p["from_"], p["to"], p["reason"]),
+        "Move the token from one element to another.",
+    ),
+    "skip-task": (
+        SkipTaskSchema,
+        lambda i, a, p: repair.skip_task(i, a, p["element"], p["data"], p["reason"]),
+        "Complete an active (failed) task without running it, with the given output.",
+    ),
+    "set-variables": (
+        SetVariablesSchema,
+        lambda i, a, p: repair.set_variables(i, a, p["variables"], p["reason"]),
+        "Merge variables into the data of the tasks that hold a token.",
+    ),
+    "reassign-task": (
+        ReassignSchema,
+        lambda i, a, p: repair.reassign_task(
+            i, a, p["task_id"], p.get("assignee"), p.get("candidates"), p["reason"]
+        ),
+        "Give an open task to another user, or offer it to others.",
+    ),
 }
 
 
@@ -317,10 +344,17 @@ def _repair_view(command: Repair, doc: str) -> Callable[..., Any]:
 
 
 for _path, (_schema, _command, _doc) in _REPAIRS.items():
-    blp.route(f"/instances/<instance_id>/{_path}", methods=["POST"],
-              endpoint=_path.replace("-", "_"))(
-        secured(blp)(blp.arguments(_schema)(blp.response(200, InstanceDetailSchema)(
-            errors(blp, 403, 404, 409, 422)(_repair_view(_command, _doc))))))
+    blp.route(
+        f"/instances/<instance_id>/{_path}", methods=["POST"], endpoint=_path.replace("-", "_")
+    )(
+        secured(blp)(
+            blp.arguments(_schema)(
+                blp.response(200, InstanceDetailSchema)(
+                    errors(blp, 403, 404, 409, 422)(_repair_view(_command, _doc))
+                )
+            )
+        )
+    )
 
 
 @blp.route("/instances/<instance_id>/legal-hold", methods=["POST"])
@@ -342,9 +376,15 @@ class Migrations(MethodView):
     def post(self, args: dict[str, Any], key: str) -> Any:
         """Report which running instances can move between versions; unless `dry_run`
         (the default), migrate them in a background job (`job_id`)."""
-        return repair.request_migration(key, args["from_version"], args["to_version"],
-                                        current_actor(), args["mapping"], args["dry_run"],
-                                        args["reason"])
+        return repair.request_migration(
+            key,
+            args["from_version"],
+            args["to_version"],
+            current_actor(),
+            args["mapping"],
+            args["dry_run"],
+            args["reason"],
+        )
 
 
 @overload

@@ -54,8 +54,11 @@ class Nomenclature(MethodView):
     def get(self, nomenclature_id: str) -> Any:
         """A version with its case files."""
         found = nomenclature.get_nomenclature(nomenclature_id)
-        return {**found.to_mongo().to_dict(), "id": found.id,
-                "cases": nomenclature.list_cases(found.id)}
+        return {
+            **found.to_mongo().to_dict(),
+            "id": found.id,
+            "cases": nomenclature.list_cases(found.id),
+        }
 
 
 @blp.route("/<nomenclature_id>/approval")
@@ -103,5 +106,6 @@ class Acts(MethodView):
     @blp.response(201, ActSchema)
     def post(self, args: dict[str, Any]) -> Any:
         """Approve a destruction act for candidate cases (nothing is destroyed otherwise)."""
-        return nomenclature.destroy(current_actor(), args["number"], args["case_ids"],
-                                    args["reason"])
+        return nomenclature.destroy(
+            current_actor(), args["number"], args["case_ids"], args["reason"]
+        )

@@ -32,8 +32,9 @@ class Notifications(MethodView):
     @errors(blp, 422)
     def get(self, args: dict[str, Any]) -> Any:
         """The caller's notifications, newest first, and how many are unread."""
-        return notifications.inbox(current_actor(), args["unread"], args["limit"],
-                                   args.get("cursor"))
+        return notifications.inbox(
+            current_actor(), args["unread"], args["limit"], args.get("cursor")
+        )
 
 
 @blp.route("/unread-count")

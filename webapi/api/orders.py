@@ -40,8 +40,15 @@ class Orders(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """Issue an order (runs bpmn/order.bpmn); with `parent_id`, a sub-order by that
         order's issuer or one of its executors."""
-        return orders.create(current_actor(), body["executors"], body["title"], body["due_at"],
-                             body["text"], body["attachments"], body.get("parent_id"))
+        return orders.create(
+            current_actor(),
+            body["executors"],
+            body["title"],
+            body["due_at"],
+            body["text"],
+            body["attachments"],
+            body.get("parent_id"),
+        )
 
     @secured(blp)
     @blp.arguments(OrderQuerySchema, location="query")
@@ -49,9 +56,16 @@ class Orders(MethodView):
     @errors(blp, 422)
     def get(self, args: dict[str, Any]) -> Any:
         """Orders (every user sees every order), latest change first."""
-        page = orders.list_for(current_actor(), args.get("q"), args.get("status"),
-                               args["involved"], args["top_level"], args["overdue"],
-                               args["limit"], args.get("cursor"))
+        page = orders.list_for(
+            current_actor(),
+            args.get("q"),
+            args.get("status"),
+            args["involved"],
+            args["top_level"],
+            args["overdue"],
+            args["limit"],
+            args.get("cursor"),
+        )
         return {"items": page.items, "next_cursor": page.next_cursor}
 
 
@@ -166,8 +180,9 @@ class Comments(MethodView):
     def post(self, body: dict[str, Any], order_id: str) -> Any:
         """Comment (anyone may), or answer a comment with `parent_id`; the author follows
         the order from then on."""
-        return orders.add_comment(current_actor(), order_id, body["text"], body["attachments"],
-                                  body.get("parent_id"))
+        return orders.add_comment(
+            current_actor(), order_id, body["text"], body["attachments"], body.get("parent_id")
+        )
 
 
 @blp.route("/<order_id>/attachments/<attachment_id>")
@@ -177,8 +192,7 @@ class AttachmentContent(MethodView):
     @errors(blp, 404, 409)
     def get(self, order_id: str, attachment_id: str) -> Any:
         """Download a file attached to an order."""
-        return attachment_response(orders.open_attachment(current_actor(), order_id,
-                                                          attachment_id))
+        return attachment_response(orders.open_attachment(current_actor(), order_id, attachment_id))
 
 
 @blp.route("/<order_id>/comments/<comment_id>/attachments/<attachment_id>")
@@ -188,5 +202,6 @@ class CommentAttachmentContent(MethodView):
     @errors(blp, 404, 409)
     def get(self, order_id: str, comment_id: str, attachment_id: str) -> Any:
         """Download a file attached to a comment on an order."""
-        return attachment_response(orders.open_comment_attachment(
-            current_actor(), order_id, comment_id, attachment_id))
+        return attachment_response(
+            orders.open_comment_attachment(current_actor(), order_id, comment_id, attachment_id)
+        )

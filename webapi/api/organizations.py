@@ -106,7 +106,8 @@ class History(MethodView):
         """Who changed the organization and its linked objects, when, and what; newest
         first."""
         return repository.organization_trail(
-            str(organizations.get(current_actor(), organization_id).id))
+            str(organizations.get(current_actor(), organization_id).id)
+        )
 
 
 @blp.route("/import")
@@ -121,21 +122,34 @@ class Import(MethodView):
         nothing is written (422 lists the rows) unless `allow_partial`."""
         upload = files["file"]
         return imports.import_organizations(
-            current_actor(), upload.read(), upload.filename, form.get("format"),
-            form.get("mapping"), form["dry_run"], form["allow_partial"])
+            current_actor(),
+            upload.read(),
+            upload.filename,
+            form.get("format"),
+            form.get("mapping"),
+            form["dry_run"],
+            form["allow_partial"],
+        )
 
 
 @blp.route("/export")
 class Export(MethodView):
     @secured(blp)
     @blp.arguments(OrganizationExportQuerySchema, location="query")
-    @blp.response(200, description="a CSV or XLSX file; its columns import back unchanged",
-                  content_type="application/octet-stream")
+    @blp.response(
+        200,
+        description="a CSV or XLSX file; its columns import back unchanged",
+        content_type="application/octet-stream",
+    )
     @errors(blp, 422)
     def get(self, args: dict[str, Any]) -> Any:
         """Export the organizations a search finds."""
         filters = {k: v for k, v in args.items() if k not in (*_PAGE, "format")}
-        content, media_type, name = imports.export_organizations(current_actor(),
-                                                                 args["format"], **filters)
-        return Response(content, mimetype=media_type,
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        content, media_type, name = imports.export_organizations(
+            current_actor(), args["format"], **filters
+        )
+        return Response(
+            content,
+            mimetype=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )

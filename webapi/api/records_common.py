@@ -54,17 +54,21 @@ def secret_key() -> str:
 
 def content_disposition(filename: str, inline: bool = False) -> str:
     """An RFC 6266 header with an ASCII fallback and the UTF-8 name (RFC 5987)."""
-    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;' else "_"
-                       for ch in filename) or "file"
+    fallback = (
+        "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;' else "_" for ch in filename)
+        or "file"
+    )
     kind = "inline" if inline else "attachment"
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def download(chunks: Iterable[bytes], filename: str, mimetype: str, size: int | None = None,
-             etag: str = "") -> Response:
+def download(
+    chunks: Iterable[bytes], filename: str, mimetype: str, size: int | None = None, etag: str = ""
+) -> Response:
     """A streamed file response that a browser saves and never renders as a page."""
-    response = Response(stream_with_context(iter(chunks)), mimetype=mimetype,
-                        direct_passthrough=True)
+    response = Response(
+        stream_with_context(iter(chunks)), mimetype=mimetype, direct_passthrough=True
+    )
     response.headers["Content-Disposition"] = content_disposition(filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

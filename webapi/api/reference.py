@@ -56,19 +56,31 @@ def _operations(spec: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
         for method, op in item.items():
             if method == "parameters":
                 continue
-            params = [{"name": p.get("name"), "in": p.get("in"),
-                       "type": _ref_name(p.get("schema", {})),
-                       "description": p.get("description", "")}
-                      for p in [*shared, *op.get("parameters", [])]]
+            params = [
+                {
+                    "name": p.get("name"),
+                    "in": p.get("in"),
+                    "type": _ref_name(p.get("schema", {})),
+                    "description": p.get("description", ""),
+                }
+                for p in [*shared, *op.get("parameters", [])]
+            ]
             content = op.get("requestBody", {}).get("content", {})
-            body = ", ".join(f"{ctype}: {_ref_name(c.get('schema', {}))}"
-                             for ctype, c in content.items())
+            body = ", ".join(
+                f"{ctype}: {_ref_name(c.get('schema', {}))}" for ctype, c in content.items()
+            )
             tag = (op.get("tags") or ["other"])[0]
-            groups.setdefault(tag, []).append({
-                "method": method.upper(), "path": path,
-                "summary": op.get("summary") or op.get("description", ""),
-                "secured": bool(op.get("security")), "params": params, "body": body,
-                "responses": ", ".join(sorted(op.get("responses", {})))})
+            groups.setdefault(tag, []).append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary") or op.get("description", ""),
+                    "secured": bool(op.get("security")),
+                    "params": params,
+                    "body": body,
+                    "responses": ", ".join(sorted(op.get("responses", {}))),
+                }
+            )
     return sorted(groups.items())
 
 
@@ -76,8 +88,9 @@ def _operations(spec: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
 def reference() -> Response:
     """The API reference as one HTML page."""
     spec = current_app.extensions["crm_api"].spec.to_dict()
-    html = render_template_string(_PAGE, info=spec.get("info", {}), groups=_operations(spec),
-                                  spec_url="/api/v1/openapi.json")
+    html = render_template_string(
+        _PAGE, info=spec.get("info", {}), groups=_operations(spec), spec_url="/api/v1/openapi.json"
+    )
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response

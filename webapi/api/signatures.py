@@ -53,8 +53,9 @@ class Cms(MethodView):
         """Download the signature as a .p7s file."""
         found, stored = signatures.get_signature(current_actor(), signature_id)
         data = bytes(found.cms)
-        return download([data], f"{stored.name}.v{found.version}.p7s",
-                        "application/pkcs7-signature", len(data))
+        return download(
+            [data], f"{stored.name}.v{found.version}.p7s", "application/pkcs7-signature", len(data)
+        )
 
 
 @blp.route("/keys")
@@ -72,8 +73,9 @@ class Keys(MethodView):
         """Issue the caller a key pair and a self-issued certificate (the old key is
         revoked; its signatures stay verifiable)."""
         user = current_user()
-        return signatures.issue_key(user.username, secret_key(), args["algorithm"],
-                                    user.full_name, args["valid_days"])
+        return signatures.issue_key(
+            user.username, secret_key(), args["algorithm"], user.full_name, args["valid_days"]
+        )
 
     @secured(blp)
     @blp.response(200, KeyListSchema)

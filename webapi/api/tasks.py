@@ -32,8 +32,9 @@ class Tasks(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Tasks assigned to the caller or offered to them and unclaimed; earliest due
         first."""
-        where = queries.TaskFilter(status=args["status"], process_key=args.get("process_key"),
-                                   everyone=args["all"])
+        where = queries.TaskFilter(
+            status=args["status"], process_key=args.get("process_key"), everyone=args["all"]
+        )
         page = queries.inbox(current_actor(), where, args["limit"], args.get("cursor"))
         return {"items": page.items, "next_cursor": page.next_cursor}
 

@@ -38,9 +38,15 @@ class Templates(MethodView):
     def post(self, upload: dict[str, Any], form: dict[str, Any]) -> Any:
         """Upload a DOCX template (size, entries and decompression are checked first)."""
         part = upload["file"]
-        return templates.upload_template(current_actor(), form["name"], part.filename or "",
-                                         part.stream, form["kind"], form["description"],
-                                         _limits())
+        return templates.upload_template(
+            current_actor(),
+            form["name"],
+            part.filename or "",
+            part.stream,
+            form["kind"],
+            form["description"],
+            _limits(),
+        )
 
     @secured(blp)
     @blp.arguments(TemplateListQuery, location="query")
@@ -67,6 +73,9 @@ class Render(MethodView):
     def post(self, args: dict[str, Any], template_id: str) -> Any:
         """Render the template with a context and download the DOCX (nothing is stored)."""
         content = templates.render_template(template_id, args["context"], _limits())
-        name = args["filename"] if args["filename"].lower().endswith(".docx") else (
-            args["filename"] + ".docx")
+        name = (
+            args["filename"]
+            if args["filename"].lower().endswith(".docx")
+            else (args["filename"] + ".docx")
+        )
         return download([content], name, templates.DOCX_TYPE, len(content))
