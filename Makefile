@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fuzz bench install clean services-test
+.PHONY: run test lint fuzz bench install clean services-test assets
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 2; }
@@ -22,14 +22,36 @@ $(STAMP): $(BIN)/python pyproject.toml requirements/embedded.txt
 	$(BIN)/pip install --quiet -r requirements/embedded.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) assets
+
+## make assets: the UI's front-end packages from npm (package-lock.json) and its translations
+VENDOR := admin_ui/static/vendor
+ASSETS := $(VENDOR)/.built
+MO     := admin_ui/translations/ru/LC_MESSAGES/messages.mo
+
+assets: $(ASSETS) $(MO)
+
+$(ASSETS): package.json package-lock.json
+	@command -v npm >/dev/null || { \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bpmn-js
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js \
+	   node_modules/bpmn-js/dist/bpmn-modeler.production.min.js $(VENDOR)/bpmn-js/
+	cp -r node_modules/bpmn-js/dist/assets/. $(VENDOR)/bpmn-js/
+	touch $(ASSETS)
+
+$(MO): admin_ui/translations/ru/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d admin_ui/translations -D messages
 
 ## make run: start the embedded database, deploy bpmn/, serve on http://127.0.0.1:8000
-run: $(STAMP)
+run: $(STAMP) assets
 	$(BIN)/crm serve
 
 ## make test: the whole suite against a throw-away database (and Redis when needed)
-test: $(STAMP)
+test: $(STAMP) assets
 	bash scripts/test.sh
 
 lint: $(STAMP)

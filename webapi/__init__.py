@@ -9,6 +9,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+import admin_ui
 from accounts.login import MODELS as LOGIN_MODELS
 from engine.idempotency import MODELS as IDEMPOTENCY_MODELS
 from engine.message_store import MODELS as MESSAGE_MODELS
@@ -76,4 +77,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(api)
     app.extensions["crm_api"] = api
     app.register_blueprint(reference.bp)
+    admin_ui.init_app(app)
     return app

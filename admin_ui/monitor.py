@@ -1,0 +1,123 @@
+"""The process monitor: instances on a timeline, an instance with its diagram and history,
+and the commands suspend, resume, terminate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from engine import access, definitions, lifecycle, queries
+from engine.models import utcnow
+
+from . import queries as ui_queries
+from .blueprint import bp
+from .security import current_actor
+
+ZOOMS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
+STATUSES = ("active", "suspended", "completed", "terminated")
+ROWS = 50
+ACTIONS = ("suspend", "resume", "terminate")
+
+
+@dataclass
+class Window:
+    """The time span the timeline shows, and where a moment falls in it (percent)."""
+
+    start: datetime
+    end: datetime
+    now: datetime
+
+    def pos(self, at: datetime) -> float:
+        span = (self.end - self.start).total_seconds()
+        value = (at - self.start).total_seconds() / span * 100
+        return round(min(max(value, 0.0), 100.0), 3)
+
+    def width(self, start: datetime, end: datetime | None) -> float:
+        return round(max(self.pos(end or self.now) - self.pos(start), 0.4), 3)
+
+    def ticks(self, count: int = 6) -> list[datetime]:
+        step = (self.end - self.start) / count
+        return [self.start + step * i for i in range(count + 1)]
+
+
+def _window(zoom: str, now: datetime) -> Window:
+    span = ZOOMS[zoom]
+    # Most of the window lies in the past: the monitor watches what ran and what is late.
+    start = now - span * 0.75
+    return Window(start=start, end=start + span, now=now)
+
+
+@bp.route("/monitor")
+def monitor() -> str:
+    """Instances as rows, their tasks as bars; today line; overdue in red."""
+    zoom = request.args.get("zoom", "week")
+    if zoom not in ZOOMS:
+        zoom = "week"
+    status = request.args.get("status", "")
+    process_key = request.args.get("process", "").strip()
+    where = queries.InstanceFilter(
+        status=status if status in STATUSES else None, process_key=process_key or None
+    )
+    page = queries.list_instances(current_actor(), where, ROWS)
+    now = utcnow()
+    rows = ui_queries.timeline_rows(page.items, now)
+    template = (
+        "monitor/_timeline.html"
+        if request.headers.get("HX-Target") == "timeline"
+        else "monitor/index.html"
+    )
+    return render_template(
+        template,
+        rows=rows,
+        window=_window(zoom, now),
+        zoom=zoom,
+        zooms=list(ZOOMS),
+        status=status,
+        statuses=STATUSES,
+        process_key=process_key,
+    )
+
+
+@bp.route("/monitor/instances/<instance_id>")
+def instance(instance_id: str) -> str:
+    """An instance: its diagram with the open tasks marked, variables, history, commands."""
+    actor = current_actor()
+    doc = queries.instance_detail(instance_id, actor)
+    definition = definitions.find(doc["process_key"], doc["definition_version"])
+    done = sorted(
+        {
+            str(e["data"].get("bpmn_id"))
+            for e in doc["events"]
+            if e["type"] == "task_created" and e.get("data", {}).get("bpmn_id")
+        }
+        - {t["bpmn_id"] for t in doc.get("open_tasks", [])}
+    )
+    return render_template(
+        "monitor/instance.html",
+        instance=doc,
+        definition=definition,
+        active=[t["bpmn_id"] for t in doc.get("open_tasks", [])],
+        done=done,
+        may_control=access.may_control(doc, actor),
+    )
+
+
+@bp.route("/monitor/instances/<instance_id>/<action>", methods=["POST"])
+def instance_command(instance_id: str, action: str) -> Response:
+    """Suspend, resume or terminate an instance."""
+    if action not in ACTIONS:
+        abort(404)
+    lifecycle.change(instance_id, current_actor(), action)
+    flash(
+        {
+            "suspend": _("Instance suspended."),
+            "resume": _("Instance resumed."),
+            "terminate": _("Instance terminated."),
+        }[action],
+        "success",
+    )
+    return redirect(url_for("ui.instance", instance_id=instance_id))
