@@ -143,6 +143,7 @@ class HumanTask(Document):
             {"fields": ["created_at"]},
             {"fields": ["status", "created_at"]},
             {"fields": ["completed_at"], "sparse": True},
+            {"fields": ["subject.type", "subject.id", "status"]},  # an object's open tasks
         ],
     }
 
