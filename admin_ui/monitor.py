@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -36,10 +37,16 @@ class Window:
         value = (at - self.start).total_seconds() / span * 100
         return round(min(max(value, 0.0), 100.0), 3)
 
-    def width(self, start: datetime, end: datetime | None) -> float:
-        return round(max(self.pos(end or self.now) - self.pos(start), 0.4), 3)
+    def finish(self, end: datetime | None, due: datetime | None) -> datetime:
+        """Where a bar ends: its end, or for an open task the later of now and its due time."""
+        if end is not None:
+            return end
+        return max(self.now, due) if due is not None else self.now
 
-    def ticks(self, count: int = 6) -> list[datetime]:
+    def width(self, start: datetime, end: datetime | None, due: datetime | None = None) -> float:
+        return round(max(self.pos(self.finish(end, due)) - self.pos(start), 0.4), 3)
+
+    def ticks(self, count: int = 4) -> list[datetime]:
         step = (self.end - self.start) / count
         return [self.start + step * i for i in range(count + 1)]
 
@@ -49,6 +56,15 @@ def _window(zoom: str, now: datetime) -> Window:
     # Most of the window lies in the past: the monitor watches what ran and what is late.
     start = now - span * 0.75
     return Window(start=start, end=start + span, now=now)
+
+
+TICK_FORMATS = {"day": "d MMM, HH:mm", "week": "d MMM", "month": "d MMM"}
+
+
+@bp.app_template_filter()
+def tick(value: datetime, zoom: str) -> str:
+    """A label of the timeline's scale: shorter than a full date and time."""
+    return str(format_datetime(value, TICK_FORMATS.get(zoom, "d MMM")))
 
 
 @bp.route("/monitor")

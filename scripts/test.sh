@@ -8,6 +8,8 @@ BIN=.venv/bin
 # Services the tests start themselves; installed from Debian's packages when missing.
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
+# The browser tests drive Debian's chromium (a test tool's own browser download fails here).
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
