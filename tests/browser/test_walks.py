@@ -10,6 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from engine import instances
 from engine.actor import Actor
 from registry import organizations
 
@@ -41,6 +42,23 @@ def _organization() -> str:
     )
     organizations.create(manager, {"name": "АО «Лютик»", "inn": "7736207543"})
     return str(org.id)
+
+
+def _calls_in_progress() -> None:
+    """Some calls of other people, so that the monitor has rows to show."""
+    manager = Actor("manager", frozenset({"sales"}))
+    for i, title in enumerate(("ООО «Ромашка»", "АО «Лютик»", "ИП Васильков")):
+        org = organizations.create(manager, {"name": title})
+        doc = instances.start(
+            "incoming_call",
+            manager,
+            subject={"type": "organization", "id": str(org.id), "title": title},
+        )
+        if i == 1:
+            guid = doc["open_tasks"][0]["guid"]
+            instances.complete_task(
+                guid, manager, {"subject": "Счёт", "result": "Оплатят", "follow_up": True}
+            )
 
 
 def test_manager_logs_a_call_and_completes_the_follow_up(
@@ -118,12 +136,14 @@ def test_designer_uploads_edits_deploys_and_watches(served: str, page: Page, sho
     # The server's own check, shown next to the field.
     expect(page.locator("#field-minutes-errors")).to_contain_text("must be at most 600")
 
+    _calls_in_progress()
     page.get_by_role("link", name="Monitor").click()
     row = page.locator(".tl-row", has_text="call_back")
     expect(row).to_contain_text("v2")
     expect(row.locator(".bar")).to_have_count(1)
     page.get_by_label("Day").check()
-    expect(page.locator("#mon-status")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"zoom=day"))
+    expect(page.locator(".tl-head .tick").first).to_contain_text(":")  # hours on a day scale
     shot("monitor")
     row.get_by_role("link", name="call_back").click()
     expect(page.locator("#diagram[data-loaded=true]")).to_be_visible()
