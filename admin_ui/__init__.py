@@ -8,10 +8,27 @@ from __future__ import annotations
 from flask import Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
-from . import i18n, mailbox, monitor, organizations, pages, procedures, security
+from . import (
+    correspondence,
+    i18n,
+    mailbox,
+    monitor,
+    organizations,
+    pages,
+    procedures,
+    security,
+)
 from .blueprint import bp
 
-__all__ = ["init_app", "mailbox", "monitor", "organizations", "pages", "procedures"]
+__all__ = [
+    "correspondence",
+    "init_app",
+    "mailbox",
+    "monitor",
+    "organizations",
+    "pages",
+    "procedures",
+]
 
 
 def _root() -> Response:
