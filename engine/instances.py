@@ -61,12 +61,13 @@ def _event(
     }
 
 
-def _context(doc: dict[str, Any]) -> InstanceContext:
+def _context(doc: dict[str, Any], acting_user: str = "") -> InstanceContext:
     return InstanceContext(
         instance_id=str(doc["_id"]),
         process_key=doc["process_key"],
         started_by=doc["started_by"],
         subject=doc.get("subject"),
+        acting_user=acting_user,
     )
 
 
@@ -279,7 +280,7 @@ def start(
         "projected_version": 0,
         "error": None,
     }
-    runner = runtime.Runner.create(definition.specs, _context(doc), variables)
+    runner = runtime.Runner.create(definition.specs, _context(doc, actor.username), variables)
     events = [_event("instance_started", actor.username, now, version=definition.version)]
     _record_service_tasks(runner, actor, now, events)
     runner.advance()
@@ -366,7 +367,9 @@ def complete_task(guid: str, actor: Actor, data: dict[str, Any] | None = None) -
         if doc["status"] != "active":
             raise InstanceNotActive(f"instance {doc['_id']} is {doc['status']}")
         definition = definitions.load(doc["definition_id"])
-        runner = runtime.Runner.restore(definition.specs, doc["state"], _context(doc))
+        runner = runtime.Runner.restore(
+            definition.specs, doc["state"], _context(doc, actor.username)
+        )
         if not runner.is_ready_manual(guid):
             raise TaskNotActive(f"task {guid} is no longer active")
         now = utcnow()

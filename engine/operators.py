@@ -30,6 +30,9 @@ class InstanceContext:
     process_key: str
     started_by: str
     subject: dict[str, Any] | None = None
+    # Who moves the instance now: the user completing a task (so a service task right after
+    # it knows who signed off), or the starter; empty in timers and background jobs.
+    acting_user: str = ""
 
 
 @dataclass(frozen=True)
