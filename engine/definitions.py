@@ -99,6 +99,9 @@ def _user_task_meta(
                 f"task {task.bpmn_id}: unknown service operator {task.operator!r} "
                 f"(known: {', '.join(operators.names()) or 'none'})"
             )
+        elif task.kind == "service":
+            for problem in operators.check_params(task.operator or "", task.params or {}):
+                errors.append(f"task {task.bpmn_id}: {task.operator}: {problem}")
         if task.kind not in ("user", "manual"):
             continue
         if task.lane is not None and not task.lane.strip():

@@ -72,7 +72,16 @@ def _context(doc: dict[str, Any], acting_user: str = "") -> InstanceContext:
 
 
 def _owners(task: runtime.ReadyTask, started_by: str) -> tuple[str | None, list[str]]:
-    """(assignee, candidates) by the lane convention; `lane_owners` in task data wins."""
+    """(assignee, candidates) by the lane convention; `lane_owners` in task data wins.
+
+    A multi-instance child whose input item is a dict with `owners` (as `request_approval`
+    prepares them) goes to those owners: each approver gets their own task.
+    """
+    item_owners = task.item.get("owners") if isinstance(task.item, dict) else None
+    if isinstance(item_owners, list) and item_owners:
+        owners = [str(o) for o in item_owners]
+        single = len(owners) == 1 and not owners[0].startswith("group:")
+        return (owners[0] if single else None), owners
     lane_owners = task.data.get("lane_owners")
     if task.lane and isinstance(lane_owners, dict) and isinstance(lane_owners.get(task.lane), list):
         owners = [str(o) for o in lane_owners[task.lane]]

@@ -12,14 +12,20 @@
 
 Parameter values are expressions evaluated in the sandbox against the task data. An
 operator returns a JSON-serializable value, stored in the task data as `resultVariable`.
-Domain packages register their operators here; deploy refuses unknown names.
+Domain packages register their operators here; deploy refuses unknown names. An operator
+registered with a `params` spec also has its parameters checked at deploy: a missing
+required one, an unknown one, an expression that does not compile in the sandbox, or a
+literal of the wrong kind is refused, naming the task and the parameter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ast
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from . import sandbox
 
 
 @dataclass(frozen=True)
@@ -50,20 +56,48 @@ class OperatorCall:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an operator: whether a diagram must give it, and its kind.
+
+    `kind` is one of "any", "str", "int", "number", "bool", "list", "dict", "str_or_list";
+    deploy can only check the kind of a literal value (an expression is checked when it
+    runs, by the operator).
+    """
+
+    required: bool = False
+    kind: str = "any"
+    doc: str = ""
+
+
+_KINDS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "number": (int, float),
+    "bool": (bool,),
+    "list": (list, tuple),
+    "dict": (dict,),
+    "str_or_list": (str, list, tuple),
+}
+
 Operator = Callable[[OperatorCall], Any]
 _REGISTRY: dict[str, Operator] = {}
 _ASYNC: set[str] = set()
+_PARAMS: dict[str, dict[str, Param]] = {}
 
 
 class UnknownOperator(LookupError):
     """No operator is registered under this name."""
 
 
-def register(name: str, asynchronous: bool = False) -> Callable[[Operator], Operator]:
+def register(
+    name: str, asynchronous: bool = False, params: Mapping[str, Param] | None = None
+) -> Callable[[Operator], Operator]:
     """Decorator: make `fn` callable from diagrams as service task operator `name`.
 
     An asynchronous operator (e-mail, rendering, calls to other systems) runs in a
-    background job; the instance waits at its task meanwhile.
+    background job; the instance waits at its task meanwhile. `params` declares the
+    parameters a diagram may give (checked at deploy); without it any are accepted.
     """
 
     def wrap(fn: Operator) -> Operator:
@@ -72,6 +106,10 @@ def register(name: str, asynchronous: bool = False) -> Callable[[Operator], Oper
             _ASYNC.add(name)
         else:
             _ASYNC.discard(name)
+        if params is None:
+            _PARAMS.pop(name, None)
+        else:
+            _PARAMS[name] = dict(params)
         return fn
 
     return wrap
@@ -81,6 +119,47 @@ def unregister(name: str) -> None:
     """Remove an operator (tests use this to clean up)."""
     _REGISTRY.pop(name, None)
     _ASYNC.discard(name)
+    _PARAMS.pop(name, None)
+
+
+def params_of(name: str) -> dict[str, Param] | None:
+    """The declared parameters of operator `name` (None: undeclared, any accepted)."""
+    found = _PARAMS.get(name)
+    return dict(found) if found is not None else None
+
+
+def _literal(expression: str) -> tuple[bool, Any]:
+    try:
+        return True, ast.literal_eval(expression.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False, None
+
+
+def check_params(name: str, given: Mapping[str, str | None]) -> list[str]:
+    """Problems with the parameter expressions a diagram gives operator `name`."""
+    problems = []
+    spec = _PARAMS.get(name)
+    for param, expression in sorted(given.items()):
+        if spec is not None and param not in spec:
+            known = ", ".join(sorted(spec)) or "none"
+            problems.append(f"parameter {param!r} is unknown (known: {known})")
+            continue
+        if not (expression or "").strip():
+            problems.append(f"parameter {param!r} has no value")
+            continue
+        try:
+            sandbox.compile_expression(expression or "")
+        except sandbox.SandboxError as exc:
+            problems.append(f"parameter {param!r} does not compile: {exc}")
+            continue
+        kind = spec[param].kind if spec is not None else "any"
+        is_literal, value = _literal(expression or "")
+        if is_literal and kind in _KINDS and not isinstance(value, _KINDS[kind]):
+            problems.append(f"parameter {param!r} must be a {kind}, not {value!r}")
+    for param, declared in sorted((spec or {}).items()):
+        if declared.required and param not in given:
+            problems.append(f"parameter {param!r} is required")
+    return problems
 
 
 def is_async(name: str) -> bool:

@@ -39,6 +39,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -112,7 +113,11 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def call_service(self, context: dict[str, Any], **kwargs: Any) -> str:
         name = kwargs["operation_name"]
         params = {k: v["value"] for k, v in (kwargs.get("operation_params") or {}).items()}
-        return json.dumps(operators.invoke(name, params, dict(context), self.instance))
+        return json.dumps(
+            operators.invoke(
+                name, params, dict(context), self.instance, task_id=kwargs.get("task_id", "")
+            )
+        )
 
 
 class SandboxScriptEngine(PythonScriptEngine):
@@ -120,7 +125,8 @@ class SandboxScriptEngine(PythonScriptEngine):
 
     def call_service(self, task: Task, **kwargs: Any) -> str:
         try:
-            return self.environment.call_service(task.data, **kwargs)
+            # The task id lets an operator make a repeated side effect happen once.
+            return self.environment.call_service(task.data, task_id=str(task.id), **kwargs)
         except SpiffWorkflowException:
             raise
         except Exception as err:
@@ -247,6 +253,7 @@ class ParsedTask:
     kind: str  # "user", "manual", "service", "other"
     lane: str | None
     operator: str | None = None
+    params: dict[str, str] | None = None  # a service task's parameter expressions by name
 
 
 def new_parser() -> SpiffBpmnParser:
@@ -328,6 +335,11 @@ def describe_tasks(specs: Specs) -> list[ParsedTask]:
                     kind=kind,
                     lane=ts.lane,
                     operator=getattr(ts, "operation_name", None),
+                    params=(
+                        {k: str(v.get("value") or "") for k, v in ts.operation_params.items()}
+                        if kind == "service"
+                        else None
+                    ),
                 )
             )
     return result
@@ -353,6 +365,15 @@ class ReadyTask:
     name: str
     lane: str | None
     data: dict[str, Any]
+    item: Any = None  # a multi-instance child's input item (its approver, its executor ...)
+
+
+def _instance_item(task: Task) -> Any:
+    parent_spec = task.parent.task_spec if task.parent is not None else None
+    item = getattr(parent_spec, "input_item", None)
+    if not isinstance(parent_spec, MultiInstanceTask) or item is None:
+        return None
+    return task.data.get(item.bpmn_id)
 
 
 @dataclass
@@ -617,6 +638,7 @@ class Runner:
                 name=t.task_spec.bpmn_name or t.task_spec.bpmn_id,
                 lane=t.task_spec.lane,
                 data=t.data,
+                item=_instance_item(t),
             )
             for t in _all_tasks(self.workflow)
             if t.state == TaskState.READY and t.task_spec.manual

@@ -424,7 +424,14 @@ def open_attachment(actor: Actor, assignment_id: str, attachment_id: str) -> Fil
 # ---------------------------------------------------------------- operators and subject
 
 
-@operators.register("set_assignment_status")
+@operators.register(
+    "set_assignment_status",
+    params={
+        "status": operators.Param(required=True, kind="str"),
+        "note": operators.Param(kind="str"),
+        "by": operators.Param(kind="str"),
+    },
+)
 def set_status_operator(call: operators.OperatorCall) -> dict[str, Any]:
     """Service task: move the instance's assignment to `status` (with `note` and `by`)."""
     status = str(call.params.get("status") or "")
@@ -438,7 +445,7 @@ def set_status_operator(call: operators.OperatorCall) -> dict[str, Any]:
     return {"status": status}
 
 
-@operators.register("load_assignment")
+@operators.register("load_assignment", params={})
 def load_operator(call: operators.OperatorCall) -> dict[str, Any]:
     """Service task: the assignment's control settings, lane owners and timer durations."""
     doc = repository.assignments().find_one({"_id": subject_id(call, SUBJECT)})

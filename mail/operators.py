@@ -48,7 +48,19 @@ def _list(value: Any) -> list[str]:
     raise ProcessError(f"notify: `to` must be a name or a list of names, not {value!r}")
 
 
-@operators.register("notify", asynchronous=True)
+@operators.register(
+    "notify",
+    asynchronous=True,
+    params={
+        "to": operators.Param(required=True, kind="str_or_list"),
+        "subject": operators.Param(kind="str"),
+        "text": operators.Param(kind="str"),
+        "template": operators.Param(kind="str"),
+        "values": operators.Param(kind="dict"),
+        "link": operators.Param(kind="str"),
+        "once": operators.Param(kind="str"),
+    },
+)
 def notify_operator(call: operators.OperatorCall) -> dict[str, Any]:
     """Notify users in-app and by e-mail (their preference decides how e-mails go)."""
     params = call.params

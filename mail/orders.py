@@ -494,7 +494,14 @@ def open_comment_attachment(
 # ---------------------------------------------------------------- operators and subject
 
 
-@operators.register("set_order_status")
+@operators.register(
+    "set_order_status",
+    params={
+        "status": operators.Param(required=True, kind="str"),
+        "note": operators.Param(kind="str"),
+        "by": operators.Param(kind="str"),
+    },
+)
 def set_status_operator(call: operators.OperatorCall) -> dict[str, Any]:
     """Service task: move the instance's order to `status` (with `note` and `by`)."""
     oid = subject_id(call, SUBJECT)
@@ -507,7 +514,7 @@ def set_status_operator(call: operators.OperatorCall) -> dict[str, Any]:
     return {"status": status}
 
 
-@operators.register("load_order")
+@operators.register("load_order", params={})
 def load_operator(call: operators.OperatorCall) -> dict[str, Any]:
     """Service task: the order's timer durations (reminder and deadline) from now."""
     doc = repository.orders().find_one({"_id": subject_id(call, SUBJECT)})

@@ -74,7 +74,16 @@ def _source_key(call: operators.OperatorCall) -> str:
     return f"{instance}:{step}"
 
 
-@operators.register(LOG_ACTION)
+@operators.register(
+    LOG_ACTION,
+    params={
+        **{name: operators.Param(kind="str") for name in _TEXT_PARAMS},
+        "follow_up_on": operators.Param(),
+        "by": operators.Param(kind="str"),
+        "organization_id": operators.Param(kind="str"),
+        "contact_id": operators.Param(kind="str"),
+    },
+)
 def log_action(call: operators.OperatorCall) -> str:
     """Log an Action from a procedure; return its id."""
     by = str(call.params.get("by") or (call.instance.started_by if call.instance else "system"))

@@ -30,7 +30,9 @@ def calls() -> int:
     return int(get_db().test_calls.count_documents({}))
 
 
-@operators.register("test_side_effect", asynchronous=True)
+@operators.register(
+    "test_side_effect", asynchronous=True, params={"amount": operators.Param(kind="number")}
+)
 def side_effect(call: operators.OperatorCall) -> dict[str, Any]:
     db = get_db()
     db.test_calls.insert_one({"key": call.idempotency_key, "at": time.time()})
