@@ -8,9 +8,11 @@ builtins, so `().__class__.__base__.__subclasses__()` and imports are refused.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import datetime as _dt
 import math
+import re
 import sys
 import time
 from functools import lru_cache
@@ -18,6 +20,7 @@ from types import CodeType, FrameType, ModuleType
 from typing import Any
 
 from RestrictedPython import (
+    RestrictingNodeTransformer,
     compile_restricted_eval,
     compile_restricted_exec,
     limited_builtins,
@@ -35,20 +38,196 @@ from RestrictedPython.Guards import (
 class SandboxError(Exception):
     """A script or expression was refused by the sandbox (at compile or at run time)."""
 
+    # Running the same code again cannot succeed: a background job fails at once.
+    retryable = False
+
+
+class SandboxTimeout(SandboxError):
+    """A script or expression ran longer than its time limit."""
+
+
+class SandboxMemoryLimit(SandboxError):
+    """A script or expression tried to build a value larger than the sandbox allows."""
+
+
+TIME_LIMIT_SECONDS = 2.0  # per script or expression; a runaway loop must not hang a worker
+MAX_ITEMS = 10_000_000  # longest str/bytes/list/tuple one operation may build
+MAX_INT_BITS = 1_000_000  # largest int one operation may build (about 300,000 digits)
+_SIZED = (str, bytes, bytearray, list, tuple)
+
+
+def _too_big(what: str) -> SandboxMemoryLimit:
+    return SandboxMemoryLimit(f"{what} would be too large (memory limit)")
+
+
+def _check_items(count: int) -> None:
+    if count > MAX_ITEMS:
+        raise _too_big(f"a value of {count:,} items")
+
+
+def _bits(value: Any) -> int:
+    return value.bit_length() if isinstance(value, int) else 0
+
+
+def guarded_mul(a: Any, b: Any) -> Any:
+    """`a * b`, refused when the product is a huge sequence or int."""
+    if isinstance(a, int) and isinstance(b, int):
+        if _bits(a) + _bits(b) > MAX_INT_BITS:
+            raise _too_big("an integer")
+    elif isinstance(a, _SIZED) and isinstance(b, int):
+        _check_items(len(a) * b)
+    elif isinstance(b, _SIZED) and isinstance(a, int):
+        _check_items(len(b) * a)
+    return a * b
+
+
+def guarded_pow(a: Any, b: Any, mod: Any = None) -> Any:
+    """`a ** b` (and the builtin `pow`), refused when the result is a huge int."""
+    if mod is not None:
+        return pow(a, b, mod)  # modular: bounded by `mod`
+    big = isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1
+    if big and _bits(a) * b > MAX_INT_BITS:
+        raise _too_big("an integer")
+    return a**b
+
+
+def guarded_lshift(a: Any, b: Any) -> Any:
+    """`a << b`, refused when the result is a huge int."""
+    if isinstance(a, int) and isinstance(b, int) and a and _bits(a) + b > MAX_INT_BITS:
+        raise _too_big("an integer")
+    return a << b
+
+
+def guarded_add(a: Any, b: Any) -> Any:
+    """`a + b`, refused when it concatenates into a huge sequence (doubling in a loop)."""
+    if isinstance(a, _SIZED) and isinstance(b, _SIZED):
+        _check_items(len(a) + len(b))
+    return a + b
+
+
+# Width and precision of a %-conversion: "%(name)-*.*d" -> "*", "*"; "%10.3f" -> "10", "3".
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_FORMAT_NUMBERS = re.compile(r"\d+")
+
+
+def guarded_mod(a: Any, b: Any) -> Any:
+    """`a % b`; for %-formatting, refuses `*` widths and widths above the item limit."""
+    if isinstance(a, str | bytes):
+        text = a if isinstance(a, str) else a.decode("latin-1")
+        for width, precision in _PERCENT_SPEC.findall(text):
+            for n in (width, precision):
+                if n == "*":
+                    raise SandboxError("a '*' width in %-formatting is not allowed")
+                if n and int(n) > MAX_ITEMS:
+                    raise _too_big("a formatted value")
+    return a % b
+
+
+def guarded_format(value: Any, conversion: int, spec: str) -> str:
+    """An f-string field `{value!conversion:spec}` with the width in `spec` bounded."""
+    if conversion == ord("r"):
+        value = repr(value)
+    elif conversion == ord("s"):
+        value = str(value)
+    elif conversion == ord("a"):
+        value = ascii(value)
+    if any(int(n) > MAX_ITEMS for n in _FORMAT_NUMBERS.findall(spec)):
+        raise _too_big("a formatted value")
+    return format(value, spec)
+
+
+_PADDING = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
+
+
+def _guarded_padding(method: Any) -> Any:
+    def padded(width: Any = 8, *args: Any) -> Any:
+        if isinstance(width, int):
+            _check_items(width)
+        return method(width, *args)
+
+    return padded
+
+
+def _guarded_replace(text: Any, method: Any) -> Any:
+    def replaced(old: Any, new: Any, *args: Any) -> Any:
+        if isinstance(new, str | bytes) and len(new) > 1:
+            _check_items(len(text) * len(new) + len(new))
+        return method(old, new, *args)
+
+    return replaced
+
+
+def guarded_getattr(obj: Any, name: str, default: Any = None) -> Any:
+    """RestrictedPython's safer getattr, with size checks on string padding methods."""
+    value = safer_getattr(obj, name, default)
+    if isinstance(obj, str | bytes | bytearray):
+        if name in _PADDING:
+            return _guarded_padding(value)
+        if name == "replace":
+            return _guarded_replace(obj, value)
+    return value
+
+
+def guarded_bytes(*args: Any) -> bytes:
+    """`bytes(n)` allocates n bytes: bounded like any other sequence."""
+    if args and isinstance(args[0], int):
+        _check_items(args[0])
+    return bytes(*args)
+
+
+_INPLACE = {
+    "+=": guarded_add,
+    "-=": lambda a, b: a - b,
+    "*=": guarded_mul,
+    "/=": lambda a, b: a / b,
+    "//=": lambda a, b: a // b,
+    "%=": guarded_mod,
+    "**=": guarded_pow,
+    "<<=": guarded_lshift,
+    ">>=": lambda a, b: a >> b,
+    "&=": lambda a, b: a & b,
+    "|=": lambda a, b: a | b,
+    "^=": lambda a, b: a ^ b,
+}
+
 
 def _inplace(op: str, left: Any, right: Any) -> Any:
-    ops = {
-        "+=": lambda a, b: a + b,
-        "-=": lambda a, b: a - b,
-        "*=": lambda a, b: a * b,
-        "/=": lambda a, b: a / b,
-        "//=": lambda a, b: a // b,
-        "%=": lambda a, b: a % b,
-        "**=": lambda a, b: a**b,
-    }
-    if op not in ops:
+    fn = _INPLACE.get(op)
+    if fn is None:
         raise SandboxError(f"operator {op} is not allowed")
-    return ops[op](left, right)
+    return fn(left, right)
+
+
+_GUARDED_OPS: dict[type[ast.operator], str] = {
+    ast.Mult: "_mul_",
+    ast.Pow: "_pow_",
+    ast.LShift: "_lshift_",
+    ast.Add: "_add_",
+    ast.Mod: "_mod_",
+}
+
+
+def _call(name: str, args: list[ast.expr], where: ast.AST) -> ast.Call:
+    func = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), where)
+    return ast.copy_location(ast.Call(func=func, args=args, keywords=[]), where)
+
+
+class GuardedOperators(RestrictingNodeTransformer):
+    """RestrictedPython's policy, plus size guards on operators and f-string fields."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        node = self.node_contents_visit(node)
+        guard = _GUARDED_OPS.get(type(node.op))
+        if guard is None:
+            return node
+        return _call(guard, [node.left, node.right], node)
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
+        node = self.node_contents_visit(node)
+        spec = node.format_spec or ast.copy_location(ast.Constant(value=""), node)
+        conversion = ast.copy_location(ast.Constant(value=node.conversion), node)
+        call = _call("_format_", [node.value, conversion, spec], node)
+        return ast.copy_location(ast.FormattedValue(value=call, conversion=-1), node)
 
 
 _BUILTINS: dict[str, Any] = {
@@ -72,17 +251,25 @@ _BUILTINS: dict[str, Any] = {
             "filter",
         )
     },
+    "pow": guarded_pow,
+    "bytes": guarded_bytes,
 }
 
 BASE_GLOBALS: dict[str, Any] = {
     "__builtins__": _BUILTINS,
-    "_getattr_": safer_getattr,
+    "_getattr_": guarded_getattr,
     "_getitem_": default_guarded_getitem,
     "_getiter_": default_guarded_getiter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
     "_write_": full_write_guard,
     "_inplacevar_": _inplace,
+    "_mul_": guarded_mul,
+    "_pow_": guarded_pow,
+    "_lshift_": guarded_lshift,
+    "_add_": guarded_add,
+    "_mod_": guarded_mod,
+    "_format_": guarded_format,
     "math": math,
     "datetime": _dt.datetime,
     "date": _dt.date,
@@ -94,7 +281,7 @@ BASE_GLOBALS: dict[str, Any] = {
 @lru_cache(maxsize=2048)
 def compile_expression(source: str) -> CodeType:
     """Compile an expression under RestrictedPython, or raise SandboxError."""
-    result = compile_restricted_eval(source.strip(), "<expression>")
+    result = compile_restricted_eval(source.strip(), "<expression>", policy=GuardedOperators)
     if result.errors or result.code is None:
         raise SandboxError("; ".join(result.errors) or "cannot compile expression")
     return result.code
@@ -103,17 +290,10 @@ def compile_expression(source: str) -> CodeType:
 @lru_cache(maxsize=512)
 def compile_script(source: str) -> CodeType:
     """Compile a script under RestrictedPython, or raise SandboxError."""
-    result = compile_restricted_exec(source, "<script>")
+    result = compile_restricted_exec(source, "<script>", policy=GuardedOperators)
     if result.errors or result.code is None:
         raise SandboxError("; ".join(result.errors) or "cannot compile script")
     return result.code
-
-
-class SandboxTimeout(SandboxError):
-    """A script or expression ran longer than its time limit."""
-
-
-TIME_LIMIT_SECONDS = 2.0  # per script or expression; a runaway loop must not hang a worker
 
 
 def _limited(code: CodeType, scope: dict[str, Any]) -> Any:
