@@ -278,12 +278,28 @@ def run(job: Job, owner: str) -> Outcome:
     return Outcome(job.id, "done")
 
 
+def retryable(exc: BaseException) -> bool:
+    """False when the error or one it arose from says that running again cannot help.
+
+    An exception class opts out with `retryable = False` (the sandbox's refusals and
+    limits): such a job opens its incident at once instead of after the backoff.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if getattr(current, "retryable", True) is False:
+            return False
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return True
+
+
 def _failed(job: Job, owner: str, exc: Exception) -> Outcome:
     coll = Job._get_collection()
     error = f"{type(exc).__name__}: {exc}"
     stack = "".join(traceback.format_exception(exc)[-6:])
     mine = {"_id": job.id, "lease_owner": owner, "status": "running"}
-    if job.attempts < job.max_attempts:
+    if job.attempts < job.max_attempts and retryable(exc):
         delay = BACKOFF_BASE_SECONDS * 2 ** (job.attempts - 1)
         coll.update_one(
             mine,
