@@ -57,6 +57,19 @@ class OperatorCall:
 
 
 @dataclass(frozen=True)
+class WriteBack:
+    """An operator result that also changes the task data (what a macro returns).
+
+    `data` is merged into the task data, the `removed` names are dropped from it, and
+    `result` is stored as the task's `resultVariable`.
+    """
+
+    data: dict[str, Any]
+    removed: tuple[str, ...] = ()
+    result: Any = None
+
+
+@dataclass(frozen=True)
 class Param:
     """One parameter of an operator: whether a diagram must give it, and its kind.
 

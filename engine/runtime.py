@@ -113,11 +113,20 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def call_service(self, context: dict[str, Any], **kwargs: Any) -> str:
         name = kwargs["operation_name"]
         params = {k: v["value"] for k, v in (kwargs.get("operation_params") or {}).items()}
-        return json.dumps(
-            operators.invoke(
-                name, params, dict(context), self.instance, task_id=kwargs.get("task_id", "")
-            )
+        result = operators.invoke(
+            name, params, dict(context), self.instance, task_id=kwargs.get("task_id", "")
         )
+        return json.dumps(write_back(context, result))
+
+
+def write_back(data: dict[str, Any], result: Any) -> Any:
+    """Apply an operator's `WriteBack` to task data; return what goes to resultVariable."""
+    if not isinstance(result, operators.WriteBack):
+        return result
+    data.update(json.loads(json.dumps(result.data)))
+    for name in result.removed:
+        data.pop(name, None)
+    return result.result
 
 
 class SandboxScriptEngine(PythonScriptEngine):
@@ -605,6 +614,7 @@ class Runner:
     def complete_async(self, guid: str, result: Any) -> None:
         """Store the operator's result in the waiting task, complete it and advance."""
         task = self.task(guid)
+        result = write_back(task.data, result)
         task.data[task.task_spec.result_variable] = json.loads(json.dumps(result))
         task.internal_data.pop("async_params", None)
         try:
