@@ -216,6 +216,49 @@ def change_stage(
     return contract
 
 
+def change_access(
+    actor: Actor,
+    contract_id: Any,
+    principals: list[str],
+    level: str,
+    grant: bool,
+) -> Contract:
+    """Add (grant) or remove users and `group:NAME`s on the contract's own access list.
+
+    Writers may always read, so granting write adds to both lists and revoking read
+    removes from both. The organization's access list, when it changes, is copied over
+    the contract's again (registry.repository.copy_access).
+    """
+    if level not in ("read", "write"):
+        raise RegistryInvalid("unknown access level", {"level": ["read or write"]})
+    contract = get(actor, contract_id)
+    ensure_writable(actor, contract.access, "contract")
+    ensure_active(contract, "contract")
+    before = {"read": list(contract.access.read), "write": list(contract.access.write)}
+    read, write = list(before["read"]), list(before["write"])
+    names = texts(principals)
+    if grant:
+        write = texts([*write, *names]) if level == "write" else write
+        read = texts([*read, *names])
+    else:
+        write = [p for p in write if p not in names]
+        read = read if level == "write" else [p for p in read if p not in names or p in write]
+    after = {"read": read, "write": write}
+    if after == before:
+        return contract
+    contract.access.read, contract.access.write = read, write
+    save_changed(contract, actor)
+    audit.record(
+        actor,
+        "access_changed",
+        "contract",
+        contract.id,
+        contract.organization,
+        {"access": {"from": before, "to": after}},
+    )
+    return contract
+
+
 def archive(actor: Actor, contract_id: Any) -> Contract:
     """Archive a contract that is not active (draft, closed or terminated)."""
     contract = get(actor, contract_id)

@@ -27,6 +27,7 @@ from engine.actor import SYSTEM, Actor
 from engine.errors import ProcessError
 
 from . import actions
+from . import subjects as _subjects  # noqa: F401 - registers organization, contract
 from .models import Action, Contact, Contract
 
 LOG_ACTION = "log_action"
