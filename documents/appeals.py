@@ -84,6 +84,7 @@ def register_appeal(
     at: datetime | None = None,
     title: str = "",
     executors: Iterable[str] = (),
+    start_procedure: bool = True,
 ) -> CitizenAppeal:
     """Register an appeal in an appeals journal: document, card, deadlines, repeat check."""
     journal = journals.writable_journal(actor, journal_id)
@@ -131,6 +132,7 @@ def register_appeal(
         deadline=deadline,
         under_control=True,
         controller=actor.username,
+        start_procedure=start_procedure,
     )
     earlier = repository.earlier_appeals(keys, topic, None)
     appeal = CitizenAppeal(
@@ -164,6 +166,15 @@ def get_appeal(actor: Actor, appeal_id: Any) -> CitizenAppeal:
     if appeal is None:
         raise AppealNotFound(f"no appeal {appeal_id}")
     return appeal
+
+
+def appeal_of_document(actor: Actor, document_id: Any) -> CitizenAppeal:
+    """The appeal registered with this document."""
+    doc = office.get_document(actor, document_id)
+    found = CitizenAppeal.objects(document_id=doc.id).first()
+    if found is None:
+        raise AppealNotFound(f"document {document_id} is not an appeal")
+    return found
 
 
 def list_appeals(

@@ -456,6 +456,19 @@ class DocumentTemplate(Document):
     meta = {"collection": "document_templates", "indexes": [{"fields": ["kind", "name"]}]}
 
 
+# ------------------------------------------------------------------------------ procedures
+
+
+class OperatorEffect(Document):
+    """What a procedure's operator did once (a rendered file, …): its re-run returns it."""
+
+    id = StringField(primary_key=True)  # the operator's deterministic key
+    result = DictField()
+    created_at = DateTimeField(default=utcnow)
+
+    meta = {"collection": "documents_operator_effects"}
+
+
 ALL_MODELS = (
     StoredFile,
     OfficeDocument,
@@ -472,4 +485,5 @@ ALL_MODELS = (
     CaseFile,
     DestructionAct,
     DocumentTemplate,
+    OperatorEffect,
 )

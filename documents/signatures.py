@@ -228,6 +228,14 @@ def sign_file(
     return signature
 
 
+def existing_signature(file_id: Any, version: int, signer: str) -> Signature | None:
+    """The signer's earlier signature over this file version, if any."""
+    oid = repository.object_id(file_id)
+    if oid is None:
+        return None
+    return Signature.objects(file_id=oid, version=version, signer=signer).first()
+
+
 # ------------------------------------------------------------------------------ verifying
 
 

@@ -155,6 +155,17 @@ def get_template(template_id: Any) -> DocumentTemplate:
     return found
 
 
+def find_template(reference: Any) -> DocumentTemplate:
+    """An active template by id or, failing that, by its name (procedures name it)."""
+    oid = repository.object_id(reference)
+    found = DocumentTemplate.objects(id=oid, active=True).first() if oid else None
+    if found is None and isinstance(reference, str) and reference.strip():
+        found = DocumentTemplate.objects(name=reference.strip(), active=True).first()
+    if found is None:
+        raise TemplateNotFound(f"no template {reference}")
+    return found
+
+
 def list_templates(kind: str = "") -> list[DocumentTemplate]:
     """Active templates, by name."""
     found = (

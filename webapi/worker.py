@@ -16,7 +16,7 @@ from celery import Celery
 
 from engine import background, jobs, retention
 
-from . import database, mail_setup
+from . import database, documents_setup, mail_setup
 from .config import Settings
 
 DISPATCH_EVERY_SECONDS = 1.0
@@ -38,6 +38,7 @@ def create_celery(settings: Settings) -> Celery:
     """A Celery app for these settings (broker = REDIS_URL)."""
     app = Celery("crm", broker=settings.redis_url or "redis://127.0.0.1:6379/0")
     mail_setup.configure(settings)  # the mail.email jobs need the SMTP server
+    documents_setup.configure(settings)  # `sign` needs the secret
     lease = settings.job_lease_seconds
     app.conf.update(
         task_acks_late=True,

@@ -1,0 +1,395 @@
+"""Service-task operators of the records office; importing this module registers them all
+(and the subject types `document`, `card`, `appeal`).
+
+    <spiffworkflow:serviceTaskOperator id="sign" resultVariable="signature_id">
+      <spiffworkflow:parameters>
+        <spiffworkflow:parameter id="by" type="str" value="head"/>
+      </spiffworkflow:parameters>
+    </spiffworkflow:serviceTaskOperator>
+
+- `sign`: sign the latest version of the subject's latest file (or `file_id`, `version`)
+  with the active key of `by` (default: who completed the task that led here); returns the
+  signature id. A user without a key is an incident: keys are issued by their owners.
+- `generate_document`: render `template` (an id or a template's name) with the subject's
+  values, the task data and `values`; store it as `filename` and attach it to the subject;
+  returns the file id.
+- `register_document`: register the subject document (or `document_id`) in `journal` (a
+  code or an id) with the journal's next number; returns `{number, card_id}`.
+- `transfer_to_case`: mark the subject document's card executed and file it into a case
+  (`case_index`, the journal's by default); returns the case index.
+- `register_appeal`, `appeal_redirect`, `appeal_extend`, `appeal_answer`: the 59-FZ steps
+  of documents/appeals.py on the appeal (`appeal_id`, else the subject); each notice to the
+  authors is logged on the appeal.
+
+Each is safe to run again (a retried step, an instance re-run after a conflict): it
+returns what the first run made instead of making it twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Any
+
+from mongoengine.errors import NotUniqueError
+
+from engine import operators, subjects
+from engine.actor import Actor
+from engine.errors import EngineError, ProcessError
+
+from . import appeals, cards, files, journals, office, signatures, templates
+from .models import CitizenAppeal, OperatorEffect, RegistrationJournal
+from .subjects import APPEAL, CARD, DOCUMENT, PROCEDURE
+
+__all__ = ["APPEAL", "CARD", "DOCUMENT", "configure"]
+
+_SETTINGS: dict[str, str] = {"secret_key": ""}
+
+
+def configure(secret_key: str) -> None:
+    """Give the operators the app's secret (signing keys are encrypted with it)."""
+    _SETTINGS["secret_key"] = secret_key
+
+
+def _fail(name: str, exc: Exception) -> ProcessError:
+    return ProcessError(f"{name}: {exc}")
+
+
+def _subject(call: operators.OperatorCall) -> dict[str, Any] | None:
+    return call.instance.subject if call.instance else None
+
+
+def _by(call: operators.OperatorCall) -> str:
+    """Who acts: the `by` parameter, else who completed the task that led here, else the
+    instance's starter."""
+    explicit = call.params.get("by")
+    if explicit:
+        return str(explicit)
+    if call.instance is None:
+        raise ProcessError(f"{call.name}: name the user in `by`")
+    acting = call.instance.acting_user
+    if acting and acting != PROCEDURE.username:
+        return acting
+    return call.instance.started_by
+
+
+def _plain(value: Any) -> Any:
+    """Task data as JSON values (a DOCX context must not see Python objects)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _day(name: str, value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise ProcessError(f"{name}: {value!r} is not a date") from exc
+
+
+def _remember(key: str, result: dict[str, Any]) -> None:
+    """Record an effect under its key (a concurrent run that recorded first wins)."""
+    with contextlib.suppress(NotUniqueError):
+        OperatorEffect(id=key, result=result).save(force_insert=True)
+
+
+# ------------------------------------------------------------------------------ sign
+
+
+@operators.register("sign")
+def sign(call: operators.OperatorCall) -> str:
+    """Sign the subject's file (or `file_id`) with `by`'s active key; the signature id."""
+    secret = _SETTINGS["secret_key"]
+    if not secret:
+        raise ProcessError("sign: the application's secret key is not configured")
+    signer = _by(call)
+    kind, object_id = subjects.of(_subject(call)) if _subject(call) else (None, "")
+    file_id = call.params.get("file_id")
+    if not file_id:
+        if kind is None:
+            raise ProcessError("sign: the process has no subject; name the `file_id`")
+        found = kind.file_ids(object_id)
+        if not found:
+            raise ProcessError(f"sign: the {kind.name} has no file to sign")
+        file_id = found[-1]
+    # The procedure vouches for the signer: the key is theirs, the access check is its own.
+    actor = Actor(signer, PROCEDURE.groups, is_admin=True)
+    try:
+        stored = files.get_file(actor, file_id)
+        version = files.version_of(stored, call.params.get("version")).number
+        earlier = signatures.existing_signature(stored.id, version, signer)
+        if earlier is not None:
+            return str(earlier.id)
+        document_id = object_id if kind is DOCUMENT else None
+        signature = signatures.sign_file(actor, stored.id, secret, version, document_id)
+    except EngineError as exc:
+        raise _fail("sign", exc) from exc
+    return str(signature.id)
+
+
+# ------------------------------------------------------------------------------ generate
+
+
+@operators.register("generate_document")
+def generate_document(call: operators.OperatorCall) -> str:
+    """Render a DOCX template with the subject's values and the task data; the file id."""
+    params = call.params
+    reference = params.get("template") or params.get("template_id")
+    if not reference:
+        raise ProcessError("generate_document: name the `template` (an id or a name)")
+    kind, object_id = subjects.of(_subject(call))
+    try:
+        template = templates.find_template(str(reference))
+        values = kind.values(object_id)
+        context: dict[str, Any] = {
+            k: v for k, v in _plain(call.data).items() if isinstance(k, str) and k.isidentifier()
+        }
+        context.update(values)
+        context["subject"] = values
+        context["data"] = _plain(call.data)
+        if isinstance(params.get("values"), dict):
+            context.update(_plain(params["values"]))
+        filename = str(params.get("filename") or template.name)
+        instance = call.instance.instance_id if call.instance else "-"
+        # The same instance rendering the same template with the same task data made this
+        # file (not the subject's values: attaching the file changes them).
+        fingerprint = json.dumps(
+            [_plain(call.data), _plain(params.get("values")), filename], sort_keys=True
+        )
+        key = (
+            "generate_document:"
+            + hashlib.sha256(
+                f"{instance}|{template.id}|{kind.name}|{object_id}|{fingerprint}".encode()
+            ).hexdigest()
+        )
+        done = OperatorEffect.objects(id=key).first()
+        if done is not None:
+            file_id = str(done.result["file_id"])
+            if file_id not in kind.file_ids(object_id):
+                kind.attach_file(PROCEDURE, object_id, file_id)
+            return file_id
+        author = Actor(_by(call), PROCEDURE.groups, is_admin=True)
+        stored = templates.generate(author, template.id, context, filename)
+        kind.attach_file(PROCEDURE, object_id, str(stored.id))
+    except EngineError as exc:
+        raise _fail("generate_document", exc) from exc
+    _remember(key, {"file_id": str(stored.id)})
+    return str(stored.id)
+
+
+# ------------------------------------------------------------------------------ register
+
+
+def _journal(reference: Any) -> RegistrationJournal:
+    found = journals.find_by_code(str(reference)) if reference else None
+    if found is None and reference:
+        try:
+            found = journals.get_journal(PROCEDURE, reference)
+        except EngineError:
+            found = None
+    if found is None:
+        raise ProcessError(f"no registration journal {reference!r}")
+    return found
+
+
+def _document_id(call: operators.OperatorCall) -> str:
+    explicit = call.params.get("document_id")
+    if explicit:
+        return str(explicit)
+    kind, object_id = subjects.of(_subject(call))
+    if kind is DOCUMENT:
+        return object_id
+    values = kind.values(object_id)
+    if values.get("document_id"):
+        return str(values["document_id"])
+    raise ProcessError(f"{call.name}: a {kind.name} is not a document; name the `document_id`")
+
+
+@operators.register("register_document")
+def register_document(call: operators.OperatorCall) -> dict[str, Any]:
+    """Register the subject document in a journal with its next number; number and card."""
+    params = call.params
+    document_id = _document_id(call)
+    try:
+        doc = office.get_document(PROCEDURE, document_id)
+        if doc.card_id is not None:  # registered already (by a person, or a run before)
+            card = cards.get_card(PROCEDURE, doc.card_id)
+            return {"number": card.number, "card_id": str(card.id)}
+        journal = _journal(params.get("journal") or params.get("journal_id"))
+        due_days = params.get("due_in_working_days")
+        card = cards.register_document(
+            Actor(_by(call), PROCEDURE.groups, is_admin=True),
+            doc.id,
+            journal.id,
+            resolution=str(params.get("resolution") or ""),
+            executors=list(params.get("executors") or []),
+            deadline=_day("register_document", params.get("deadline")),
+            due_in_working_days=int(due_days) if due_days else None,
+            under_control=bool(params.get("under_control")),
+            controller=params.get("controller") or None,
+            correspondent_number=str(params.get("correspondent_number") or ""),
+            start_procedure=False,  # this is the procedure
+        )
+    except EngineError as exc:
+        raise _fail("register_document", exc) from exc
+    return {"number": card.number, "card_id": str(card.id)}
+
+
+@operators.register("transfer_to_case")
+def transfer_to_case(call: operators.OperatorCall) -> str:
+    """Mark the document's card executed and file it into a case; the case index."""
+    document_id = _document_id(call)
+    try:
+        card = cards.card_of_document(PROCEDURE, document_id)
+        if card.status == "filed":
+            return card.case_index
+        if card.status != "executed":
+            cards.set_status(PROCEDURE, card.id, "executed")
+        entry = cards.transfer_to_case(
+            Actor(_by(call), PROCEDURE.groups, is_admin=True),
+            card.id,
+            str(call.params.get("case_index") or ""),
+            note=str(call.params.get("note") or ""),
+        )
+    except EngineError as exc:
+        raise _fail("transfer_to_case", exc) from exc
+    return str(entry.case_index)
+
+
+# ------------------------------------------------------------------------------ appeals
+
+
+def _appeal(call: operators.OperatorCall) -> CitizenAppeal:
+    explicit = call.params.get("appeal_id") or call.data.get("appeal_id")
+    try:
+        if explicit:
+            return appeals.get_appeal(PROCEDURE, explicit)
+        kind, object_id = subjects.of(_subject(call))
+        if kind is APPEAL:
+            return appeals.get_appeal(PROCEDURE, object_id)
+        if kind in (DOCUMENT, CARD):
+            return appeals.appeal_of_document(
+                PROCEDURE, kind.values(object_id).get("document_id") or object_id
+            )
+    except EngineError as exc:
+        raise _fail(call.name, exc) from exc
+    raise ProcessError(f"{call.name}: the subject is not an appeal; name the `appeal_id`")
+
+
+def _authors(call: operators.OperatorCall) -> list[dict[str, Any]]:
+    listed = call.params.get("authors")
+    if isinstance(listed, list):
+        return [dict(a) for a in listed if isinstance(a, dict)]
+    name = str(call.params.get("author_name") or "").strip()
+    if not name:
+        return []
+    return [
+        {
+            "name": name,
+            "postal_address": str(call.params.get("postal_address") or ""),
+            "email": str(call.params.get("email") or ""),
+        }
+    ]
+
+
+@operators.register("register_appeal")
+def register_appeal(call: operators.OperatorCall) -> dict[str, Any]:
+    """Register an appeal from the task's form; its id, number and deadlines."""
+    params = call.params
+    instance = call.instance.instance_id if call.instance else "-"
+    key = f"register_appeal:{instance}"
+    done = OperatorEffect.objects(id=key).first()
+    if done is not None:
+        return dict(done.result)
+    try:
+        appeal = appeals.register_appeal(
+            Actor(_by(call), PROCEDURE.groups, is_admin=True),
+            _journal(params.get("journal") or params.get("journal_id")).id,
+            _authors(call),
+            topic=str(params.get("topic") or ""),
+            channel=str(params.get("channel") or ""),
+            summary=str(params.get("summary") or ""),
+            received_on=_day("register_appeal", params.get("received_on")),
+            executors=list(params.get("executors") or []),
+            start_procedure=False,
+        )
+    except EngineError as exc:
+        raise _fail("register_appeal", exc) from exc
+    result = {
+        "appeal_id": str(appeal.id),
+        "number": appeal.number,
+        "document_id": str(appeal.document_id),
+        "card_id": str(appeal.card_id),
+        "deadline": appeal.deadline.isoformat(),
+        "redirect_due": appeal.redirect_due.isoformat(),
+    }
+    _remember(key, result)
+    return result
+
+
+def _settled(appeal: CitizenAppeal, status: str) -> bool:
+    """Whether a re-run finds its own effect done already."""
+    return appeal.status == status
+
+
+@operators.register("appeal_redirect")
+def appeal_redirect(call: operators.OperatorCall) -> dict[str, Any]:
+    """Send the appeal to the competent body and log the notice to its authors."""
+    appeal = _appeal(call)
+    if not _settled(appeal, "redirected"):
+        try:
+            appeal = appeals.redirect(
+                Actor(_by(call), PROCEDURE.groups, is_admin=True),
+                appeal.id,
+                str(call.params.get("to_organization") or ""),
+                str(call.params.get("reason") or ""),
+            )
+        except EngineError as exc:
+            raise _fail("appeal_redirect", exc) from exc
+    return {
+        "status": appeal.status,
+        "redirected_to": appeal.redirected_to,
+        "notices": len(appeal.notices),
+    }
+
+
+@operators.register("appeal_extend")
+def appeal_extend(call: operators.OperatorCall) -> dict[str, Any]:
+    """Extend the answer term once and log the notice; the new deadline."""
+    appeal = _appeal(call)
+    if not appeal.extended_days:
+        try:
+            appeal = appeals.extend(
+                Actor(_by(call), PROCEDURE.groups, is_admin=True),
+                appeal.id,
+                int(call.params.get("days") or 0),
+                str(call.params.get("reason") or ""),
+            )
+        except (EngineError, ValueError) as exc:
+            raise _fail("appeal_extend", exc) from exc
+    return {"deadline": appeal.deadline.isoformat(), "extended_days": appeal.extended_days}
+
+
+@operators.register("appeal_answer")
+def appeal_answer(call: operators.OperatorCall) -> dict[str, Any]:
+    """Record the answer sent to the authors (logged as a notice unless anonymous)."""
+    appeal = _appeal(call)
+    if not _settled(appeal, "answered"):
+        try:
+            appeal = appeals.answer(
+                Actor(_by(call), PROCEDURE.groups, is_admin=True),
+                appeal.id,
+                str(call.params.get("text") or ""),
+            )
+        except EngineError as exc:
+            raise _fail("appeal_answer", exc) from exc
+    return {
+        "status": appeal.status,
+        "answered_on": appeal.answered_on.isoformat() if appeal.answered_on else None,
+    }
