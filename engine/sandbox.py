@@ -51,8 +51,9 @@ class SandboxMemoryLimit(SandboxError):
 
 
 TIME_LIMIT_SECONDS = 2.0  # per script or expression; a runaway loop must not hang a worker
-MAX_ITEMS = 10_000_000  # longest str/bytes/list/tuple one operation may build
+MAX_ITEMS = 1_000_000  # longest str/bytes/list/tuple one operation may build
 MAX_INT_BITS = 1_000_000  # largest int one operation may build (about 300,000 digits)
+MAX_MODPOW_BITS = 8192  # exponent and modulus of a three-argument pow()
 _SIZED = (str, bytes, bytearray, list, tuple)
 
 
@@ -84,7 +85,11 @@ def guarded_mul(a: Any, b: Any) -> Any:
 def guarded_pow(a: Any, b: Any, mod: Any = None) -> Any:
     """`a ** b` (and the builtin `pow`), refused when the result is a huge int."""
     if mod is not None:
-        return pow(a, b, mod)  # modular: bounded by `mod`
+        # Modular: the result is bounded by `mod`, but the time grows with the sizes of
+        # `b` and `mod` in one C call that the time limit cannot interrupt.
+        if _bits(b) > MAX_MODPOW_BITS or _bits(mod) > MAX_MODPOW_BITS:
+            raise SandboxError("pow() with operands this large is not allowed")
+        return pow(a, b, mod)
     big = isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1
     if big and _bits(a) * b > MAX_INT_BITS:
         raise _too_big("an integer")
