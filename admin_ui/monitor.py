@@ -103,7 +103,10 @@ def instance(instance_id: str) -> str:
     """An instance: its diagram with the open tasks marked, variables, history, commands."""
     actor = current_actor()
     doc = queries.instance_detail(instance_id, actor)
-    definition = definitions.find(doc["process_key"], doc["definition_version"])
+    # A linear procedure's definition is removed after its run; its history still draws.
+    definition = definitions.find(
+        doc["process_key"], doc["definition_version"], include_removed=True
+    )
     done = sorted(
         {
             str(e["data"].get("bpmn_id"))

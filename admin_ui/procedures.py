@@ -25,7 +25,9 @@ def _max_bytes() -> int:
 def procedure_list() -> str:
     """The latest version of every definition."""
     return render_template(
-        "procedures/list.html", items=definitions.list_latest(), can_design=is_designer()
+        "procedures/list.html",
+        items=definitions.list_latest(actor=current_actor()),
+        can_design=is_designer(),
     )
 
 
@@ -45,7 +47,7 @@ def procedure_upload() -> Response | tuple[str, int]:
     except InvalidInput as exc:
         return render_template(
             "procedures/list.html",
-            items=definitions.list_latest(),
+            items=definitions.list_latest(actor=current_actor()),
             can_design=True,
             upload_error=exc.message,
             upload_problems=_problems(exc),
@@ -68,11 +70,12 @@ def _problems(exc: InvalidInput) -> list[str]:
 @bp.route("/procedures/<kind>/<key>/<int:version>")
 def procedure(kind: str, key: str, version: int | None = None) -> str:
     """One version of a definition (the latest by default): its diagram and versions."""
-    found = definitions.find(key, version, kind if kind in KINDS else "bpmn")
+    actor = current_actor()
+    found = definitions.find(key, version, kind if kind in KINDS else "bpmn", actor=actor)
     return render_template(
         "procedures/show.html",
         definition=found,
-        versions=definitions.versions(found.key, found.kind),
+        versions=definitions.versions(found.key, found.kind, actor),
         can_design=is_designer(),
     )
 
@@ -80,7 +83,14 @@ def procedure(kind: str, key: str, version: int | None = None) -> str:
 @bp.route("/procedures/<kind>/<key>/<int:version>/xml")
 def procedure_xml(kind: str, key: str, version: int) -> Response:
     """The XML of one version, as deployed (the viewer and modeler load it)."""
-    found = definitions.find(key, version, kind if kind in KINDS else "bpmn")
+    # A removed linear procedure still draws in its instance's history (for its readers).
+    found = definitions.find(
+        key,
+        version,
+        kind if kind in KINDS else "bpmn",
+        actor=current_actor(),
+        include_removed=True,
+    )
     return Response(found.source, mimetype="application/xml")
 
 

@@ -16,6 +16,7 @@ from mongoengine.errors import NotUniqueError
 from pymongo.errors import DuplicateKeyError
 
 from . import deadlines, operators, runtime, schedules
+from .actor import Actor
 from .errors import DefinitionInvalid, DefinitionNotFound
 from .forms import parse_form
 from .models import ProcessDefinition, utcnow
@@ -163,9 +164,17 @@ def _add_dependencies(parser: Any, root: etree._Element) -> None:
 
 
 def deploy(
-    content: bytes, filename: str, deployed_by: str, max_bytes: int = DEFAULT_MAX_BYTES
+    content: bytes,
+    filename: str,
+    deployed_by: str,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    *,
+    readers: list[str] | None = None,
 ) -> list[ProcessDefinition]:
-    """Deploy a BPMN or DMN file; return one definition per executable process/decision."""
+    """Deploy a BPMN or DMN file; return one definition per executable process/decision.
+
+    With `readers` the definitions are private: only those principals and admins see them.
+    """
     root = parse_xml(content, max_bytes)
     kind = _kind(root)
     if kind == "dmn":
@@ -205,6 +214,8 @@ def deploy(
             "deployed_by": deployed_by,
             "deployed_at": utcnow(),
         }
+        if readers is not None:
+            values["readers"] = list(readers)
         definition, created = _store("bpmn", pid, content, values)
         if created:
             schedules.plan_starts(definition.id, specs, definition.deployed_at)
@@ -239,9 +250,25 @@ def _deploy_dmn(
     ]
 
 
-def find(key: str, version: int | None = None, kind: str = "bpmn") -> ProcessDefinition:
-    """The given version of `key` (the latest when version is None)."""
-    query = ProcessDefinition.objects(kind=kind, key=key)
+def visible_to(actor: Actor | None, include_removed: bool = False) -> dict[str, Any]:
+    """Flat conditions a definition must meet to be seen by `actor` (None: the system)."""
+    condition: dict[str, Any] = {} if include_removed else {"removed_at": None}
+    if actor is not None and not actor.is_admin:
+        # Absent `readers` matches None: ordinary definitions; private ones list principals.
+        condition["readers__in"] = [None, *actor.principals]
+    return condition
+
+
+def find(
+    key: str,
+    version: int | None = None,
+    kind: str = "bpmn",
+    *,
+    actor: Actor | None = None,
+    include_removed: bool = False,
+) -> ProcessDefinition:
+    """The given version of `key` (the latest when version is None) as `actor` sees it."""
+    query = ProcessDefinition.objects(kind=kind, key=key, **visible_to(actor, include_removed))
     found = (
         query.filter(version=version).first()
         if version is not None
@@ -260,13 +287,15 @@ LATEST_TTL_SECONDS = 1.0
 _latest_ids: dict[str, tuple[str, float]] = {}
 
 
-def resolve(key: str, version: int | None = None) -> LoadedDefinition:
+def resolve(key: str, version: int | None = None, actor: Actor | None = None) -> LoadedDefinition:
     """The definition a new instance of `key` (of `version`, or the latest) runs on."""
     if version is None:
         hit = _latest_ids.get(key)
         if hit is not None and hit[1] > time.monotonic():
             return load(hit[0])
-    query = ProcessDefinition.objects(kind="bpmn", key=key).only("id")
+    query = ProcessDefinition.objects(kind="bpmn", key=key, **visible_to(actor)).only(
+        "id", "readers"
+    )
     found = (
         query.filter(version=version).first()
         if version is not None
@@ -275,7 +304,9 @@ def resolve(key: str, version: int | None = None) -> LoadedDefinition:
     if found is None:
         what = f"{key} v{version}" if version is not None else key
         raise DefinitionNotFound(f"no deployed process {what}")
-    if version is None:
+    if version is None and found.readers is None:
+        # Private definitions are never cached: who may start them can change, and they
+        # disappear after their run.
         _latest_ids[key] = (str(found.id), time.monotonic() + LATEST_TTL_SECONDS)
     return load(found.id)
 
@@ -286,9 +317,12 @@ def forget_cached() -> None:
     _loaded.clear()
 
 
-def list_latest(kind: str | None = None) -> list[ProcessDefinition]:
-    """The latest version of every definition key."""
-    query = ProcessDefinition.objects(kind=kind) if kind else ProcessDefinition.objects
+def list_latest(kind: str | None = None, actor: Actor | None = None) -> list[ProcessDefinition]:
+    """The latest version of every definition key `actor` may see."""
+    conditions = visible_to(actor)
+    if kind:
+        conditions["kind"] = kind
+    query = ProcessDefinition.objects(**conditions)
     latest: dict[tuple[str, str], ProcessDefinition] = {}
     for d in query.only(
         "id", "kind", "key", "version", "name", "deployed_at", "deployed_by", "filename"
@@ -297,14 +331,35 @@ def list_latest(kind: str | None = None) -> list[ProcessDefinition]:
     return list(latest.values())
 
 
-def versions(key: str, kind: str = "bpmn") -> list[ProcessDefinition]:
-    """All versions of `key`, newest first."""
+def versions(key: str, kind: str = "bpmn", actor: Actor | None = None) -> list[ProcessDefinition]:
+    """All versions of `key` `actor` may see, newest first."""
     found = list(
-        ProcessDefinition.objects(kind=kind, key=key).exclude("spec", "source").order_by("-version")
+        ProcessDefinition.objects(kind=kind, key=key, **visible_to(actor))
+        .exclude("spec", "source")
+        .order_by("-version")
     )
     if not found:
         raise DefinitionNotFound(f"no deployed process {key}")
     return found
+
+
+def set_readers(key: str, readers: list[str]) -> None:
+    """Who may see and start every version of the private definition `key`."""
+    ProcessDefinition.objects(kind="bpmn", key=key).update(set__readers=list(readers))
+    _latest_ids.pop(key, None)
+
+
+def remove(key: str) -> int:
+    """Hide every version of `key` from lookups by key; return how many were hidden.
+
+    The documents stay (finished instances still draw their diagram from them, by id), but
+    the key answers 404 and no list shows it. Repeating it changes nothing.
+    """
+    hidden = ProcessDefinition.objects(kind="bpmn", key=key, removed_at=None).update(
+        set__removed_at=utcnow()
+    )
+    _latest_ids.pop(key, None)
+    return int(hidden)
 
 
 _loaded: OrderedDict[str, LoadedDefinition] = OrderedDict()

@@ -106,7 +106,11 @@ def parse_form(task_node: etree._Element, errors: list[str]) -> dict[str, Any] |
                 errors.append(f"{where}: an enum field needs <crm:option> children")
             field["options"] = options
         fields.append(field)
-    return {"fields": fields}
+    form: dict[str, Any] = {"fields": fields}
+    text = form_node.find(f"{{{CRM_NS}}}text")
+    if text is not None and (text.text or "").strip():
+        form["text"] = text.text  # instructions shown above the fields
+    return form
 
 
 def _check(field: dict[str, Any], value: Any) -> tuple[Any, str | None]:

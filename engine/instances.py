@@ -271,7 +271,7 @@ def start(
     """
     variables = data_rules.check_data(variables or {}, "variables")
     subject = data_rules.check_subject(subject)
-    definition = definitions.resolve(process_key, version)
+    definition = definitions.resolve(process_key, version, actor)
     now = utcnow()
     chosen_id, instance_id = instance_id, instance_id or ObjectId()
     doc: dict[str, Any] = {

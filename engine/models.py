@@ -41,6 +41,12 @@ class ProcessDefinition(Document):
     message_starts = ListField(StringField())  # message names that start this process
     deployed_by = StringField(default="")
     deployed_at = DateTimeField(default=utcnow)
+    # Private definitions (linear procedures, engine.linear_procedures): the principals who
+    # may see and start it; None (absent) for an ordinary definition everyone sees.
+    readers = ListField(StringField(), default=None, null=True)
+    # Set when a private definition was removed after its run: hidden from every lookup by
+    # key, kept only so the finished instance's history can still draw its diagram.
+    removed_at = DateTimeField(null=True)
 
     meta = {
         "collection": "process_definitions",

@@ -13,6 +13,11 @@ from . import jobs
 from .errors import InstanceNotFound, VersionConflict
 from .models import NO_DUE, HumanTask, ProcessEvent, ProcessInstance
 
+# Process keys of linear procedures (engine.linear_procedures): their private definition is
+# removed by a `linear_cleanup` job once the instance has ended.
+LINEAR_KEY_PREFIX = "linear_"
+ENDED_EVENTS = ("instance_completed", "instance_terminated")
+
 
 def instances() -> Collection:
     return ProcessInstance._get_collection()
@@ -179,6 +184,11 @@ def project(doc: dict[str, Any]) -> None:
             if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                 raise
     job_keys = _schedule_jobs(doc)
+    if doc["process_key"].startswith(LINEAR_KEY_PREFIX) and any(
+        e["type"] in ENDED_EVENTS for e in pending
+    ):
+        # One job per instance (the key makes a repeated projection a no-op).
+        jobs.enqueue("linear_cleanup", f"linear_cleanup:{doc['_id']}", None, doc["_id"])
     instances().update_one(
         {"_id": doc["_id"], "version": doc["version"]},
         {

@@ -243,6 +243,7 @@ class FormSchema(ma.Schema):
         attribute="fields",
         metadata={"description": "id, type, label, labels, required, ..."},
     )
+    text = fields.String(metadata={"description": "instructions shown above the fields"})
 
 
 class TaskDetailSchema(TaskSchema):

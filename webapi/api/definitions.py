@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine import definitions
-from webapi.auth import current_user
+from webapi.auth import current_actor, current_user
 from webapi.schemas import (
     DefinitionListQuerySchema,
     DefinitionListSchema,
@@ -46,8 +46,9 @@ class Definitions(MethodView):
     @blp.arguments(DefinitionListQuerySchema, location="query", unknown=None)
     @blp.response(200, DefinitionListSchema)
     def get(self, args: dict[str, Any]) -> Any:
-        """The latest version of every definition."""
-        return {"items": definitions.list_latest(args.get("kind"))}
+        """The latest version of every definition the caller may see (private ones: their
+        owner, whom they are shared with, admins)."""
+        return {"items": definitions.list_latest(args.get("kind"), current_actor())}
 
 
 @blp.route("/<key>")
@@ -61,7 +62,7 @@ class DefinitionVersions(MethodView):
         return {
             "key": key,
             "kind": args["kind"],
-            "versions": definitions.versions(key, args["kind"]),
+            "versions": definitions.versions(key, args["kind"], current_actor()),
         }
 
 
@@ -80,5 +81,5 @@ class DefinitionSource(MethodView):
     @errors(blp, 404)
     def get(self, args: dict[str, Any], key: str, version: int) -> Any:
         """The XML of one version, as uploaded."""
-        found = definitions.find(key, version, args["kind"])
+        found = definitions.find(key, version, args["kind"], actor=current_actor())
         return Response(found.source, mimetype="application/xml")
