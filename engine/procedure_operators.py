@@ -311,3 +311,16 @@ def load_subject(call: OperatorCall) -> dict[str, Any]:
     if not isinstance(fields, list):
         raise ProcessError("load_subject: fields must be a list of names")
     return {str(f): values.get(str(f)) for f in fields}
+
+
+@register("instance_info", params={})
+def instance_info(call: OperatorCall) -> dict[str, Any]:
+    """Who started the instance and who moves it now (for lanes and notices)."""
+    if call.instance is None:
+        raise ProcessError("instance_info: no instance")
+    return {
+        "instance_id": call.instance.instance_id,
+        "process_key": call.instance.process_key,
+        "initiator": call.instance.started_by,
+        "acting_user": call.instance.acting_user,
+    }
