@@ -239,16 +239,10 @@ class _Builder:
     def _el(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
         return etree.SubElement(parent, f"{{{BPMN_NS}}}{tag}", **attrs)
 
-    def _shape(self, element_id: str, box: _Box, **extra: str) -> None:
-        shape = etree.SubElement(
-            self.plane,
-            f"{{{BPMNDI_NS}}}BPMNShape",
-            id=f"{element_id}_di",
-            bpmnElement=element_id,
-            **extra,
-        )
+    @staticmethod
+    def _bounds(parent: etree._Element, box: _Box) -> None:
         etree.SubElement(
-            shape,
+            parent,
             f"{{{DC_NS}}}Bounds",
             x=str(box.x),
             y=str(box.y),
@@ -256,14 +250,36 @@ class _Builder:
             height=str(box.h),
         )
 
+    def _label(self, parent: etree._Element, box: _Box | None) -> None:
+        """Where the name is drawn (bpmn-js puts it below the element otherwise)."""
+        if box is not None:
+            self._bounds(etree.SubElement(parent, f"{{{BPMNDI_NS}}}BPMNLabel"), box)
+
+    def _shape(self, element_id: str, box: _Box, label: _Box | None = None, **extra: str) -> None:
+        shape = etree.SubElement(
+            self.plane,
+            f"{{{BPMNDI_NS}}}BPMNShape",
+            id=f"{element_id}_di",
+            bpmnElement=element_id,
+            **extra,
+        )
+        self._bounds(shape, box)
+        self._label(shape, label)
+
     def _node(
-        self, tag: str, element_id: str, lane: int, box: _Box, **attrs: str
+        self,
+        tag: str,
+        element_id: str,
+        lane: int,
+        box: _Box,
+        label: _Box | None = None,
+        **attrs: str,
     ) -> etree._Element:
         node = self._el(self.process, tag, id=element_id, **attrs)
         self.nodes[element_id] = node
         ref = self._el(self.lane_nodes[lane], "flowNodeRef")
         ref.text = element_id
-        self._shape(element_id, box)
+        self._shape(element_id, box, label)
         return node
 
     def _flow(
@@ -274,6 +290,7 @@ class _Builder:
         points: list[tuple[int, int]],
         name: str | None = None,
         condition: str | None = None,
+        label: _Box | None = None,
     ) -> etree._Element:
         attrs = {"id": flow_id, "sourceRef": source, "targetRef": target}
         if name:
@@ -289,6 +306,7 @@ class _Builder:
         )
         for x, y in points:
             etree.SubElement(edge, f"{{{DI_NS}}}waypoint", x=str(x), y=str(y))
+        self._label(edge, label)
         return flow
 
     def _user_task(self, number: int, step: Step, lane: int, box: _Box) -> None:
@@ -354,6 +372,7 @@ class _Builder:
                 decide,
                 step_lanes[i],
                 gateways[i],
+                _Box(gateways[i].x - 15, gateways[i].y - 20, 80, 14),  # above: rejections go below
                 name="Approved?",
                 default=f"reject_{number}",
             )
@@ -361,6 +380,7 @@ class _Builder:
                 f"to_decide_{number}", f"step_{number}", decide, _forward(tasks[i], gateways[i])
             )
             gw = gateways[i]
+            rejected_label = _Box(gw.cx + 6, gw.bottom + 4, 50, 14)
             if number < len(steps):
                 target, target_box = f"step_{number + 1}", tasks[i + 1]
             else:
@@ -372,6 +392,7 @@ class _Builder:
                 _forward(gw, target_box),
                 name="approved",
                 condition='decision == "approve"',
+                label=_Box(gw.right + 4, gw.cy - 18, 50, 14),
             )
             if step.on_reject == "back" and step.back_to is not None:
                 back = tasks[step.back_to - 1]
@@ -386,7 +407,12 @@ class _Builder:
                     (back.cx, back.bottom),
                 ]
                 self._flow(
-                    f"reject_{number}", decide, f"step_{step.back_to}", points, name="rejected"
+                    f"reject_{number}",
+                    decide,
+                    f"step_{step.back_to}",
+                    points,
+                    name="rejected",
+                    label=rejected_label,
                 )
             else:
                 stopped = _Box(gw.cx - EVENT // 2, _lane_top(step_lanes[i]) + 125, EVENT, EVENT)
@@ -397,6 +423,7 @@ class _Builder:
                     f"stopped_{number}",
                     [(gw.cx, gw.bottom), (gw.cx, stopped.y)],
                     name="rejected",
+                    label=rejected_label,
                 )
         self._node("endEvent", "completed", step_lanes[-1], end, name="Completed")
         self._wire()
