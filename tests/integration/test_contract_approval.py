@@ -163,3 +163,55 @@ def test_approved_the_first_time_is_signed_rendered_and_notified() -> None:
         )
     ]
     assert stages == ["approval", "signed"]
+
+
+def test_a_rejection_sends_the_draft_back_with_comments_and_the_next_round_approves() -> None:
+    contract = new_contract()
+    doc = fill_draft(start(contract))
+    doc = decide(doc, ACCOUNTANT, "approved")
+    doc = decide(doc, LAWYER, "rejected", "Пункт 5 противоречит закону")
+    # The first rejection settles the round: the manager's approval is withdrawn.
+    assert not tasks(doc, "approve")
+    assert contracts.get(ADMIN, contract.id).stage == "draft"
+    assert len(tasks(doc, "draft")) == 1
+    comments = instances.variables(doc)["rework_comments"]
+    assert comments == [
+        {
+            "approver": "group:legal",
+            "decision": "rejected",
+            "comment": "Пункт 5 противоречит закону",
+        }
+    ]
+    doc = fill_draft(doc, amount=260000)
+    assert contracts.get(ADMIN, contract.id).stage == "approval"
+    assert approvers_of(doc) == [["alice"], ["group:finance"], ["group:legal"]]
+    for who in (LAWYER, ACCOUNTANT, MANAGER):
+        doc = decide(doc, who, "approved")
+    doc = sign_both(doc)
+    check_signed(doc, contract, contracts.get(ADMIN, contract.id).files[0])
+    assert contracts.get(ADMIN, contract.id).amount_minor == 26_000_000
+
+
+def test_above_the_threshold_the_directors_approve_too() -> None:
+    contract = new_contract(amount="5000000")
+    doc = fill_draft(start(contract), amount=1_500_000)
+    assert approvers_of(doc) == [["alice"], ["group:directors"], ["group:finance"], ["group:legal"]]
+    for who in (LAWYER, ACCOUNTANT, MANAGER):
+        doc = decide(doc, who, "approved")
+    assert len(tasks(doc, "approve")) == 1 and not tasks(doc, "sign_ours")
+    doc = decide(doc, DIRECTOR, "approved")
+    doc = sign_both(doc)
+    check_signed(doc, contract, contracts.get(ADMIN, contract.id).files[0])
+
+
+def test_at_the_threshold_no_director_and_a_contract_without_a_file_gets_one_to_sign() -> None:
+    contract = new_contract(with_file=False)
+    doc = fill_draft(start(contract), amount=1_000_000)
+    assert approvers_of(doc) == [["alice"], ["group:finance"], ["group:legal"]]
+    for who in (LAWYER, ACCOUNTANT, MANAGER):
+        doc = decide(doc, who, "approved")
+    draft_file = instances.variables(doc)["draft_file_id"]
+    assert contracts.get(ADMIN, contract.id).files == [draft_file]
+    doc = sign_both(doc)
+    check_signed(doc, contract, draft_file)
+    assert len(contracts.get(ADMIN, contract.id).files) == 2
