@@ -176,6 +176,10 @@ def test_a_saved_prototype_is_kept_started_again_and_shared(client, users):
         f"{URL}/prototypes/{proto}/start", headers=users["bob"], json={"subject": SUBJECT}
     )
     assert by_bob.status_code == 201, by_bob.get_json()
+    unknown = client.put(
+        f"{URL}/prototypes/{proto}/share", headers=users["alice"], json={"users": ["ghost"]}
+    )
+    assert unknown.status_code == 422 and "users" in unknown.get_json()["errors"]
     bob_reshares = client.put(
         f"{URL}/prototypes/{proto}/share", headers=users["bob"], json={"users": ["carol"]}
     )
@@ -209,3 +213,10 @@ def test_validation_errors_name_the_field(client, users):
     response = client.post(URL, headers=users["alice"], json={"title": "X", "steps": many[:1]})
     assert response.status_code == 422 and "subject" in response.get_json()["errors"]
     assert client.post(URL, json={}).status_code == 401
+
+    nobody = [{"title": "Lost", "executor": "nobody"}, {"title": "Ok", "executor": "group:x"}]
+    response = client.post(
+        URL, headers=users["alice"], json={"title": "X", "subject": SUBJECT, "steps": nobody}
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"steps[0].executor": ["no such user"]}

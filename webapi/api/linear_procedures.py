@@ -9,6 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from accounts import service as accounts
+from accounts.errors import UserNotFound
 from engine import linear, linear_procedures
 from webapi.auth import current_actor
 from webapi.schemas import StrictSchema, SubjectSchema, UtcDateTime
@@ -36,6 +38,17 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, Any]:
             path = f"{prefix}.{key}" if prefix else str(key)
         flat.update(_flatten(value, path))
     return flat
+
+
+def _unknown_users(names: list[str]) -> set[str]:
+    """Names (not group:NAME) of no active user: their tasks would reach nobody's inbox."""
+    unknown = set()
+    for name in dict.fromkeys(n for n in names if n and not n.startswith("group:")):
+        try:
+            accounts.get_user(name)
+        except UserNotFound:
+            unknown.add(name)
+    return unknown
 
 
 class _FlatErrors(StrictSchema):
@@ -97,7 +110,12 @@ class CreateSchema(_FlatErrors):
     def _rules(self, data: dict[str, Any], **_: Any) -> None:
         problems = {"title": linear.title_errors(data["title"])} if "title" in data else {}
         problems = {k: v for k, v in problems.items() if v}
-        problems.update(linear.step_errors(data.get("steps", [])))
+        steps = data.get("steps", [])
+        problems.update(linear.step_errors(steps))
+        unknown = _unknown_users([s.executor for s in steps])
+        for i, step in enumerate(steps):
+            if step.executor in unknown:
+                problems.setdefault(f"steps[{i}].executor", []).append("no such user")
         if problems:
             raise ma.ValidationError(problems)
 
@@ -111,10 +129,26 @@ class StartSchema(_FlatErrors):
         metadata={"description": "executor → who works in their place this time"},
     )
 
+    @ma.validates_schema
+    def _known(self, data: dict[str, Any], **_: Any) -> None:
+        replace = data.get("replace_executors", {})
+        unknown = _unknown_users(list(replace.values()))
+        problems = {
+            f"replace_executors.{k}": ["no such user"] for k, v in replace.items() if v in unknown
+        }
+        if problems:
+            raise ma.ValidationError(problems)
+
 
 class ShareSchema(_FlatErrors):
     users = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
     groups = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+
+    @ma.validates_schema
+    def _known(self, data: dict[str, Any], **_: Any) -> None:
+        unknown = _unknown_users(data.get("users", []))
+        if unknown:
+            raise ma.ValidationError({"users": [f"no such user: {', '.join(sorted(unknown))}"]})
 
 
 class ProcedureSchema(ma.Schema):
