@@ -214,7 +214,7 @@ def period_text(params: dict[str, Any]) -> str:
     return f"{left} – {right}"
 
 
-def _match(actor: Actor, params: dict[str, Any], date_field: str | None, **fixed: Any) -> dict:
+def base_match(actor: Actor, params: dict[str, Any], date_field: str | None, **fixed: Any) -> dict:
     """The first `$match`: flat top-level conditions and the access rule."""
     match: dict[str, Any] = {k: v for k, v in fixed.items() if v not in (None, "")}
     period = _range(params) if date_field else None
@@ -428,7 +428,7 @@ def contract_stage_counts(actor: Actor, params: dict[str, Any]) -> dict[tuple[st
     found = Contract._get_collection().aggregate(
         [
             {
-                "$match": _match(
+                "$match": base_match(
                     actor,
                     params,
                     "date",
@@ -507,7 +507,7 @@ def invoices(actor: Actor, params: dict[str, Any]) -> ReportData:
     found = Invoice._get_collection().aggregate(
         [
             {
-                "$match": _match(
+                "$match": base_match(
                     actor,
                     params,
                     "date",
@@ -581,7 +581,7 @@ def deliveries(actor: Actor, params: dict[str, Any]) -> ReportData:
         Delivery._get_collection().aggregate(
             [
                 {
-                    "$match": _match(
+                    "$match": base_match(
                         actor,
                         params,
                         "date",
@@ -666,7 +666,7 @@ def actions(actor: Actor, params: dict[str, Any]) -> ReportData:
         Action._get_collection().aggregate(
             [
                 {
-                    "$match": _match(
+                    "$match": base_match(
                         actor,
                         params,
                         "at",
@@ -771,7 +771,7 @@ def document_flow(actor: Actor, params: dict[str, Any]) -> ReportData:
         RegistrationCard._get_collection().aggregate(
             [
                 {
-                    "$match": _match(
+                    "$match": base_match(
                         actor, params, "registered_on", journal_id=params.get("journal")
                     )
                 },
@@ -840,7 +840,7 @@ def appeal_groups(actor: Actor, params: dict[str, Any]) -> list[dict[str, Any]]:
         CitizenAppeal._get_collection().aggregate(
             [
                 {
-                    "$match": _match(
+                    "$match": base_match(
                         actor, params, "registered_on", journal_id=params.get("journal")
                     )
                 },

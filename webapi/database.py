@@ -13,6 +13,7 @@ from engine.linear_procedures import ALL_MODELS as LINEAR_MODELS
 from engine.models import ALL_MODELS as ENGINE_MODELS
 from mail.models import ALL_MODELS as MAIL_MODELS
 from registry.models import ALL_MODELS as REGISTRY_MODELS
+from reports.models import ALL_MODELS as REPORT_MODELS
 
 _MODELS: list[type] = [
     *ENGINE_MODELS,
@@ -23,6 +24,7 @@ _MODELS: list[type] = [
     *REGISTRY_MODELS,
 ]
 _MODELS += MAIL_MODELS
+_MODELS += REPORT_MODELS
 
 
 def register_models(*models: type) -> None:

@@ -15,12 +15,13 @@ import os
 from celery import Celery
 
 from engine import background, jobs, retention
+from reports import service as report_jobs
 
 from . import database, documents_setup, mail_setup
 from .config import Settings
 
 DISPATCH_EVERY_SECONDS = 1.0
-__all__ = ["background", "celery_app", "create_celery"]  # background: the job handlers
+__all__ = ["background", "celery_app", "create_celery", "report_jobs"]  # the job handlers
 _connected_pid: int | None = None
 
 

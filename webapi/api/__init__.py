@@ -31,6 +31,7 @@ from . import (
     orders,
     organizations,
     products,
+    reports,
     signatures,
     suppliers,
     tasks,
@@ -71,5 +72,6 @@ def register_blueprints(api: Api) -> None:
         assignments,
         orders,
         notifications,
+        reports,
     ):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")
