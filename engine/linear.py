@@ -315,7 +315,7 @@ class _Builder:
             attrs[f"{{{CRM_NS}}}dueIn"] = step.duration
         elif step.working_days is not None:
             attrs[f"{{{CRM_NS}}}dueInWorkingDays"] = str(step.working_days)
-        task = self._node("userTask", f"step_{number}", lane, box, **attrs)
+        task = self._node("userTask", f"step_{number}", lane, box, None, **attrs)
         if step.instructions:
             documentation = self._el(task, "documentation")
             documentation.text = step.instructions
