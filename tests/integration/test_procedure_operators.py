@@ -15,6 +15,7 @@ from engine.procedure_operators import child_instance_id, start_process
 from registry import contracts, organizations
 from registry import operators as _registry_operators  # noqa: F401 - subject types
 from registry.models import AuditEvent
+from tests.conftest import bpmn
 
 pytestmark = pytest.mark.usefixtures("db")
 ADMIN = Actor("root", is_admin=True)
@@ -26,26 +27,14 @@ def service_diagram(operator: str, params: dict[str, str], key: str = "op_test")
         f'<spiffworkflow:parameter id="{k}" type="any" value="{escape(v)}"/>'
         for k, v in params.items()
     )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="urn:t">
-  <bpmn:process id="{key}" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>
-    <bpmn:serviceTask id="call" name="Call">
-      <bpmn:extensionElements>
-        <spiffworkflow:serviceTaskOperator id="{operator}" resultVariable="result">
-          <spiffworkflow:parameters>{rendered}</spiffworkflow:parameters>
-        </spiffworkflow:serviceTaskOperator>
-      </bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="look"/>
-    <bpmn:userTask id="look" name="Look"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
-    <bpmn:sequenceFlow id="f3" sourceRef="look" targetRef="end"/>
-    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>""".encode()
+    return (
+        bpmn("operator_call.bpmn")
+        .decode()
+        .replace("@KEY@", key)
+        .replace("@OPERATOR@", operator)
+        .replace("@PARAMS@", rendered)
+        .encode()
+    )
 
 
 def run(operator: str, params: dict[str, str], subject: Any = None, variables: Any = None) -> Any:
@@ -214,54 +203,14 @@ def approval_diagram(sequential: bool, mode: str, quorum: int | None = None) -> 
     quorum_param = (
         f'<spiffworkflow:parameter id="quorum" type="int" value="{quorum}"/>' if quorum else ""
     )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="urn:t">
-  <bpmn:process id="approval_test" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="request"/>
-    <bpmn:serviceTask id="request">
-      <bpmn:extensionElements>
-        <spiffworkflow:serviceTaskOperator id="request_approval" resultVariable="approvers">
-          <spiffworkflow:parameters>
-            <spiffworkflow:parameter id="approvers" type="any" value="['group:legal', '@boss', dmn_output]"/>
-            <spiffworkflow:parameter id="mode" type="str" value="'{mode}'"/>{quorum_param}
-          </spiffworkflow:parameters>
-        </spiffworkflow:serviceTaskOperator>
-      </bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="request" targetRef="approve"/>
-    <bpmn:userTask id="approve" name="Approve">
-      <bpmn:extensionElements>
-        <spiffworkflow:preScript>comment = ''</spiffworkflow:preScript>
-        <spiffworkflow:postScript>vote = {{'approver': approver['approver'], 'decision': decision, 'comment': comment}}</spiffworkflow:postScript>
-      </bpmn:extensionElements>
-      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
-      <bpmn:multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}" spiffworkflow:scriptsOnInstances="true">
-        <bpmn:loopDataInputRef>approvers</bpmn:loopDataInputRef>
-        <bpmn:loopDataOutputRef>votes</bpmn:loopDataOutputRef>
-        <bpmn:inputDataItem id="approver" name="approver"/>
-        <bpmn:outputDataItem id="vote" name="vote"/>
-        <bpmn:completionCondition>decision == approver['settles_on']</bpmn:completionCondition>
-      </bpmn:multiInstanceLoopCharacteristics>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="f3" sourceRef="approve" targetRef="collect"/>
-    <bpmn:serviceTask id="collect">
-      <bpmn:extensionElements>
-        <spiffworkflow:serviceTaskOperator id="collect_approval" resultVariable="approval">
-          <spiffworkflow:parameters>
-            <spiffworkflow:parameter id="approvers" type="any" value="approvers"/>
-            <spiffworkflow:parameter id="votes" type="any" value="votes"/>
-          </spiffworkflow:parameters>
-        </spiffworkflow:serviceTaskOperator>
-      </bpmn:extensionElements>
-      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:sequenceFlow id="f4" sourceRef="collect" targetRef="end"/>
-    <bpmn:endEvent id="end"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>""".encode()
+    return (
+        bpmn("approval_multi_instance.bpmn")
+        .decode()
+        .replace("@SEQUENTIAL@", str(sequential).lower())
+        .replace("@MODE@", mode)
+        .replace("@QUORUM@", quorum_param)
+        .encode()
+    )
 
 
 LEGAL, BOSS, DIRECTOR = (
