@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from mongoengine.errors import NotUniqueError
@@ -38,6 +38,8 @@ from mongoengine.errors import NotUniqueError
 from engine import operators, subjects
 from engine.actor import Actor
 from engine.errors import EngineError, ProcessError
+from engine.models import utcnow
+from engine.operators import Param, WriteBack
 
 from . import appeals, cards, files, journals, office, signatures, templates
 from .models import CitizenAppeal, OperatorEffect, RegistrationJournal
@@ -46,6 +48,8 @@ from .subjects import APPEAL, CARD, DOCUMENT, PROCEDURE
 __all__ = ["APPEAL", "CARD", "DOCUMENT", "configure"]
 
 _SETTINGS: dict[str, str] = {"secret_key": ""}
+REGISTRATION_DAYS = 3  # an appeal is registered within 3 days of its receipt (59-FZ art. 8)
+ANSWER_TEMPLATE = "appeal_answer"  # the DOCX template the answer is generated from
 
 
 def configure(secret_key: str) -> None:
@@ -102,7 +106,14 @@ def _remember(key: str, result: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------------ sign
 
 
-@operators.register("sign")
+@operators.register(
+    "sign",
+    params={
+        "by": Param(kind="str", doc="who signs (default: who completed the previous task)"),
+        "file_id": Param(kind="str", doc="the file (default: the subject's latest file)"),
+        "version": Param(kind="int", doc="the file version (default: the latest)"),
+    },
+)
 def sign(call: operators.OperatorCall) -> str:
     """Sign the subject's file (or `file_id`) with `by`'s active key; the signature id."""
     secret = _SETTINGS["secret_key"]
@@ -136,7 +147,16 @@ def sign(call: operators.OperatorCall) -> str:
 # ------------------------------------------------------------------------------ generate
 
 
-@operators.register("generate_document")
+@operators.register(
+    "generate_document",
+    params={
+        "template": Param(kind="str", doc="the template's id or name"),
+        "template_id": Param(kind="str", doc="the template's id"),
+        "filename": Param(kind="str", doc="the file's name (default: the template's)"),
+        "values": Param(kind="dict", doc="more values for the template"),
+        "by": Param(kind="str", doc="the file's author (default: the acting user)"),
+    },
+)
 def generate_document(call: operators.OperatorCall) -> str:
     """Render a DOCX template with the subject's values and the task data; the file id."""
     params = call.params
@@ -211,7 +231,22 @@ def _document_id(call: operators.OperatorCall) -> str:
     raise ProcessError(f"{call.name}: a {kind.name} is not a document; name the `document_id`")
 
 
-@operators.register("register_document")
+@operators.register(
+    "register_document",
+    params={
+        "journal": Param(kind="str", doc="the journal's code or id"),
+        "journal_id": Param(kind="str", doc="the journal's id"),
+        "document_id": Param(kind="str", doc="the document (default: the subject)"),
+        "resolution": Param(kind="str"),
+        "executors": Param(kind="list"),
+        "deadline": Param(kind="str", doc="an ISO date"),
+        "due_in_working_days": Param(kind="int"),
+        "under_control": Param(kind="bool"),
+        "controller": Param(kind="str"),
+        "correspondent_number": Param(kind="str"),
+        "by": Param(kind="str", doc="who registers (default: the acting user)"),
+    },
+)
 def register_document(call: operators.OperatorCall) -> dict[str, Any]:
     """Register the subject document in a journal with its next number; number and card."""
     params = call.params
@@ -241,7 +276,15 @@ def register_document(call: operators.OperatorCall) -> dict[str, Any]:
     return {"number": card.number, "card_id": str(card.id)}
 
 
-@operators.register("transfer_to_case")
+@operators.register(
+    "transfer_to_case",
+    params={
+        "case_index": Param(kind="str", doc="the case (default: the journal's)"),
+        "note": Param(kind="str"),
+        "document_id": Param(kind="str", doc="the document (default: the subject)"),
+        "by": Param(kind="str"),
+    },
+)
 def transfer_to_case(call: operators.OperatorCall) -> str:
     """Mark the document's card executed and file it into a case; the case index."""
     document_id = _document_id(call)
@@ -298,15 +341,31 @@ def _authors(call: operators.OperatorCall) -> list[dict[str, Any]]:
     ]
 
 
-@operators.register("register_appeal")
-def register_appeal(call: operators.OperatorCall) -> dict[str, Any]:
-    """Register an appeal from the task's form; its id, number and deadlines."""
+@operators.register(
+    "register_appeal",
+    params={
+        "journal": Param(required=True, kind="str", doc="the appeals journal's code or id"),
+        "authors": Param(kind="list", doc="[{name, postal_address, email}]"),
+        "author_name": Param(kind="str"),
+        "postal_address": Param(kind="str"),
+        "email": Param(kind="str"),
+        "topic": Param(required=True, kind="str"),
+        "channel": Param(required=True, kind="str"),
+        "summary": Param(kind="str"),
+        "received_on": Param(kind="str"),
+        "executors": Param(kind="list"),
+        "by": Param(kind="str"),
+    },
+)
+def register_appeal(call: operators.OperatorCall) -> WriteBack:
+    """Register an appeal from the task's form; its id (also as `appeal_id` in the task
+    data), number and deadlines."""
     params = call.params
     instance = call.instance.instance_id if call.instance else "-"
     key = f"register_appeal:{instance}"
     done = OperatorEffect.objects(id=key).first()
     if done is not None:
-        return dict(done.result)
+        return WriteBack(data={"appeal_id": done.result["appeal_id"]}, result=dict(done.result))
     try:
         appeal = appeals.register_appeal(
             Actor(_by(call), PROCEDURE.groups, is_admin=True),
@@ -330,7 +389,7 @@ def register_appeal(call: operators.OperatorCall) -> dict[str, Any]:
         "redirect_due": appeal.redirect_due.isoformat(),
     }
     _remember(key, result)
-    return result
+    return WriteBack(data={"appeal_id": result["appeal_id"]}, result=result)
 
 
 def _settled(appeal: CitizenAppeal, status: str) -> bool:
@@ -338,7 +397,15 @@ def _settled(appeal: CitizenAppeal, status: str) -> bool:
     return appeal.status == status
 
 
-@operators.register("appeal_redirect")
+@operators.register(
+    "appeal_redirect",
+    params={
+        "to_organization": Param(required=True, kind="str"),
+        "reason": Param(kind="str"),
+        "appeal_id": Param(kind="str"),
+        "by": Param(kind="str"),
+    },
+)
 def appeal_redirect(call: operators.OperatorCall) -> dict[str, Any]:
     """Send the appeal to the competent body and log the notice to its authors."""
     appeal = _appeal(call)
@@ -359,7 +426,15 @@ def appeal_redirect(call: operators.OperatorCall) -> dict[str, Any]:
     }
 
 
-@operators.register("appeal_extend")
+@operators.register(
+    "appeal_extend",
+    params={
+        "days": Param(required=True, kind="int"),
+        "reason": Param(required=True, kind="str"),
+        "appeal_id": Param(kind="str"),
+        "by": Param(kind="str"),
+    },
+)
 def appeal_extend(call: operators.OperatorCall) -> dict[str, Any]:
     """Extend the answer term once and log the notice; the new deadline."""
     appeal = _appeal(call)
@@ -376,7 +451,14 @@ def appeal_extend(call: operators.OperatorCall) -> dict[str, Any]:
     return {"deadline": appeal.deadline.isoformat(), "extended_days": appeal.extended_days}
 
 
-@operators.register("appeal_answer")
+@operators.register(
+    "appeal_answer",
+    params={
+        "text": Param(required=True, kind="str"),
+        "appeal_id": Param(kind="str"),
+        "by": Param(kind="str"),
+    },
+)
 def appeal_answer(call: operators.OperatorCall) -> dict[str, Any]:
     """Record the answer sent to the authors (logged as a notice unless anonymous)."""
     appeal = _appeal(call)
@@ -393,3 +475,111 @@ def appeal_answer(call: operators.OperatorCall) -> dict[str, Any]:
         "status": appeal.status,
         "answered_on": appeal.answered_on.isoformat() if appeal.answered_on else None,
     }
+
+
+def _overrides(call: operators.OperatorCall) -> dict[str, Any]:
+    """The task data's `terms`: timer durations a test or a designer sets by hand."""
+    found = call.data.get("terms")
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def _duration(delta: timedelta) -> str:
+    """A timedelta as an ISO 8601 duration of whole seconds (at least one second)."""
+    return f"PT{max(1, int(delta.total_seconds()))}S"
+
+
+def _until_end_of(day: date, now: datetime) -> str:
+    return _duration(datetime.combine(day, time(23, 59, 59)) - now)
+
+
+@operators.register(
+    "appeal_terms",
+    params={"appeal_id": Param(kind="str")},
+)
+def appeal_terms(call: operators.OperatorCall) -> WriteBack:
+    """The appeal's clocks as timer durations: registration (3 days), redirect (until the
+    7-day date), answer (until the deadline, extended or not). The task data's `terms`
+    overrides any of them (tests use seconds); it is written back as `terms`."""
+    overrides = _overrides(call)
+    now = utcnow()
+    terms: dict[str, Any] = {
+        "register_in": f"P{REGISTRATION_DAYS}D",
+        "registered": False,
+        "extended": False,
+        "answer_template": ANSWER_TEMPLATE,
+    }
+    appeal: CitizenAppeal | None = None
+    if (
+        call.params.get("appeal_id")
+        or call.data.get("appeal_id")
+        or (_subject(call) and str((_subject(call) or {}).get("type")) == APPEAL.name)
+    ):
+        appeal = _appeal(call)
+    if appeal is not None:
+        terms.update(
+            registered=True,
+            appeal_id=str(appeal.id),
+            redirect_in=_until_end_of(appeal.redirect_due, now),
+            answer_in=_until_end_of(appeal.deadline, now),
+            extended=bool(appeal.extended_days),
+            deadline=appeal.deadline.isoformat(),
+        )
+    real_answer_in = terms.get("answer_in")
+    terms.update({str(k): v for k, v in overrides.items()})
+    if terms["extended"]:  # an extension moves the real deadline; tests shorten it apart
+        terms["answer_in"] = overrides.get("extended_answer_in") or real_answer_in
+    data: dict[str, Any] = {"terms": terms}
+    if appeal is not None:
+        data["appeal_id"] = str(appeal.id)
+    return WriteBack(data=data, result=terms)
+
+
+@operators.register(
+    "record_resolution",
+    params={
+        "resolution": Param(required=True, kind="str"),
+        "executor": Param(required=True, kind="str"),
+        "deadline": Param(kind="str", doc="an ISO date"),
+        "controller": Param(kind="str", doc="default: the task data's, else who resolved"),
+        "document_id": Param(kind="str"),
+    },
+)
+def record_resolution(call: operators.OperatorCall) -> WriteBack:
+    """Write a manager's resolution on the document's card (executor, deadline, control),
+    put it in work, and route the next tasks: `lane_owners` for the lanes `executor` and
+    `controller`, and `execution_due_in`, the time left until the deadline."""
+    params = call.params
+    executor = str(params.get("executor") or "").strip()
+    # An optional form field left empty is absent from the task data: read it leniently.
+    controller = str(params.get("controller") or call.data.get("controller") or "").strip()
+    controller = controller or _by(call)
+    deadline = _day("record_resolution", params.get("deadline"))
+    document_id = _document_id(call)
+    try:
+        card = cards.card_of_document(PROCEDURE, document_id)
+        changes: dict[str, Any] = {
+            "resolution": str(params.get("resolution") or ""),
+            "executors": [executor],
+        }
+        if deadline is not None:
+            changes["deadline"] = deadline
+        cards.update_card(PROCEDURE, card.id, changes)
+        card = cards.put_under_control(PROCEDURE, card.id, controller=controller)
+        if card.status == "registered":
+            card = cards.set_status(PROCEDURE, card.id, "in_work")
+    except EngineError as exc:
+        raise _fail("record_resolution", exc) from exc
+    due_in = _until_end_of(card.deadline, utcnow()) if card.deadline else "P30D"
+    due_in = str(_overrides(call).get("execution_due_in") or due_in)
+    return WriteBack(
+        data={
+            "lane_owners": {"executor": [executor], "controller": [controller]},
+            "controller": controller,
+            "execution_due_in": due_in,
+        },
+        result={"card_id": str(card.id), "status": card.status, "deadline": _iso(card.deadline)},
+    )
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
