@@ -44,6 +44,7 @@ def _filename(title: str, fmt: str) -> str:
 def start(
     actor: Actor,
     source: str = "",
+    *,
     template_id: str | None = None,
     params: dict[str, Any] | None = None,
     fmt: str = "",

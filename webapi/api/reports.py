@@ -226,10 +226,10 @@ class Runs(MethodView):
         return service.start(
             current_actor(),
             args.get("source", ""),
-            args.get("template_id"),
-            args["params"],
-            args.get("format", ""),
-            args["background"],
+            template_id=args.get("template_id"),
+            params=args["params"],
+            fmt=args.get("format", ""),
+            background=args["background"],
         )
 
     @secured(blp)
