@@ -15,13 +15,16 @@ import os
 from celery import Celery
 
 from engine import background, jobs, retention
+from registry import operators as registry_operators
 from reports import service as report_jobs
 
 from . import database, documents_setup, mail_setup
 from .config import Settings
 
 DISPATCH_EVERY_SECONDS = 1.0
-__all__ = ["background", "celery_app", "create_celery", "report_jobs"]  # the job handlers
+# Importing these registers the job handlers and the operators (and subject types) that
+# instances advanced by a job may call.
+__all__ = ["background", "celery_app", "create_celery", "registry_operators", "report_jobs"]
 _connected_pid: int | None = None
 
 
