@@ -215,3 +215,17 @@ def test_at_the_threshold_no_director_and_a_contract_without_a_file_gets_one_to_
     doc = sign_both(doc)
     check_signed(doc, contract, draft_file)
     assert len(contracts.get(ADMIN, contract.id).files) == 2
+
+
+def test_deploy_directory_takes_the_decision_before_the_diagram(tmp_path: Path) -> None:
+    for name in ("contract_approval.bpmn", "contract_approval_approvers.dmn"):
+        (tmp_path / name).write_bytes((BPMN_DIR / name).read_bytes())
+    lines = definitions.deploy_directory(tmp_path)
+    # Both are deployed already (by the fixture): identical content keeps version 1.
+    assert lines == [
+        "contract_approval_approvers v1 (contract_approval_approvers.dmn)",
+        "contract_approval v1 (contract_approval.bpmn)",
+    ]
+    definition = definitions.find("contract_approval")
+    assert set(definition.forms) == {"draft", "approve", "sign_ours", "sign_theirs"}
+    assert definition.user_tasks["draft"]["due"] == {"kind": "dueInWorkingDays", "value": "3"}
