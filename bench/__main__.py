@@ -6,7 +6,7 @@ import argparse
 import logging
 from collections.abc import Callable
 
-from . import scenarios
+from . import reports_bench, scenarios
 from .harness import Result
 
 FULL: dict[str, Callable[[], Result]] = {
@@ -16,6 +16,7 @@ FULL: dict[str, Callable[[], Result]] = {
     "timers": lambda: scenarios.timers(2000),
     "http": lambda: scenarios.http(400),
     "timeline": lambda: scenarios.timeline(10_000),
+    "reports": reports_bench.reports,
 }
 SMOKE: dict[str, Callable[[], Result]] = {
     "lifecycle": lambda: scenarios.lifecycle(5),
@@ -24,6 +25,7 @@ SMOKE: dict[str, Callable[[], Result]] = {
     "timers": lambda: scenarios.timers(5),
     "http": lambda: scenarios.http(4, (2,)),
     "timeline": lambda: scenarios.timeline(20),
+    "reports": reports_bench.smoke,
 }
 
 

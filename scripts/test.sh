@@ -10,6 +10,8 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 # The browser tests drive Debian's chromium (a test tool's own browser download fails here).
 command -v chromium >/dev/null || need+=(chromium)
+# PDF reports are drawn with the DejaVu TrueType font (reports/render.py).
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

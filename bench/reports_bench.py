@@ -1,0 +1,89 @@
+"""Reports over a large action log: the `actions` report over 100,000 actions, rendered.
+
+The figure that matters is the whole run as a user gets it: the aggregation in the
+database (with the reader's access rule), the XLSX or PDF layout and storing the file in
+GridFS. Target (issue 11): under 10 s on the embedded database.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import date, timedelta
+
+from bson import ObjectId
+
+from engine.actor import Actor
+from engine.models import utcnow
+from registry.models import ACTION_KINDS, Action
+from reports import dashboards, service, sources
+
+from .harness import ROUND_TRIPS, Result, fresh_database, timed
+
+RESULTS = ("Договорились о встрече", "Перезвонить", "Отказ", "Выставить счёт", "")
+
+
+def _actions(n: int, managers: int, organizations: int) -> None:
+    now = utcnow()
+    orgs = [ObjectId() for _ in range(organizations)]
+    docs = []
+    for i in range(n):
+        docs.append(
+            {
+                "organization": orgs[i % organizations],
+                "kind": ACTION_KINDS[i % len(ACTION_KINDS)],
+                "by": f"manager{i % managers}",
+                "at": now - timedelta(minutes=5 * i),  # 100,000 actions: about a year
+                "subject": "Звонок",
+                "result": RESULTS[i % len(RESULTS)],
+                "access": {"read": ["*"] if i % 10 else ["group:other"], "write": []},
+                "created_at": now,
+                "version": 1,
+                "archived": False,
+            }
+        )
+        if len(docs) == 10_000:
+            Action._get_collection().insert_many(docs)
+            docs = []
+    if docs:
+        Action._get_collection().insert_many(docs)
+
+
+def reports(n: int = 100_000, managers: int = 20, repeats: int = 3) -> Result:
+    """The actions report (XLSX and PDF) and the calls-per-day chart over n actions."""
+    reader = Actor("reader", frozenset({"sales"}))
+    period = {"date_from": (date.today() - timedelta(days=400)).isoformat()}
+    result = Result(
+        "reports", targets={"actions_xlsx_seconds": "< 10", "actions_pdf_seconds": "< 10"}
+    )
+    with fresh_database("reports"):
+        load_seconds, _ = timed(lambda: _actions(n, managers, 500))
+        figures: dict[str, object] = {"actions": n, "load_seconds": round(load_seconds, 1)}
+        for fmt in ("xlsx", "pdf"):
+            samples = []
+            for _ in range(repeats):
+                ROUND_TRIPS.reset()
+                seconds, run = timed(
+                    lambda fmt=fmt: service.start(reader, "actions", params=period, fmt=fmt)
+                )
+                samples.append(seconds)
+                assert run.status == "done", run.error
+            figures[f"actions_{fmt}_seconds"] = round(statistics.median(samples), 2)
+            figures[f"actions_{fmt}_round_trips"] = ROUND_TRIPS.count
+            figures["counted_actions"] = sum(r["count"] for r in run_rows(reader, period))
+        samples = []
+        for _ in range(repeats):
+            seconds, _ = timed(lambda: dashboards.series(reader, "calls_per_day", {}))
+            samples.append(seconds)
+        figures["calls_per_day_chart_seconds"] = round(statistics.median(samples), 2)
+        result.figures = figures
+    return result
+
+
+def run_rows(reader: Actor, period: dict[str, str]) -> list[dict[str, object]]:
+    """The report's rows (to show how many actions the reader's access rule let in)."""
+    return sources.run(reader, "actions", period).rows
+
+
+def smoke() -> Result:
+    """Tiny sizes: checks that the scenario runs."""
+    return reports(2_000, repeats=1)
