@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from lxml import etree
@@ -31,6 +32,7 @@ MAX_STEPS = 50
 MAX_TITLE = 200
 MAX_INSTRUCTIONS = 10_000
 MAX_WORKING_DAYS = 366
+MAX_DURATION = timedelta(days=3660)  # a deadline past that is a typo, and may overflow
 # A user name, or group:NAME (the principals an Actor matches, engine.actor).
 EXECUTOR = re.compile(r"^(group:)?[A-Za-z0-9_][A-Za-z0-9_.@\-]{0,99}$")
 # Characters XML 1.0 cannot carry (lxml refuses them): reported as input errors instead.
@@ -122,9 +124,10 @@ def step_errors(steps: list[Step]) -> dict[str, list[str]]:
             add("duration", "give either duration or working_days, not both")
         if step.duration is not None:
             try:
-                parse_duration(step.duration)
-            except ValueError as exc:
-                add("duration", str(exc))
+                if parse_duration(step.duration) > MAX_DURATION:
+                    add("duration", f"at most {MAX_DURATION.days} days")
+            except (ValueError, OverflowError) as exc:
+                add("duration", str(exc) or "too long")
         if step.working_days is not None and not 0 <= step.working_days <= MAX_WORKING_DAYS:
             add("working_days", f"between 0 and {MAX_WORKING_DAYS}")
         if step.on_reject not in ("stop", "back"):

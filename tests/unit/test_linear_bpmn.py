@@ -119,6 +119,8 @@ def test_lane_owners_put_each_lane_in_its_executors_inbox():
         (linear.Step("T", "alice", on_reject="back", back_to=2), "steps[1].back_to"),
         (linear.Step("T", "alice", on_reject="back"), "steps[1].back_to"),
         (linear.Step("T", "alice", duration="3 days"), "steps[1].duration"),
+        (linear.Step("T", "alice", duration="P99999999999999D"), "steps[1].duration"),
+        (linear.Step("T", "alice", duration="P5000D"), "steps[1].duration"),
         (linear.Step("T", "alice", duration="P1D", working_days=2), "steps[1].duration"),
         (linear.Step("T", "alice", on_reject="retry"), "steps[1].on_reject"),
         (linear.Step("T", "alice", instructions="bell\x07"), "steps[1].instructions"),

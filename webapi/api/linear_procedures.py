@@ -59,18 +59,28 @@ class _FlatErrors(StrictSchema):
 
 
 class StepSchema(StrictSchema):
-    title = fields.String(required=True, metadata={"description": "what the step is"})
+    title = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=linear.MAX_TITLE),
+        metadata={"description": "what the step is"},
+    )
     executor = fields.String(
-        required=True, metadata={"description": "a user name, or group:NAME (claimed by one)"}
+        required=True,
+        validate=validate.Regexp(linear.EXECUTOR),
+        metadata={"description": "a user name, or group:NAME (claimed by one)"},
     )
     instructions = fields.String(
-        load_default="", metadata={"description": "shown with the task and in its form"}
+        load_default="",
+        validate=validate.Length(max=linear.MAX_INSTRUCTIONS),
+        metadata={"description": "shown with the task and in its form"},
     )
     duration = fields.String(
         allow_none=True, metadata={"description": "due after an ISO 8601 duration, e.g. P3D"}
     )
     working_days = fields.Integer(
-        allow_none=True, metadata={"description": "or due after this many working days"}
+        allow_none=True,
+        validate=validate.Range(min=0, max=linear.MAX_WORKING_DAYS),
+        metadata={"description": "or due after this many working days"},
     )
     on_reject = fields.String(
         load_default="stop",
@@ -79,6 +89,7 @@ class StepSchema(StrictSchema):
     )
     back_to = fields.Integer(
         allow_none=True,
+        validate=validate.Range(min=1, max=linear.MAX_STEPS - 1),
         metadata={"description": "with back: the number (1-based) of an earlier step"},
     )
 
@@ -94,7 +105,7 @@ def _check_steps(steps: list[linear.Step]) -> None:
 
 
 class CreateSchema(_FlatErrors):
-    title = fields.String(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=linear.MAX_TITLE))
     subject = fields.Nested(SubjectSchema, required=True)
     steps = fields.List(
         fields.Nested(StepSchema),
