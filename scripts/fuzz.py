@@ -31,8 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DATA = ROOT / "tests" / "data"
 CHECKS = "not_a_server_error,response_schema_conformance"
-# The endpoints of the process API (issue 3); FUZZ_PATHS=all fuzzes every endpoint.
-PROCESS_API = r"^/api/v1/(auth|definitions|instances|tasks|messages|health)(/|$)"
+# The endpoints of the process API (issue 3) and linear procedures (issue 8);
+# FUZZ_PATHS=all fuzzes every endpoint.
+PROCESS_API = (
+    r"^/api/v1/(auth|definitions|instances|tasks|messages|health"
+    r"|linear-procedures)(/|$)"
+)
 
 
 @contextlib.contextmanager
