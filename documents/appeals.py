@@ -132,7 +132,7 @@ def register_appeal(
         deadline=deadline,
         under_control=True,
         controller=actor.username,
-        start_procedure=start_procedure,
+        start_procedure=False,  # an appeal follows citizen_appeal, not document_registration
     )
     earlier = repository.earlier_appeals(keys, topic, None)
     appeal = CitizenAppeal(

@@ -62,6 +62,10 @@ def _fail(name: str, exc: Exception) -> ProcessError:
 
 
 def _subject(call: operators.OperatorCall) -> dict[str, Any] | None:
+    """The object acted on: the `subject` parameter ({type, id}), else the instance's."""
+    explicit = call.params.get("subject")
+    if isinstance(explicit, dict) and explicit.get("type") and explicit.get("id"):
+        return {"type": str(explicit["type"]), "id": str(explicit["id"])}
     return call.instance.subject if call.instance else None
 
 
@@ -111,6 +115,7 @@ def _remember(key: str, result: dict[str, Any]) -> None:
     params={
         "by": Param(kind="str", doc="who signs (default: who completed the previous task)"),
         "file_id": Param(kind="str", doc="the file (default: the subject's latest file)"),
+        "subject": Param(kind="dict", doc="{type, id} (default: the instance's subject)"),
         "version": Param(kind="int", doc="the file version (default: the latest)"),
     },
 )
@@ -151,6 +156,7 @@ def sign(call: operators.OperatorCall) -> str:
     "generate_document",
     params={
         "template": Param(kind="str", doc="the template's id or name"),
+        "subject": Param(kind="dict", doc="{type, id} (default: the instance's subject)"),
         "template_id": Param(kind="str", doc="the template's id"),
         "filename": Param(kind="str", doc="the file's name (default: the template's)"),
         "values": Param(kind="dict", doc="more values for the template"),
@@ -325,18 +331,27 @@ def _appeal(call: operators.OperatorCall) -> CitizenAppeal:
     raise ProcessError(f"{call.name}: the subject is not an appeal; name the `appeal_id`")
 
 
+def _value(call: operators.OperatorCall, name: str, default: Any = "") -> Any:
+    """A parameter, else the task data's field of that name: an optional form field left
+    empty is absent from the data, so a diagram cannot pass it as an expression."""
+    found = call.params.get(name)
+    if found in (None, ""):
+        found = call.data.get(name)
+    return default if found in (None, "") else found
+
+
 def _authors(call: operators.OperatorCall) -> list[dict[str, Any]]:
-    listed = call.params.get("authors")
+    listed = _value(call, "authors", None)
     if isinstance(listed, list):
         return [dict(a) for a in listed if isinstance(a, dict)]
-    name = str(call.params.get("author_name") or "").strip()
+    name = str(_value(call, "author_name")).strip()
     if not name:
         return []
     return [
         {
             "name": name,
-            "postal_address": str(call.params.get("postal_address") or ""),
-            "email": str(call.params.get("email") or ""),
+            "postal_address": str(_value(call, "postal_address")),
+            "email": str(_value(call, "email")),
         }
     ]
 
@@ -344,13 +359,13 @@ def _authors(call: operators.OperatorCall) -> list[dict[str, Any]]:
 @operators.register(
     "register_appeal",
     params={
-        "journal": Param(required=True, kind="str", doc="the appeals journal's code or id"),
+        "journal": Param(kind="str", doc="the appeals journal's code or id"),
         "authors": Param(kind="list", doc="[{name, postal_address, email}]"),
         "author_name": Param(kind="str"),
         "postal_address": Param(kind="str"),
         "email": Param(kind="str"),
-        "topic": Param(required=True, kind="str"),
-        "channel": Param(required=True, kind="str"),
+        "topic": Param(kind="str", doc="default: the task data's"),
+        "channel": Param(kind="str", doc="default: the task data's"),
         "summary": Param(kind="str"),
         "received_on": Param(kind="str"),
         "executors": Param(kind="list"),
@@ -369,13 +384,13 @@ def register_appeal(call: operators.OperatorCall) -> WriteBack:
     try:
         appeal = appeals.register_appeal(
             Actor(_by(call), PROCEDURE.groups, is_admin=True),
-            _journal(params.get("journal") or params.get("journal_id")).id,
+            _journal(_value(call, "journal") or params.get("journal_id")).id,
             _authors(call),
-            topic=str(params.get("topic") or ""),
-            channel=str(params.get("channel") or ""),
-            summary=str(params.get("summary") or ""),
-            received_on=_day("register_appeal", params.get("received_on")),
-            executors=list(params.get("executors") or []),
+            topic=str(_value(call, "topic")),
+            channel=str(_value(call, "channel")),
+            summary=str(_value(call, "summary")),
+            received_on=_day("register_appeal", _value(call, "received_on", None)),
+            executors=list(_value(call, "executors", [])),
             start_procedure=False,
         )
     except EngineError as exc:
@@ -400,8 +415,8 @@ def _settled(appeal: CitizenAppeal, status: str) -> bool:
 @operators.register(
     "appeal_redirect",
     params={
-        "to_organization": Param(required=True, kind="str"),
-        "reason": Param(kind="str"),
+        "to_organization": Param(kind="str", doc="default: the task data's"),
+        "reason": Param(kind="str", doc="default: the task data's redirect_reason"),
         "appeal_id": Param(kind="str"),
         "by": Param(kind="str"),
     },
@@ -414,8 +429,8 @@ def appeal_redirect(call: operators.OperatorCall) -> dict[str, Any]:
             appeal = appeals.redirect(
                 Actor(_by(call), PROCEDURE.groups, is_admin=True),
                 appeal.id,
-                str(call.params.get("to_organization") or ""),
-                str(call.params.get("reason") or ""),
+                str(_value(call, "to_organization")),
+                str(_value(call, "reason") or _value(call, "redirect_reason")),
             )
         except EngineError as exc:
             raise _fail("appeal_redirect", exc) from exc
@@ -429,8 +444,8 @@ def appeal_redirect(call: operators.OperatorCall) -> dict[str, Any]:
 @operators.register(
     "appeal_extend",
     params={
-        "days": Param(required=True, kind="int"),
-        "reason": Param(required=True, kind="str"),
+        "days": Param(kind="int", doc="default: the task data's extension_days"),
+        "reason": Param(kind="str", doc="default: the task data's extension_reason"),
         "appeal_id": Param(kind="str"),
         "by": Param(kind="str"),
     },
@@ -443,8 +458,8 @@ def appeal_extend(call: operators.OperatorCall) -> dict[str, Any]:
             appeal = appeals.extend(
                 Actor(_by(call), PROCEDURE.groups, is_admin=True),
                 appeal.id,
-                int(call.params.get("days") or 0),
-                str(call.params.get("reason") or ""),
+                int(_value(call, "days") or _value(call, "extension_days", 0)),
+                str(_value(call, "reason") or _value(call, "extension_reason")),
             )
         except (EngineError, ValueError) as exc:
             raise _fail("appeal_extend", exc) from exc
@@ -454,7 +469,7 @@ def appeal_extend(call: operators.OperatorCall) -> dict[str, Any]:
 @operators.register(
     "appeal_answer",
     params={
-        "text": Param(required=True, kind="str"),
+        "text": Param(kind="str", doc="default: the task data's answer_text"),
         "appeal_id": Param(kind="str"),
         "by": Param(kind="str"),
     },
@@ -467,7 +482,7 @@ def appeal_answer(call: operators.OperatorCall) -> dict[str, Any]:
             appeal = appeals.answer(
                 Actor(_by(call), PROCEDURE.groups, is_admin=True),
                 appeal.id,
-                str(call.params.get("text") or ""),
+                str(_value(call, "text") or _value(call, "answer_text")),
             )
         except EngineError as exc:
             raise _fail("appeal_answer", exc) from exc
@@ -523,6 +538,7 @@ def appeal_terms(call: operators.OperatorCall) -> WriteBack:
             answer_in=_until_end_of(appeal.deadline, now),
             extended=bool(appeal.extended_days),
             deadline=appeal.deadline.isoformat(),
+            number=appeal.number,
         )
     real_answer_in = terms.get("answer_in")
     terms.update({str(k): v for k, v in overrides.items()})
@@ -583,3 +599,26 @@ def record_resolution(call: operators.OperatorCall) -> WriteBack:
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
+
+
+@operators.register(
+    "appeal_assign",
+    params={
+        "executor": Param(kind="str", doc="default: the task data's executor"),
+        "appeal_id": Param(kind="str"),
+    },
+)
+def appeal_assign(call: operators.OperatorCall) -> WriteBack:
+    """Name the appeal's executor on its card (in work) and route the lane `executor`."""
+    appeal = _appeal(call)
+    executor = str(_value(call, "executor")).strip()
+    if not executor:
+        raise ProcessError("appeal_assign: name the executor")
+    try:
+        card = cards.get_card(PROCEDURE, appeal.card_id)
+        cards.update_card(PROCEDURE, card.id, {"executors": [executor]})
+        if card.status == "registered":
+            cards.set_status(PROCEDURE, card.id, "in_work")
+    except EngineError as exc:
+        raise _fail("appeal_assign", exc) from exc
+    return WriteBack(data={"lane_owners": {"executor": [executor]}}, result=executor)
