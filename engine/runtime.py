@@ -969,7 +969,23 @@ def _process_error(exc: Exception) -> ProcessError:
     task = getattr(exc, "task", None)
     task_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task else None
     message = str(exc).strip() or type(exc).__name__
+    # The library says which expression failed but not why (the sandbox's refusal, a
+    # limit, a NameError): the original error is the one it was raised while handling.
+    cause = _original_error(exc)
+    if cause is not None and str(cause) not in message:
+        message = f"{message} {type(cause).__name__}: {cause}"
     return ProcessError(message, task=task_id)
+
+
+def _original_error(exc: BaseException) -> BaseException | None:
+    seen = {id(exc)}
+    current = exc.__cause__ or exc.__context__
+    while current is not None and id(current) not in seen:
+        if not isinstance(current, SpiffWorkflowException | WorkflowException):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 # ---------------------------------------------------------------------- start timers

@@ -178,3 +178,23 @@ def test_sandbox_errors_are_not_retried_by_jobs() -> None:
     except RuntimeError as wrapped:
         assert not retryable(wrapped)
     assert retryable(RuntimeError("the ledger is offline"))
+
+
+def test_memory_growing_in_a_loop_is_stopped() -> None:
+    started = time.monotonic()
+    with pytest.raises(sandbox.SandboxMemoryLimit):
+        sandbox.execute("x = []\nwhile True:\n    x.append([0] * 100000)", {})
+    with pytest.raises(sandbox.SandboxMemoryLimit):
+        sandbox.evaluate("[[0] * 999999 for i in range(999)]", {})
+    assert time.monotonic() - started < 2 * sandbox.TIME_LIMIT_SECONDS
+
+
+def test_a_c_level_loop_calling_guards_is_stopped_by_the_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # map() runs in C; each pow() takes ~70 ms: only the deadline check on calls stops it.
+    monkeypatch.setattr(sandbox, "TIME_LIMIT_SECONDS", 0.2)
+    started = time.monotonic()
+    with pytest.raises(sandbox.SandboxTimeout):
+        sandbox.evaluate("sum(map(pow, [7] * 100, [2**2047] * 100, [2**2048 - 159] * 100))", {})
+    assert time.monotonic() - started < 1.0
