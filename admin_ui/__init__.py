@@ -16,6 +16,7 @@ from . import (
     organizations,
     pages,
     procedures,
+    reports,
     security,
 )
 from .blueprint import bp
@@ -28,6 +29,7 @@ __all__ = [
     "organizations",
     "pages",
     "procedures",
+    "reports",
 ]
 
 
