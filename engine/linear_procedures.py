@@ -28,7 +28,7 @@ from mongoengine import (
 from . import data as data_rules
 from . import definitions, instances, jobs, linear, repository
 from .actor import Actor
-from .errors import InvalidInput, NotFound, PermissionDenied
+from .errors import InstanceNotFound, InvalidInput, NotFound, PermissionDenied
 from .models import utcnow
 from .repository import LINEAR_KEY_PREFIX
 
@@ -49,7 +49,6 @@ class LinearProcedure(Document):
     readers = ListField(StringField())  # owner + shared_with: one multikey condition
     definition_id = ObjectIdField(required=True)
     definition_version = IntField(default=1)
-    instance_ids = ListField(ObjectIdField())
     created_at = DateTimeField(default=utcnow)
     removed_at = DateTimeField(null=True)  # its definition was removed after the run
 
@@ -96,9 +95,8 @@ def _start(
         "procedure_title": procedure.title,
         "lane_owners": linear.lane_owners(steps, replace),
     }
-    doc = instances.start(procedure.key, actor, variables, subject=subject)
-    LinearProcedure.objects(id=procedure.id).update_one(push__instance_ids=doc["_id"])
-    return doc
+    # Its runs are the instances of its key (process_key is indexed): no list to grow here.
+    return instances.start(procedure.key, actor, variables, subject=subject)
 
 
 def create(
@@ -108,7 +106,7 @@ def create(
     steps: list[linear.Step],
     save_as_prototype: bool = False,
 ) -> Run:
-    """Generate, deploy (privately) and start a linear procedure; (procedure, instance)."""
+    """Generate, deploy (privately) and start a linear procedure."""
     subject = data_rules.check_subject(subject)
     key = f"{LINEAR_KEY_PREFIX}{ObjectId()}"
     xml = linear.build_bpmn(key, title, steps)  # checks title and steps first
@@ -223,7 +221,10 @@ def cleanup(instance_id: ObjectId | str) -> bool:
 
     Idempotent; True when the definition was removed (now or before).
     """
-    doc = instances.get(instance_id)
+    try:
+        doc = instances.get(instance_id)
+    except InstanceNotFound:
+        return False
     procedure = LinearProcedure.objects(key=doc["process_key"]).first()
     if procedure is None or procedure.prototype:
         return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import jobs
+from engine import jobs, linear_procedures
 
 SUBJECT = {"type": "contract", "id": "c-1", "title": "Supply contract"}
 URL = "/api/v1/linear-procedures"
@@ -78,6 +78,7 @@ def test_five_steps_with_a_rejection_run_to_the_end_and_the_definition_goes(clie
     assert last["status"] == "completed"
 
     assert jobs.run_due("test") >= 1  # the cleanup scheduled by the completion
+    assert linear_procedures.cleanup(iid) is True  # again: nothing changes, no error
     for who in ("alice", "admin"):
         assert client.get(f"/api/v1/definitions/{key}", headers=users[who]).status_code == 404
         assert key not in _keys(client, users[who])
