@@ -191,7 +191,7 @@ SIGN_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:extensionElements>
         <spiffworkflow:serviceTaskOperator id="sign" resultVariable="signature_id">
           <spiffworkflow:parameters>
-            <spiffworkflow:parameter id="version" type="int" value="None"/>
+            <spiffworkflow:parameter id="version" type="int" value="1"/>
           </spiffworkflow:parameters>
         </spiffworkflow:serviceTaskOperator>
       </bpmn:extensionElements>
