@@ -203,6 +203,25 @@ def share(procedure_id: str, actor: Actor, users: list[str], groups: list[str]) 
     return procedure
 
 
+def discard_prototype(procedure_id: str, actor: Actor) -> None:
+    """Stop keeping a prototype (its creator or an admin): removed now, or after its runs."""
+    procedure = _prototype(procedure_id, actor)
+    if procedure.owner != actor.username and not actor.is_admin:
+        raise NotProcedureOwner("only the procedure's creator or an admin may discard it")
+    LinearProcedure.objects(id=procedure.id).update_one(set__prototype=False)
+    if not _running(procedure.key):
+        _remove(procedure)
+    # Otherwise the cleanup after the last run removes it (cleanup reads `prototype` anew).
+
+
+def _running(key: str) -> bool:
+    return bool(
+        repository.instances().count_documents(
+            {"process_key": key, "status": {"$in": ["active", "suspended"]}}, limit=1
+        )
+    )
+
+
 def list_prototypes(actor: Actor) -> list[LinearProcedure]:
     """Prototypes the actor may see and start, newest first."""
     query: dict[str, Any] = {"prototype": True, "removed_at": None}
@@ -230,10 +249,7 @@ def cleanup(instance_id: ObjectId | str) -> bool:
         return False
     if doc["status"] not in ("completed", "terminated"):
         return False
-    running = repository.instances().count_documents(
-        {"process_key": procedure.key, "status": {"$in": ["active", "suspended"]}}, limit=1
-    )
-    if running:
+    if _running(procedure.key):
         return False
     _remove(procedure)
     return True

@@ -186,6 +186,18 @@ def test_a_saved_prototype_is_kept_started_again_and_shared(client, users):
     )
     assert bob_reshares.status_code == 403
 
+    # Discarded while bob's run goes on: kept until that run ends, then removed.
+    assert client.delete(f"{URL}/prototypes/{proto}", headers=users["bob"]).status_code == 403
+    assert client.delete(f"{URL}/prototypes/{proto}", headers=users["alice"]).status_code == 204
+    assert client.get(f"{URL}/prototypes", headers=users["alice"]).get_json()["items"] == []
+    assert client.get(f"/api/v1/definitions/{key}", headers=users["alice"]).status_code == 200
+    bobs_run = by_bob.get_json()["instance_id"]
+    _decide(client, users["bob"], bobs_run, "approve")
+    _decide(client, users["alice"], bobs_run, "reject")
+    _decide(client, users["bob"], bobs_run, "reject")  # step 1 stops the run
+    jobs.run_due("test")
+    assert client.get(f"/api/v1/definitions/{key}", headers=users["alice"]).status_code == 404
+
 
 def test_validation_errors_name_the_field(client, users):
     steps = _five_steps()

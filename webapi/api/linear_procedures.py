@@ -234,6 +234,17 @@ class Procedure(MethodView):
         return linear_procedures.get(procedure_id, current_actor())
 
 
+@blp.route("/prototypes/<procedure_id>")
+class Prototype(MethodView):
+    @secured(blp)
+    @blp.response(204)
+    @errors(blp, 404)
+    def delete(self, procedure_id: str) -> None:
+        """Stop keeping a prototype (its creator or an admin): its definition is removed
+        now, or after the runs still going on."""
+        linear_procedures.discard_prototype(procedure_id, current_actor())
+
+
 @blp.route("/prototypes/<procedure_id>/start")
 class StartPrototype(MethodView):
     @secured(blp)
