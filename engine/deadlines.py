@@ -21,6 +21,8 @@ from .errors import ProcessError
 from .xml import CRM_NS
 
 RULES = ("dueIn", "dueInWorkingDays", "dueExpression")
+# A due date decades away is a typo, and datetime arithmetic overflows near year 9999.
+MAX_DUE = timedelta(days=3650)
 
 
 def read_rule(
@@ -39,13 +41,14 @@ def read_rule(
     kind, value = next(iter(given.items()))
     try:
         if kind == "dueIn":
-            parse_duration(value)
+            if parse_duration(value) > MAX_DUE:
+                raise ValueError(f"longer than {MAX_DUE.days} days")
         elif kind == "dueInWorkingDays":
-            if int(value) < 0:
-                raise ValueError("must not be negative")
+            if not 0 <= int(value) <= MAX_DUE.days:
+                raise ValueError(f"must be between 0 and {MAX_DUE.days}")
         else:
             sandbox.compile_expression(value)
-    except (ValueError, sandbox.SandboxError) as exc:
+    except (ValueError, OverflowError, sandbox.SandboxError) as exc:
         errors.append(f"task {task_id}: crm:{kind}: {exc}")
         return None
     return {"kind": kind, "value": value}

@@ -60,3 +60,14 @@ def test_two_rules_or_bad_values_are_refused() -> None:
     node = etree.fromstring('<userTask xmlns:crm="urn:bpmcrm:bpmn" id="t" crm:dueIn="soon"/>')
     deadlines.read_rule(node, errors, "t")
     assert "crm:dueIn" in errors[0]
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    ['crm:dueIn="P99999999999D"', 'crm:dueIn="P5000D"', 'crm:dueInWorkingDays="99999"'],
+)
+def test_absurd_due_rules_are_refused_at_deploy(attrs: str) -> None:
+    errors: list[str] = []
+    node = etree.fromstring(f'<userTask xmlns:crm="urn:bpmcrm:bpmn" id="t" {attrs}/>')
+    assert deadlines.read_rule(node, errors, "t") is None
+    assert len(errors) == 1 and errors[0].startswith("task t: crm:dueIn")
