@@ -1,7 +1,7 @@
 """The process macros run in: one JSON request per line on stdin, one answer per line out.
 
-Started by engine/macros.py as `python -I engine/macro_worker.py MEMORY_MB`. It loads only
-engine/sandbox.py (by path: importing the `engine` package would load the whole engine
+Started by engine/macros.py as `python -I engine/macro_worker.py MEMORY_MB MAX_ANSWER`.
+It loads only engine/sandbox.py (by path: importing the `engine` package would load the whole engine
 into the process whose memory we limit), then caps its own address space at what it uses
 plus MEMORY_MB before it reads the first request. Before each macro it also moves its CPU
 limit to the CPU time used so far plus the macro's time limit, so a macro stuck in one C
@@ -70,13 +70,17 @@ def _storable(data: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _answer(out: BinaryIO, answer: dict[str, Any]) -> None:
-    out.write(json.dumps(answer).encode() + b"\n")
+def _answer(out: BinaryIO, answer: dict[str, Any], max_bytes: int) -> None:
+    line = json.dumps(answer).encode()
+    if len(line) > max_bytes:
+        error = f"the macro left more than {max_bytes} bytes of data"
+        line = json.dumps({"ok": False, "kind": "memory", "error": error}).encode()
+    out.write(line + b"\n")
     out.flush()
 
 
 def main() -> None:
-    memory_mb = int(sys.argv[1])
+    memory_mb, max_answer = int(sys.argv[1]), int(sys.argv[2])
     sandbox = _load_sandbox()
     # The protocol owns the real stdout; anything else writing there must not corrupt it.
     out = os.fdopen(os.dup(1), "wb")
@@ -102,9 +106,9 @@ def main() -> None:
             sandbox.execute(request["script"], data, request.get("extra") or None)
             answer: dict[str, Any] = {"ok": True, "data": _storable(data)}
         except MemoryError:
-            del data
-            _answer(out, {"ok": False, "kind": "memory", "error": "out of memory"})
-            return
+            # Answered after the except block, once the traceback (and with it the
+            # macro's frames and their data) is gone.
+            answer = {"ok": False, "kind": "memory", "error": "out of memory"}
         except sandbox.SandboxMemoryLimit as exc:
             answer = {"ok": False, "kind": "memory", "error": str(exc)}
         except sandbox.SandboxTimeout as exc:
@@ -115,7 +119,14 @@ def main() -> None:
             answer = {"ok": False, "kind": "error", "error": f"RecursionError: {exc}"}
         except Exception as exc:  # the macro's own error, reported to the diagram's incident
             answer = {"ok": False, "kind": "error", "error": f"{type(exc).__name__}: {exc}"}
-        _answer(out, answer)
+        del data  # the macro's values, freed before the answer is encoded
+        try:
+            _answer(out, answer, max_answer)
+        except MemoryError:
+            answer = {"ok": False, "kind": "memory", "error": "out of memory"}
+            _answer(out, answer, max_answer)
+        if answer.get("error") == "out of memory":
+            return  # a process that ran out of memory does not run the next macro
 
 
 if __name__ == "__main__":

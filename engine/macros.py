@@ -49,6 +49,7 @@ CALLS_PER_WORKER = 200  # a worker is replaced after this many macros
 IDLE_WORKERS = 2  # kept per process for the next macros
 MAX_SCRIPT_CHARS = 20_000
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # task data handed to a macro, as JSON
+MAX_ANSWER_BYTES = 8 * 1024 * 1024  # task data a macro hands back, as JSON
 
 _WORKER = Path(__file__).with_name("macro_worker.py")
 
@@ -77,7 +78,7 @@ class _Worker:
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", str(_WORKER), str(MEMORY_LIMIT_MB)],
+            [sys.executable, "-I", str(_WORKER), str(MEMORY_LIMIT_MB), str(MAX_ANSWER_BYTES)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -101,6 +102,9 @@ class _Worker:
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
+                if len(self._buffer) > MAX_ANSWER_BYTES:
+                    self.kill()
+                    raise MacroMemoryLimit(f"the macro left more than {MAX_ANSWER_BYTES} bytes")
                 left = deadline - time.monotonic()
                 if left <= 0 or not selector.select(left):
                     self.kill()
@@ -142,6 +146,17 @@ class _Worker:
 
 _idle: list[_Worker] = []
 _lock = threading.Lock()
+
+
+def _forget_parents_workers() -> None:
+    # A forked child (a Celery prefork worker) must not talk to its parent's workers
+    # through the inherited pipes, nor wait on a lock another thread held at the fork.
+    global _lock
+    _idle.clear()
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_parents_workers)
 
 
 def _take() -> _Worker:

@@ -163,6 +163,12 @@ def test_memory_hogs_are_stopped(script: str) -> None:
     assert macros.run("x = 1", {}) == {"x": 1}
 
 
+def test_a_macro_cannot_hand_back_more_data_than_the_limit() -> None:
+    with pytest.raises(macros.MacroMemoryLimit, match="bytes"):
+        macros.run("x = ['a' * 999999 for i in range(20)]", {})
+    assert macros.run("x = 'a' * 999999", {})["x"] == "a" * 999999
+
+
 def test_bytearray_is_not_even_available() -> None:
     with pytest.raises(macros.MacroError, match="bytearray"):
         macros.run("x = bytearray(10**10)", {})
