@@ -28,6 +28,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -37,8 +38,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import operators, subjects
-from .errors import ProcessError
+from mongoengine import DateTimeField, Document, IntField, StringField
+
+from . import operators, sandbox, subjects
+from .actor import Actor
+from .errors import InvalidInput, NotFound, PermissionDenied, ProcessError
+from .models import utcnow
 from .sandbox import SandboxError, SandboxMemoryLimit, SandboxTimeout
 
 TIME_LIMIT_SECONDS = 5.0  # default per macro
@@ -243,6 +248,100 @@ def run(
     raise MacroError(error)
 
 
+# ----------------------------------------------------------------------- stored macros
+
+
+class StoredMacro(Document):
+    """A macro kept by name, so that many diagrams share one script (`macro` parameter)."""
+
+    name = StringField(required=True)
+    script = StringField(required=True)
+    description = StringField(default="")
+    version = IntField(default=1)
+    updated_by = StringField(required=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    meta = {"collection": "macros", "indexes": [{"fields": ["name"], "unique": True}]}
+
+
+ALL_MODELS = (StoredMacro,)
+DESIGNERS = "designers"
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class MacroNotFound(NotFound):
+    code = "macro_not_found"
+
+
+class MacroInvalid(InvalidInput):
+    code = "macro_invalid"
+
+
+class MacroNotAllowed(PermissionDenied):
+    code = "macro_not_allowed"
+
+
+def _may_edit(actor: Actor) -> None:
+    if not (actor.is_admin or DESIGNERS in actor.groups):
+        raise MacroNotAllowed("only designers and admins manage macros")
+
+
+def save_macro(actor: Actor, name: str, script: str, description: str = "") -> StoredMacro:
+    """Create or replace the macro `name` (designers and admins); the script must compile."""
+    _may_edit(actor)
+    errors: dict[str, list[str]] = {}
+    if not _NAME.match(name or ""):
+        errors["name"] = ["lower-case letters, digits and _, starting with a letter (≤ 64)"]
+    if not isinstance(script, str) or not script.strip():
+        errors["script"] = ["is required"]
+    elif len(script) > MAX_SCRIPT_CHARS:
+        errors["script"] = [f"longer than {MAX_SCRIPT_CHARS} characters"]
+    else:
+        try:
+            sandbox.compile_script(script)
+        except SandboxError as exc:
+            errors["script"] = [str(exc)]
+    if errors:
+        raise MacroInvalid("the macro is invalid", errors)
+    StoredMacro._get_collection().update_one(
+        {"name": name},
+        {
+            "$set": {
+                "script": script,
+                "description": description,
+                "updated_by": actor.username,
+                "updated_at": utcnow(),
+            },
+            "$inc": {"version": 1},
+        },
+        upsert=True,
+    )
+    return get_macro(name)
+
+
+def get_macro(name: str) -> StoredMacro:
+    """The stored macro `name`, or MacroNotFound."""
+    found = StoredMacro.objects(name=name).first()
+    if found is None:
+        raise MacroNotFound(f"no macro {name!r}")
+    return found
+
+
+def list_macros() -> list[StoredMacro]:
+    """Every stored macro, by name."""
+    return list(StoredMacro.objects.order_by("name"))
+
+
+def delete_macro(actor: Actor, name: str) -> None:
+    """Remove a stored macro (designers and admins); diagrams naming it then fail."""
+    _may_edit(actor)
+    if StoredMacro._get_collection().delete_one({"name": name}).deleted_count == 0:
+        raise MacroNotFound(f"no macro {name!r}")
+
+
+# ---------------------------------------------------------------------------- operator
+
+
 def _subject_values(instance: operators.InstanceContext | None) -> dict[str, Any] | None:
     subject = instance.subject if instance is not None else None
     try:
@@ -257,17 +356,25 @@ def _subject_values(instance: operators.InstanceContext | None) -> dict[str, Any
     "run_macro",
     asynchronous=True,
     params={
-        "script": operators.Param(required=True, kind="str", doc="the macro's Python code"),
+        "script": operators.Param(kind="str", doc="the macro's Python code"),
+        "macro": operators.Param(kind="str", doc="or the name of a stored macro"),
         "time_limit": operators.Param(
             kind="number", doc=f"seconds (default {TIME_LIMIT_SECONDS:g}, at most 60)"
         ),
     },
 )
 def run_macro(call: operators.OperatorCall) -> operators.WriteBack:
-    """Run the `script` parameter as a macro on the task data; write its changes back."""
-    script = call.params.get("script")
+    """Run the `script` (or the stored `macro`) on the task data; write its changes back."""
+    script, name = call.params.get("script"), call.params.get("macro")
+    if (script is None) == (name is None):
+        raise MacroError("run_macro needs either `script` (the code) or `macro` (a name)")
+    if name is not None:
+        try:
+            script = get_macro(str(name)).script
+        except MacroNotFound as exc:
+            raise MacroError(str(exc)) from exc
     if not isinstance(script, str) or not script.strip():
-        raise MacroError("run_macro needs a `script` parameter with the macro's code")
+        raise MacroError("run_macro's `script` must be the macro's code")
     time_limit = call.params.get("time_limit")
     if time_limit is not None and not isinstance(time_limit, int | float):
         raise MacroError("run_macro's `time_limit` must be a number of seconds")

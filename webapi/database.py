@@ -10,6 +10,7 @@ from documents.models import ALL_MODELS as DOCUMENT_MODELS
 from engine import definitions
 from engine.jobs import ALL_MODELS as JOB_MODELS
 from engine.linear_procedures import ALL_MODELS as LINEAR_MODELS
+from engine.macros import ALL_MODELS as MACRO_MODELS
 from engine.models import ALL_MODELS as ENGINE_MODELS
 from mail.models import ALL_MODELS as MAIL_MODELS
 from registry.models import ALL_MODELS as REGISTRY_MODELS
@@ -19,6 +20,7 @@ _MODELS: list[type] = [
     *ENGINE_MODELS,
     *JOB_MODELS,
     *LINEAR_MODELS,
+    *MACRO_MODELS,
     *ACCOUNT_MODELS,
     *DOCUMENT_MODELS,
     *REGISTRY_MODELS,
