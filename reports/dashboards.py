@@ -236,6 +236,7 @@ def export(data: dict[str, Any], fmt: str) -> bytes:
     sheet.append([c.title for c in columns])
     for row in rows:
         sheet.append([render.cell_value(row.get(c.key)) for c in columns])
+        render.as_text_cells(sheet[sheet.max_row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -44,6 +44,20 @@ def cell_value(value: Any) -> Any:
     return value
 
 
+def as_text_cells(cells: Any) -> None:
+    """Data never becomes a formula: openpyxl reads a string starting with "=" as one."""
+    for cell in cells:
+        if cell.data_type == "f":
+            cell.data_type = "s"
+
+
+def _csv_safe(value: Any) -> Any:
+    # A spreadsheet program runs a CSV cell starting with = + - @ as a formula.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
 def text_of(value: Any, kind: str = "text") -> str:
     """A value as printed in DOCX and PDF tables."""
     if value is None:
@@ -82,6 +96,7 @@ def xlsx(data: ReportData, progress: Callable[[int], None] | None = None) -> byt
             cell.font = Font(bold=True)
         for i, row in enumerate(section.rows):
             sheet.append([cell_value(row.get(c.key)) for c in section.columns])
+            as_text_cells(sheet[sheet.max_row])
             _money_format(sheet, section.columns)
             if progress and i % 5000 == 0:
                 progress(i * 100 // max(len(section.rows), 1))
@@ -201,7 +216,7 @@ def csv_text(columns: list[Column], rows: list[dict[str, Any]]) -> bytes:
     writer = csv.writer(out)
     writer.writerow([c.title for c in columns])
     for row in rows:
-        writer.writerow([cell_value(row.get(c.key)) for c in columns])
+        writer.writerow([_csv_safe(cell_value(row.get(c.key))) for c in columns])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

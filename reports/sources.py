@@ -246,10 +246,12 @@ def _data(
     )
 
 
-def _sum_rows(rows: list[dict[str, Any]], columns: tuple[Column, ...]) -> dict[str, Any]:
+def _sum_rows(
+    rows: list[dict[str, Any]], columns: tuple[Column, ...], skip: tuple[str, ...] = ()
+) -> dict[str, Any]:
     totals: dict[str, Any] = {}
     for column in columns:
-        if column.kind in ("int", "money", "number"):
+        if column.kind in ("int", "money", "number") and column.key not in skip:
             zero: Any = Decimal("0.00") if column.kind == "money" else 0
             totals[column.key] = sum((r.get(column.key) or zero for r in rows), zero)
     return totals
@@ -1036,7 +1038,7 @@ def processes(actor: Actor, params: dict[str, Any]) -> ReportData:
                 "By process",
                 list(PROCESS_COLUMNS),
                 rows,
-                _sum_rows([{**r, "version": 0, "avg_hours": 0} for r in rows], PROCESS_COLUMNS),
+                _sum_rows(rows, PROCESS_COLUMNS, skip=("version", "avg_hours")),
             )
         ],
     )

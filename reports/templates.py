@@ -35,6 +35,7 @@ from documents.models import StoredFile
 from engine.actor import Actor
 from engine.models import utcnow
 
+from . import render
 from .errors import ReportTemplateInvalid, ReportTemplateNotFound
 from .models import TEMPLATE_FORMATS, ReportTemplate
 from .sources import SOURCES, ReportData, Source, clean_params, get_source
@@ -232,6 +233,7 @@ def render_xlsx(content: bytes, data: ReportData) -> bytes:
             for cell in row:
                 if cell.row != data_row and isinstance(cell.value, str) and "{{" in cell.value:
                     cell.value = _fill(cell.value, context, None)
+                    render.as_text_cells([cell])
         if data_row is None:
             continue
         template = [(cell.column, cell.value, cell._style) for cell in sheet[data_row]]
@@ -242,6 +244,8 @@ def render_xlsx(content: bytes, data: ReportData) -> bytes:
                 target = sheet.cell(data_row + offset, column)
                 target._style = style  # copy the style as openpyxl's own copy does
                 target.value = _fill(value, context, item) if isinstance(value, str) else value
+                if isinstance(value, str) and "{{" in value:
+                    render.as_text_cells([target])
         if not rows:
             for column, _, _ in template:
                 sheet.cell(data_row, column).value = None

@@ -24,9 +24,10 @@ from engine import jobs, repository
 from engine.actor import Actor
 from mail import demo as mail_demo
 from mail.models import Assignment
+from registry import actions as registry_actions
 from registry import demo as registry_demo
 from registry.models import Action, Contract, Delivery, Invoice, Organization
-from reports import dashboards, service, templates
+from reports import dashboards, render, service, sources, templates
 from reports.errors import ReportInvalid, ReportTemplateInvalid
 from tests.mail_helpers import deploy_procedures, make_user
 from webapi import database
@@ -219,7 +220,7 @@ def test_process_statistics_pdf(demo: dict[str, Actor]) -> None:
     started = Counter(d["process_key"] for d in repository.instances().find({}, {"process_key": 1}))
     for key in started:
         assert key in text
-    assert f"Total 0 {sum(started.values())}" in " ".join(text.split())
+    assert f"Total {sum(started.values())}" in " ".join(text.split())
 
 
 def test_organization_dossier_docx(demo: dict[str, Actor]) -> None:
@@ -379,3 +380,20 @@ def test_malformed_templates_name_the_line_cell_or_field(demo: dict[str, Actor])
     with pytest.raises(ReportTemplateInvalid) as caught:
         templates.upload_template(ADMIN, "x", "x.xlsx", io.BytesIO(b"not a zip"), "invoices")
     assert caught.value.errors == {"file": ["not an XLSX"]}
+
+
+def test_data_never_becomes_a_spreadsheet_formula(demo: dict[str, Actor]) -> None:
+    # Last in the module: it adds an action to the demo data.
+    manager = demo["manager"]
+    org = Organization.objects.first()
+    registry_actions.create(
+        manager, {"organization": org.id, "kind": "note", "result": "=HYPERLINK(1)"}
+    )
+    content = _file(manager, service.start(manager, "actions", params={"manager": "manager"}))
+    sheet = load_workbook(io.BytesIO(content)).active
+    cell = next(c for row in sheet.iter_rows() for c in row if c.value == "=HYPERLINK(1)")
+    assert cell.data_type == "s"
+    csv = render.csv_text(
+        [sources.Column("result", "Result")], [{"result": "=HYPERLINK(1)"}]
+    ).decode("utf-8-sig")
+    assert csv.splitlines()[1] == "'=HYPERLINK(1)"
