@@ -22,7 +22,7 @@ from mail.models import EXECUTING, Assignment
 from registry.models import CONTRACT_STAGES, Action
 
 from . import render, sources
-from .errors import ReportNotFound
+from .errors import ReportInvalid, ReportNotFound
 from .sources import Column, Param, ReportData, clean_params
 
 
@@ -50,12 +50,17 @@ PARAMS = sources.Source(
 )
 
 
-def _default_period(params: dict[str, Any], days: int) -> dict[str, Any]:
+def _default_period(params: dict[str, Any], days: int, longest: int) -> dict[str, Any]:
+    """The period asked for, `days` back from its end by default, at most `longest` days."""
     out = dict(params)
     if not out.get("date_to"):
         out["date_to"] = utcnow().date()
     if not out.get("date_from"):
         out["date_from"] = out["date_to"] - timedelta(days=days - 1)
+    if (out["date_to"] - out["date_from"]).days >= longest:
+        raise ReportInvalid(
+            f"the chart shows at most {longest} days", {"date_from": [f"at most {longest} days"]}
+        )
     return out
 
 
@@ -89,7 +94,7 @@ def _days(start: date, end: date) -> list[str]:
 
 def calls_per_day(actor: Actor, params: dict[str, Any]) -> dict[str, Any]:
     """Incoming and outgoing calls per day of the period (30 days by default)."""
-    params = _default_period(params, 30)
+    params = _default_period(params, 30, 732)
     match = sources.base_match(actor, params, "at", by=params.get("manager"))
     found = Action._get_collection().aggregate(
         [
@@ -139,7 +144,7 @@ def overdue_assignments(actor: Actor, params: dict[str, Any]) -> dict[str, Any]:
 
 def documents_per_week(actor: Actor, params: dict[str, Any]) -> dict[str, Any]:
     """Registered cards per ISO week (12 weeks by default)."""
-    params = _default_period(params, 84)
+    params = _default_period(params, 84, 3660)
     found = RegistrationCard._get_collection().aggregate(
         [
             {"$match": sources.base_match(actor, params, "registered_on")},

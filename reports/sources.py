@@ -124,6 +124,7 @@ class Source:
         }
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2999
 BASE_FIELDS = ("title", "rows", "totals", "sections", "period", "as_of", "generated_at")
 
 PERIOD = (
@@ -173,6 +174,9 @@ def clean_params(source: Source, values: dict[str, Any]) -> dict[str, Any]:
                 "a date, YYYY-MM-DD" if param.kind == "date" else "not a valid id"
             )
             continue
+        value = out[param.name]
+        if isinstance(value, date) and not MIN_YEAR <= value.year <= MAX_YEAR:
+            errors.setdefault(param.name, []).append(f"a year from {MIN_YEAR} to {MAX_YEAR}")
         if param.required and out[param.name] in (None, ""):
             errors.setdefault(param.name, []).append("is required")
         if param.choices and out[param.name] and out[param.name] not in param.choices:

@@ -186,3 +186,16 @@ def test_dashboard_series_export_as_csv_and_xlsx(
     rows = list(load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True))
     assert rows[0] == ("Label", "Contracts", "Amount") and rows[1][0] == "draft"
     assert client.get("/api/v1/reports/dashboards/nope", headers=users["alice"]).status_code == 404
+
+
+def test_periods_out_of_range_are_refused(client: FlaskClient, users: dict[str, Headers]) -> None:
+    long = client.get(
+        "/api/v1/reports/dashboards/calls_per_day?date_from=1990-01-01", headers=users["alice"]
+    )
+    assert long.status_code == 422 and "date_from" in long.json["errors"]
+    far = client.post(
+        "/api/v1/reports/runs",
+        headers=users["alice"],
+        json={"source": "actions", "params": {"date_to": "9999-12-31"}},
+    )
+    assert far.status_code == 422 and "date_to" in far.json["errors"]
