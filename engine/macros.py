@@ -47,7 +47,7 @@ from .models import utcnow
 from .sandbox import SandboxError, SandboxMemoryLimit, SandboxTimeout
 
 TIME_LIMIT_SECONDS = 5.0  # default per macro
-MAX_TIME_LIMIT_SECONDS = 60.0  # what a diagram may ask for at most
+MAX_TIME_LIMIT_SECONDS = 30.0  # what a diagram may ask for: well inside a job's 60 s lease
 MEMORY_LIMIT_MB = 256  # address space a macro may add to the idle worker
 GRACE_SECONDS = 1.0  # after the limit, before the caller kills a worker that does not answer
 CALLS_PER_WORKER = 200  # a worker is replaced after this many macros
@@ -213,7 +213,7 @@ def run(
     """
     if len(script) > MAX_SCRIPT_CHARS:
         raise MacroRefused(f"the macro is longer than {MAX_SCRIPT_CHARS} characters")
-    limit = min(float(time_limit or TIME_LIMIT_SECONDS), MAX_TIME_LIMIT_SECONDS)
+    limit = min(max(float(time_limit or TIME_LIMIT_SECONDS), 0.1), MAX_TIME_LIMIT_SECONDS)
     request = json.dumps(
         {"script": script, "data": data, "extra": extra or {}, "time_limit": limit},
         default=str,
@@ -359,7 +359,8 @@ def _subject_values(instance: operators.InstanceContext | None) -> dict[str, Any
         "script": operators.Param(kind="str", doc="the macro's Python code"),
         "macro": operators.Param(kind="str", doc="or the name of a stored macro"),
         "time_limit": operators.Param(
-            kind="number", doc=f"seconds (default {TIME_LIMIT_SECONDS:g}, at most 60)"
+            kind="number",
+            doc=f"seconds (default {TIME_LIMIT_SECONDS:g}, at most {MAX_TIME_LIMIT_SECONDS:g})",
         ),
     },
 )
