@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from accounts.access import can_write
+from engine import autostart
 from engine import workcalendar as calendar
 from engine.actor import Actor
 from engine.models import utcnow
@@ -120,6 +121,7 @@ def register_appeal(
         correspondent={"name": names or "анонимное обращение"},
         document_date=received_on,
         journal=journal,
+        auto_start=False,  # the appeal, not its document, starts its procedure
     )
     card = cards.register_document(
         actor,
@@ -157,6 +159,16 @@ def register_appeal(
         created_at=utcnow(),
     )
     appeal.save(force_insert=True)
+    if start_procedure:
+        subject = {"type": "appeal", "id": str(appeal.id), "title": f"№ {appeal.number}"}
+        values = {
+            "appeal_id": str(appeal.id),
+            "number": appeal.number,
+            "form": appeal.form,
+            "topic": appeal.topic,
+            "channel": appeal.channel,
+        }
+        autostart.fire("appeal", "created", subject, values, actor)
     return appeal
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from mongoengine.errors import NotUniqueError
 
 from accounts.access import can_write
-from engine import instances
+from engine import autostart, instances
 from engine import workcalendar as calendar
 from engine.actor import Actor
 from engine.errors import DefinitionNotFound, EngineError
@@ -169,6 +169,12 @@ def _start_registration_procedure(
         "journal_id": str(card.journal_id),
         "kind": doc.kind,
     }
+    # Created documents may have started it already (its auto-start rule): one is enough.
+    running = autostart.started_for("document", str(doc.id), "created", REGISTRATION_PROCESS)
+    if running is not None:
+        card.update(set__process_instance_id=running)
+        card.process_instance_id = running
+        return
     try:
         started = instances.start(
             REGISTRATION_PROCESS, actor, variables, subject=_subject(card, doc)
@@ -277,6 +283,10 @@ def set_status(actor: Actor, card_id: Any, status: str) -> RegistrationCard:
     card.executed_at = utcnow() if status == "executed" else None
     card.updated_at = utcnow()
     card.save()
+    doc = OfficeDocument.objects(id=card.document_id).first()
+    if doc is not None:  # a document's stage is its card's status
+        values = {**office.event_values(doc), "card_id": str(card.id), "status": status}
+        autostart.fire("document", "stage", office.subject_of(doc), values, actor, stage=status)
     return card
 
 

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from accounts.access import AccessList, can_write, make_access
+from engine import autostart
 from engine.actor import Actor
 from engine.models import utcnow
 
@@ -70,8 +71,10 @@ def create_document(
     write: Iterable[str] = (),
     journal: RegistrationJournal | None = None,
     links: Iterable[dict[str, Any]] = (),
+    auto_start: bool = True,
 ) -> OfficeDocument:
-    """Create a document's requisites (files are attached afterwards)."""
+    """Create a document's requisites (files are attached afterwards); procedures with an
+    auto-start rule for created documents start (unless `auto_start` is False)."""
     errors: dict[str, list[str]] = {}
     if kind not in DOCUMENT_KINDS:
         errors["kind"] = [f"one of {', '.join(DOCUMENT_KINDS)}"]
@@ -102,7 +105,26 @@ def create_document(
         updated_at=now,
     )
     doc.save(force_insert=True)
+    if auto_start:
+        autostart.fire("document", "created", subject_of(doc), event_values(doc), actor)
     return doc
+
+
+def subject_of(doc: OfficeDocument) -> dict[str, str]:
+    """The document as an instance's subject."""
+    title = f"№ {doc.reg_number} {doc.title}" if doc.reg_number else doc.title
+    return {"type": "document", "id": str(doc.id), "title": title[:200]}
+
+
+def event_values(doc: OfficeDocument) -> dict[str, Any]:
+    """What an auto-start condition sees of a document (and the instance gets as data)."""
+    return {
+        "document_id": str(doc.id),
+        "kind": doc.kind,
+        "title": doc.title,
+        "journal_id": str(doc.journal_id) if doc.journal_id else None,
+        "restricted": doc.restricted,
+    }
 
 
 def _link(value: dict[str, Any]) -> ObjectLink:

@@ -15,7 +15,7 @@ from lxml import etree
 from mongoengine.errors import NotUniqueError
 from pymongo.errors import DuplicateKeyError
 
-from . import deadlines, operators, runtime, schedules
+from . import deadlines, operators, process_extensions, runtime, schedules
 from .actor import Actor
 from .errors import DefinitionInvalid, DefinitionNotFound
 from .forms import parse_form
@@ -192,6 +192,7 @@ def deploy(
             "the file has no executable process", {"diagram": ["no <process isExecutable='true'>"]}
         )
     prepared = []
+    extras: dict[str, dict[str, Any]] = {}
     for pid in process_ids:
         if not _KEY.match(pid):
             errors.append(f"process id {pid!r} must be a letter followed by letters, digits, _.-")
@@ -199,6 +200,12 @@ def deploy(
         specs = runtime.build_specs(parser, pid)
         runtime.new_workflow_spec_check(specs)
         forms, user_tasks = _user_task_meta(root, runtime.describe_tasks(specs), errors)
+        rules = process_extensions.read_rules(root, pid, errors)
+        extras[pid] = {
+            "auto_start": rules,
+            "auto_start_types": sorted({r["object_type"] for r in rules}),
+            "references": process_extensions.read_references(root, pid, errors),
+        }
         prepared.append((pid, specs, forms, user_tasks))
     if errors:
         raise DefinitionInvalid(f"{len(errors)} problem(s) in the diagram", {"diagram": errors})
@@ -213,6 +220,7 @@ def deploy(
             "message_starts": _message_starts(root, pid),
             "deployed_by": deployed_by,
             "deployed_at": utcnow(),
+            **extras[pid],
         }
         if readers is not None:
             values["readers"] = list(readers)

@@ -47,6 +47,11 @@ class ProcessDefinition(Document):
     # Set when a private definition was removed after its run: hidden from every lookup by
     # key, kept only so the finished instance's history can still draw its diagram.
     removed_at = DateTimeField(null=True)
+    # engine.process_extensions: auto-start rules, the object types they listen to (a flat
+    # indexed field for the lookup when an object is created), and reference documents.
+    auto_start = ListField(DictField())
+    auto_start_types = ListField(StringField())
+    references = ListField(DictField())
 
     meta = {
         "collection": "process_definitions",
@@ -54,6 +59,7 @@ class ProcessDefinition(Document):
             {"fields": ["kind", "key", "-version"], "unique": True},
             {"fields": ["kind", "key", "source_hash"]},
             {"fields": ["message_starts"]},
+            {"fields": ["auto_start_types"]},
         ],
     }
 

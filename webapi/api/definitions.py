@@ -7,8 +7,9 @@ from typing import Any
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
-from engine import definitions
+from engine import autostart, definitions
 from webapi.auth import current_actor, current_user
 from webapi.schemas import (
     DefinitionListQuerySchema,
@@ -83,3 +84,36 @@ class DefinitionSource(MethodView):
         """The XML of one version, as uploaded."""
         found = definitions.find(key, version, args["kind"], actor=current_actor())
         return Response(found.source, mimetype="application/xml")
+
+
+class AutoStartRuleSchema(Schema):
+    object_type = fields.String()
+    event = fields.String()
+    stage = fields.String()
+    condition = fields.String()
+
+
+class AutoStartSchema(Schema):
+    key = fields.String(dump_only=True)
+    enabled = fields.Boolean(required=True)
+    rules = fields.List(fields.Nested(AutoStartRuleSchema), dump_only=True)
+
+
+@blp.route("/<key>/auto-start")
+class DefinitionAutoStart(MethodView):
+    @secured(blp)
+    @blp.response(200, AutoStartSchema)
+    @errors(blp, 404)
+    def get(self, key: str) -> Any:
+        """The auto-start rules of the latest version and whether they are on."""
+        definitions.find(key, actor=current_actor())
+        return autostart.state(key)
+
+    @secured(blp, DESIGNERS)
+    @blp.arguments(AutoStartSchema)
+    @blp.response(200, AutoStartSchema)
+    @errors(blp, 404, 422)
+    def put(self, args: dict[str, Any], key: str) -> Any:
+        """Switch the process's auto-start rules on or off (designers and admins)."""
+        definitions.find(key, actor=current_actor())
+        return autostart.set_enabled(key, args["enabled"], current_actor())

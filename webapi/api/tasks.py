@@ -6,8 +6,9 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import fields
 
-from engine import instances, queries
+from engine import instances, process_extensions, queries
 from webapi.auth import current_actor
 from webapi.schemas import (
     CompleteTaskSchema,
@@ -21,6 +22,15 @@ from .common import errors, secured
 
 PREFIX = "/tasks"
 blp = Blueprint("tasks", __name__, description="The inbox of user tasks")
+
+
+class TaskWithReferencesSchema(TaskDetailSchema):
+    """A task with its form and its procedure's reference documents."""
+
+    references = fields.Function(
+        lambda task: process_extensions.references_of(task.process_key, task.definition_version),
+        metadata={"description": "the procedure's reference documents: type, id, code, title"},
+    )
 
 
 @blp.route("")
@@ -42,10 +52,10 @@ class Tasks(MethodView):
 @blp.route("/<task_id>")
 class Task(MethodView):
     @secured(blp)
-    @blp.response(200, TaskDetailSchema)
+    @blp.response(200, TaskWithReferencesSchema)
     @errors(blp, 404)
     def get(self, task_id: str) -> Any:
-        """A task with its form."""
+        """A task with its form and the procedure's reference documents."""
         return instances.get_task(task_id, current_actor())
 
 
