@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from accounts.access import read_filter
+from engine import autostart
 from engine.actor import Actor
 
 from . import audit, organizations
@@ -137,7 +138,25 @@ def create(actor: Actor, values: dict[str, Any]) -> Contract:
         org.id,
         audit.created(audit.snapshot(contract, AUDITED)),
     )
+    autostart.fire("contract", "created", _subject(contract), _event_values(contract), actor)
     return contract
+
+
+def _subject(contract: Contract) -> dict[str, str]:
+    return {"type": "contract", "id": str(contract.id), "title": f"№ {contract.number}"[:200]}
+
+
+def _event_values(contract: Contract) -> dict[str, Any]:
+    """What an auto-start condition sees of a contract (and the started instance gets)."""
+    return {
+        "contract_id": str(contract.id),
+        "organization_id": str(contract.organization),
+        "number": contract.number,
+        "role": contract.role,
+        "stage": contract.stage,
+        "amount_minor": contract.amount_minor,
+        "currency": contract.currency,
+    }
 
 
 def get(actor: Actor, contract_id: Any) -> Contract:
@@ -213,6 +232,8 @@ def change_stage(
         contract.organization,
         {"stage": {"from": old, "to": stage}},
     )
+    values = {**_event_values(contract), "previous_stage": old}
+    autostart.fire("contract", "stage", _subject(contract), values, actor, stage=stage)
     return contract
 
 

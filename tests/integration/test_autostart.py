@@ -14,6 +14,7 @@ from engine.actor import Actor
 from engine.errors import DefinitionInvalid
 from engine.models import ProcessInstance
 from mail import operators as mail_operators
+from registry import contracts, organizations
 
 from .documents_helpers import CLERK, document, journal
 
@@ -176,3 +177,30 @@ def test_the_state_of_a_process_and_an_unknown_key(db: None) -> None:
     assert autostart.state("on_document")["enabled"] is True
     with pytest.raises(Exception, match="no deployed process"):
         autostart.set_enabled("missing", False, Actor("root", is_admin=True))
+
+
+def test_a_contract_reaching_a_stage_starts_its_procedure_once(db: None) -> None:
+    definitions.deploy(
+        rule_bpmn(
+            '<crm:autoStart objectType="contract" event="stage" stage="signed"'
+            ' condition="amount_minor &gt; 100000"/>',
+            "on_signed",
+        ),
+        "on_signed.bpmn",
+        "test",
+    )
+    manager = Actor("alice", frozenset({"sales"}))
+    org = organizations.create(manager, {"name": "ООО «Ромашка»"})
+    small = contracts.create(
+        manager, {"organization": str(org.id), "role": "executor", "number": "Д-1", "amount": "10"}
+    )
+    big = contracts.create(
+        manager,
+        {"organization": str(org.id), "role": "executor", "number": "Д-2", "amount": "5000"},
+    )
+    for contract in (small, big):
+        contracts.change_stage(manager, contract.id, "signed")
+    [started] = instances_of("on_signed")
+    assert started.subject["id"] == str(big.id)
+    variables = instances.variables(instances.get(started.id))
+    assert (variables["previous_stage"], variables["stage"]) == ("draft", "signed")
