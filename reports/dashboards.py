@@ -95,7 +95,7 @@ def _days(start: date, end: date) -> list[str]:
 def calls_per_day(actor: Actor, params: dict[str, Any]) -> dict[str, Any]:
     """Incoming and outgoing calls per day of the period (30 days by default)."""
     params = _default_period(params, 30, 732)
-    match = sources.base_match(actor, params, "at", by=params.get("manager"))
+    match = sources.base_match(actor, params, "at", archived=False, by=params.get("manager"))
     found = Action._get_collection().aggregate(
         [
             {"$match": {**match, "kind": {"$in": list(sources.CALLS)}}},

@@ -333,7 +333,7 @@ def organization_dossier(actor: Actor, params: dict[str, Any]) -> ReportData:
     actions = list(
         Action._get_collection().aggregate(
             [
-                {"$match": {"organization": oid, **access}},
+                {"$match": {"organization": oid, "archived": False, **access}},
                 {"$sort": {"at": -1}},
                 {"$limit": 50},
             ]
@@ -676,6 +676,7 @@ def actions(actor: Actor, params: dict[str, Any]) -> ReportData:
                         actor,
                         params,
                         "at",
+                        archived=False,
                         by=params.get("manager"),
                         organization=params.get("organization"),
                     )
