@@ -10,13 +10,13 @@ from typing import Any
 import docx
 import pytest
 
-from documents import cards, files, office, signatures, templates
+from documents import cards, files, nomenclature, office, signatures, templates
 from documents import operators as documents_operators
-from documents.models import OperatorEffect, Signature
+from documents.models import CitizenAppeal, OperatorEffect, Signature
 from engine import definitions, instances, operators, subjects
 from engine.actor import Actor
 from engine.errors import ProcessError
-from engine.models import ProcessInstance
+from engine.models import ProcessInstance, utcnow
 
 from .documents_helpers import CLERK, document, journal, stream
 
@@ -218,3 +218,83 @@ def test_a_diagram_signs_with_the_key_of_who_completed_the_task(db: None) -> Non
     assert signature.signer == "alice" and signature.file_id == stored.id
     assert signatures.verify(CLERK, signature_id).status == "valid"
     assert ProcessInstance.objects(id=done["_id"]).first().status == "completed"
+
+
+def test_transfer_to_case_marks_the_card_executed_and_files_it_once(db: None) -> None:
+    j = journal(case_index="01-05")
+    nom = nomenclature.create_nomenclature(CLERK, utcnow().year)
+    nomenclature.add_case(CLERK, nom.id, "01-05", "Переписка", 5, "ст. 70")
+    nomenclature.approve(CLERK, nom.id)
+    doc = document()
+    card = cards.register_document(CLERK, doc.id, j.id)
+    subject = {"type": "document", "id": str(doc.id)}
+    assert call("transfer_to_case", {"note": "исполнено"}, subject) == "01-05"
+    assert cards.get_card(CLERK, card.id).status == "filed"
+    assert call("transfer_to_case", {}, subject) == "01-05"  # a re-run: filed already
+    assert len(cards.transfers(CLERK, card.id)) == 1
+
+
+def test_record_resolution_routes_the_executor_and_the_controller(db: None) -> None:
+    doc = document()
+    card = cards.register_document(CLERK, doc.id, journal().id)
+    subject = {"type": "document", "id": str(doc.id)}
+    params = {"resolution": "Ответить", "executor": "ivan", "deadline": "2031-03-03"}
+    result = call("record_resolution", params, subject, acting_user="mark")
+    assert isinstance(result, operators.WriteBack)
+    assert result.data["lane_owners"] == {"executor": ["ivan"], "controller": ["mark"]}
+    assert result.data["execution_due_in"].startswith("PT")
+    card = cards.get_card(CLERK, card.id)
+    assert (card.status, card.controller, str(card.deadline)) == ("in_work", "mark", "2031-03-03")
+    # The controller may come from the task data; `terms` overrides the timer.
+    again = call(
+        "record_resolution",
+        params,
+        subject,
+        {"controller": "carl", "terms": {"execution_due_in": "PT1S"}},
+    )
+    assert again.data["controller"] == "carl" and again.data["execution_due_in"] == "PT1S"
+
+
+def appeal_journal() -> Any:
+    return journal(code="ОГ", kind="appeal", template="{journal}-{seq}")
+
+
+def test_the_appeal_steps_log_their_notices_once_each(db: None) -> None:
+    appeal_journal()
+    form = {
+        "journal": "ОГ",
+        "author_name": "Петров",
+        "email": "p@example.org",
+        "topic": "01",
+        "channel": "email",
+        "summary": "Вопрос",
+    }
+    registered = call("register_appeal", {}, None, form, instance_id="appeal-1")
+    appeal_id = registered.data["appeal_id"]
+    # A re-run of the same instance's step registers nothing new.
+    assert call("register_appeal", {}, None, form, instance_id="appeal-1").data == {
+        "appeal_id": appeal_id
+    }
+    assert CitizenAppeal.objects.count() == 1
+    data = {"appeal_id": appeal_id, "extension_days": 10, "extension_reason": "запрос"}
+    first = call("appeal_extend", {}, None, data)
+    assert first["extended_days"] == 10
+    assert call("appeal_extend", {}, None, {**data, "extension_days": 20}) == first
+    terms = call("appeal_terms", {}, None, {"appeal_id": appeal_id, "terms": {"answer_in": "PT1S"}})
+    assert terms.result["extended"] is True and terms.result["answer_in"] != "PT1S"
+    subject = {"type": "appeal", "id": appeal_id}
+    answered = call("appeal_answer", {}, subject, {"answer_text": "Ответ"})
+    assert answered["status"] == "answered"
+    assert call("appeal_answer", {}, subject, {"answer_text": "Ответ"}) == answered
+    appeal = CitizenAppeal.objects(id=appeal_id).first()
+    assert [n.kind for n in appeal.notices] == ["extension", "answer"]
+    with pytest.raises(ProcessError, match="the appeal is answered"):
+        call("appeal_redirect", {"to_organization": "Х"}, subject)
+
+
+def test_appeal_terms_before_registration_and_a_missing_executor(db: None) -> None:
+    terms = call("appeal_terms", {}, None, {"terms": {"register_in": "PT2S"}})
+    assert terms.result["registered"] is False and terms.result["register_in"] == "PT2S"
+    assert "appeal_id" not in terms.data
+    with pytest.raises(ProcessError, match="appeal_assign: the process has no subject"):
+        call("appeal_assign", {"executor": "ivan"}, None)
