@@ -19,7 +19,7 @@ from typing import Any
 from bson import ObjectId
 from mongoengine import BooleanField, DateTimeField, Document, StringField
 
-from . import instances, sandbox
+from . import instances, process_extensions, sandbox
 from .actor import Actor
 from .errors import DefinitionNotFound, EngineError
 from .models import ProcessDefinition, ProcessInstance, utcnow
@@ -91,28 +91,6 @@ def state(key: str) -> dict[str, Any]:
     return {"key": key, "enabled": is_enabled(key), "rules": rules_of(key)}
 
 
-def _latest_with_rules(object_type: str) -> dict[str, list[dict[str, Any]]]:
-    """Process key → the rules of its latest version, for processes that listen to
-    `object_type` (a key whose latest version dropped its rules listens no more)."""
-    listening = {
-        d.key
-        for d in ProcessDefinition.objects(auto_start_types=object_type, removed_at=None).only(
-            "key"
-        )
-    }
-    found: dict[str, list[dict[str, Any]]] = {}
-    for key in sorted(listening):
-        latest = (
-            ProcessDefinition.objects(kind="bpmn", key=key, removed_at=None)
-            .only("auto_start")
-            .order_by("-version")
-            .first()
-        )
-        if latest is not None and latest.auto_start:
-            found[key] = [dict(rule) for rule in latest.auto_start]
-    return found
-
-
 def _matches(rule: dict[str, Any], object_type: str, event: str, stage: str) -> bool:
     if rule.get("object_type") != object_type or rule.get("event") != event:
         return False
@@ -143,7 +121,7 @@ def fire(
     if not object_id:
         return []
     started: list[str] = []
-    for key, rules in _latest_with_rules(object_type).items():
+    for key, rules in process_extensions.listening(object_type).items():
         rule = next((r for r in rules if _matches(r, object_type, event, stage)), None)
         if rule is None or not is_enabled(key):
             continue

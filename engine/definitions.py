@@ -225,6 +225,7 @@ def deploy(
         if readers is not None:
             values["readers"] = list(readers)
         definition, created = _store("bpmn", pid, content, values)
+        process_extensions.forget_rules()
         if created:
             schedules.plan_starts(definition.id, specs, definition.deployed_at)
         result.append(definition)
@@ -323,6 +324,7 @@ def forget_cached() -> None:
     """Forget every cached definition (after definitions were removed, e.g. in tests)."""
     _latest_ids.clear()
     _loaded.clear()
+    process_extensions.forget_rules()
 
 
 def list_latest(kind: str | None = None, actor: Actor | None = None) -> list[ProcessDefinition]:
@@ -367,6 +369,7 @@ def remove(key: str) -> int:
         set__removed_at=utcnow()
     )
     _latest_ids.pop(key, None)
+    process_extensions.forget_rules()
     return int(hidden)
 
 

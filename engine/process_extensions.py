@@ -16,6 +16,7 @@ performers of the process's tasks see the list with each task.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from lxml import etree
@@ -95,6 +96,45 @@ def read_references(
         )
     if len(found) > MAX_REFERENCES:
         errors.append(f"process {process_id}: at most {MAX_REFERENCES} references")
+    return found
+
+
+# Which processes listen to an object type, remembered for a second (a deploy in this
+# process forgets it at once; other processes see a new version at most this late, as
+# with engine.definitions' latest-version cache): a document created costs no lookup.
+RULES_TTL_SECONDS = 1.0
+_listening: dict[str, tuple[float, dict[str, list[dict[str, Any]]]]] = {}
+
+
+def forget_rules() -> None:
+    """Forget the remembered rules (after a deploy, or a database reset in tests)."""
+    _listening.clear()
+
+
+def listening(object_type: str) -> dict[str, list[dict[str, Any]]]:
+    """Process key → the auto-start rules of its latest version, for the processes whose
+    latest version has rules for `object_type`."""
+    hit = _listening.get(object_type)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    keys = {
+        d.key
+        for d in ProcessDefinition.objects(auto_start_types=object_type, removed_at=None).only(
+            "key"
+        )
+    }
+    found: dict[str, list[dict[str, Any]]] = {}
+    for key in sorted(keys):
+        latest = (
+            ProcessDefinition.objects(kind="bpmn", key=key, removed_at=None)
+            .only("auto_start")
+            .order_by("-version")
+            .first()
+        )
+        rules = [dict(r) for r in (latest.auto_start or [])] if latest is not None else []
+        if any(r.get("object_type") == object_type for r in rules):
+            found[key] = rules
+    _listening[object_type] = (time.monotonic() + RULES_TTL_SECONDS, found)
     return found
 
 
