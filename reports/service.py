@@ -26,10 +26,12 @@ from engine.models import utcnow
 from . import render, templates
 from .errors import ReportInvalid, ReportNotReady, ReportRunNotFound
 from .models import OUTPUT_FORMATS, ReportRun
-from .sources import clean_params, get_source
+from .sources import clean_params, estimated_size, get_source
 
 JOB_KIND = "report_render"
 MAX_OUTPUT_BYTES = 200 * 1024 * 1024
+# A source over a collection larger than this renders in the background unless told.
+BACKGROUND_FROM_DOCUMENTS = 20_000
 
 
 def _actor_of(run: ReportRun) -> Actor:
@@ -48,9 +50,13 @@ def start(
     template_id: str | None = None,
     params: dict[str, Any] | None = None,
     fmt: str = "",
-    background: bool = False,
+    background: bool | None = False,
 ) -> ReportRun:
-    """Check the request and run it now, or queue it; return the run."""
+    """Check the request and run it now, or queue it; return the run.
+
+    `background=None` decides by size: a source that may scan more than
+    BACKGROUND_FROM_DOCUMENTS documents is queued, anything smaller renders now.
+    """
     values = {k: v for k, v in (params or {}).items() if v not in (None, "")}
     if template_id:
         template = templates.get_template(template_id)
@@ -66,6 +72,8 @@ def start(
     if fmt not in OUTPUT_FORMATS:
         raise ReportInvalid("unknown output format", {"format": list(OUTPUT_FORMATS)})
     clean_params(get_source(source), values)  # a bad parameter is a 422 now, not a failed job
+    if background is None:
+        background = estimated_size(source) > BACKGROUND_FROM_DOCUMENTS
     run = ReportRun(
         source=source,
         template_id=ObjectId(str(template_id)) if template_id else None,

@@ -1136,6 +1136,24 @@ SOURCES: dict[str, Source] = {
 }
 
 
+# The collection each source scans (the dossier and process statistics read a few documents).
+SCANNED: dict[str, Any] = {
+    "contracts_by_stage": Contract,
+    "invoices": Invoice,
+    "deliveries": Delivery,
+    "actions": Action,
+    "document_flow": RegistrationCard,
+    "appeals": CitizenAppeal,
+    "assignments": Assignment,
+}
+
+
+def estimated_size(key: str) -> int:
+    """How many documents the source may scan: the collection's size from its metadata."""
+    model = SCANNED.get(key)
+    return int(model._get_collection().estimated_document_count()) if model else 0
+
+
 def get_source(key: str) -> Source:
     """A built-in source by key."""
     found = SOURCES.get(key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from openpyxl import Workbook, load_workbook
 
@@ -13,6 +14,7 @@ from accounts import service as accounts
 from engine import jobs
 from engine.models import utcnow
 from registry import actions, organizations
+from reports import service
 
 Headers = dict[str, str]
 
@@ -199,3 +201,20 @@ def test_periods_out_of_range_are_refused(client: FlaskClient, users: dict[str, 
         json={"source": "actions", "params": {"date_to": "9999-12-31"}},
     )
     assert far.status_code == 422 and "date_to" in far.json["errors"]
+
+
+def test_a_report_over_a_large_collection_goes_to_the_background(
+    client: FlaskClient, users: dict[str, Headers], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _secret_calls(3)
+    monkeypatch.setattr(service, "BACKGROUND_FROM_DOCUMENTS", 2)
+    large = client.post("/api/v1/reports/runs", headers=users["alice"], json={"source": "actions"})
+    assert large.json["status"] == "pending" and large.json["background"] is True
+    small = client.post("/api/v1/reports/runs", headers=users["alice"], json={"source": "invoices"})
+    assert small.json["status"] == "done" and small.json["background"] is False
+    told = client.post(
+        "/api/v1/reports/runs",
+        headers=users["alice"],
+        json={"source": "actions", "background": False},
+    )
+    assert told.json["status"] == "done"

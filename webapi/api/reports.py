@@ -95,7 +95,12 @@ class RunInput(Strict):
     params = _VALUES
     format = fields.String(validate=validate.OneOf(["xlsx", "docx", "pdf"]))
     background = fields.Boolean(
-        load_default=False, metadata={"description": "render as a background job"}
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "render as a background job; left out or null: when the report "
+            "scans a large collection"
+        },
     )
 
     @ma.validates_schema
