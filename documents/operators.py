@@ -3,7 +3,7 @@
 
     <spiffworkflow:serviceTaskOperator id="sign" resultVariable="signature_id">
       <spiffworkflow:parameters>
-        <spiffworkflow:parameter id="by" type="str" value="head"/>
+        <spiffworkflow:parameter id="file_id" type="str" value="answer_file_id"/>
       </spiffworkflow:parameters>
     </spiffworkflow:serviceTaskOperator>
 
@@ -17,9 +17,13 @@
   code or an id) with the journal's next number; returns `{number, card_id}`.
 - `transfer_to_case`: mark the subject document's card executed and file it into a case
   (`case_index`, the journal's by default); returns the case index.
-- `register_appeal`, `appeal_redirect`, `appeal_extend`, `appeal_answer`: the 59-FZ steps
-  of documents/appeals.py on the appeal (`appeal_id`, else the subject); each notice to the
-  authors is logged on the appeal.
+- `record_resolution`: a manager's resolution on the document's card (executor, deadline,
+  control, in work), routing the executor's and the controller's lanes.
+- `register_appeal`, `appeal_terms`, `appeal_assign`, `appeal_redirect`, `appeal_extend`,
+  `appeal_answer`: the 59-FZ steps of documents/appeals.py on the appeal (`appeal_id`,
+  else the subject); each notice to the authors is logged on the appeal.
+
+docs/operators.md describes every parameter.
 
 Each is safe to run again (a retried step, an instance re-run after a conflict): it
 returns what the first run made instead of making it twice.
