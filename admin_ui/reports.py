@@ -41,6 +41,14 @@ REPORT_TITLES = {
     "assignments": _l("Assignments per executor"),
     "processes": _l("Process statistics"),
 }
+STAGE_LABELS = {
+    "draft": _l("draft"),
+    "approval": _l("approval"),
+    "signed": _l("signed"),
+    "in_force": _l("in force"),
+    "closed": _l("closed"),
+    "terminated": _l("terminated"),
+}
 PERIOD_ONLY = ("date_from", "date_to", "manager")
 
 
@@ -74,6 +82,8 @@ def report_chart(key: str) -> Response:
     data["title"] = str(CHART_TITLES.get(key, data["title"]))
     for dataset in data["datasets"]:
         dataset["label"] = str(DATASET_LABELS.get(dataset["key"], dataset["label"]))
+    if key == "sales_funnel":
+        data["labels"] = [str(STAGE_LABELS.get(label, label)) for label in data["labels"]]
     return jsonify(data)
 
 

@@ -39,7 +39,7 @@ def test_chart_series_and_exports(sign_in: SignIn) -> None:
     client = sign_in("manager")
     data = client.get("/ui/reports/charts/sales_funnel.json").json
     assert data["datasets"][0]["label"] == "Договоры"
-    assert data["datasets"][0]["data"][data["labels"].index("signed")] == 2
+    assert data["datasets"][0]["data"][data["labels"].index("подписан")] == 2
     csv = client.get("/ui/reports/charts/sales_funnel.csv")
     assert csv.mimetype == "text/csv" and "signed,2," in csv.get_data(as_text=True)
     assert client.get("/ui/reports/charts/sales_funnel.exe").status_code == 404
