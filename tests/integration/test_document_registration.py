@@ -16,9 +16,9 @@ from accounts import service as accounts
 from documents import cards, nomenclature
 from documents import operators as documents_operators
 from documents.models import RegistrationCard, TransferLog
-from engine import definitions, instances, jobs
+from engine import autostart, definitions, instances, jobs
 from engine.actor import Actor
-from engine.models import utcnow
+from engine.models import ProcessInstance, utcnow
 from mail import operators as mail_operators
 from mail.models import Notification
 from tests.mail_helpers import make_user
@@ -36,6 +36,8 @@ __all__ = ["documents_operators", "mail_operators"]  # importing registers the o
 @pytest.fixture()
 def procedure(db: None) -> None:
     definitions.deploy(BPMN.read_bytes(), BPMN.name, "test")
+    # The tests start it themselves (with short terms); one switches the auto-start on.
+    autostart.set_enabled("document_registration", False, CLERK)
     journal(code="ВХ", case_index="01-05")
     nom = nomenclature.create_nomenclature(CLERK, utcnow().year)
     nomenclature.add_case(CLERK, nom.id, "01-05", "Входящая переписка", 5, "ст. 70")
@@ -113,14 +115,27 @@ def test_register_resolve_execute_rework_accept_and_file(procedure: None) -> Non
 
 
 def test_a_document_registered_by_hand_keeps_its_number(procedure: None) -> None:
-    doc = document(title="Зарегистрирован вручную")
-    card = cards.register_document(CLERK, doc.id, journal(code="ВХ2").id)
+    doc = document(kind="internal", title="Служебная записка")
+    card = cards.register_document(CLERK, doc.id, journal(code="ВН", kind="internal").id)
     # Registration started the procedure itself (it is deployed).
     started = instances.get(card.process_instance_id)
     assert instances.variables(started)["card_id"] == str(card.id)
-    at_resolution = complete(started, "check_requisites", OFFICE, requisites_ok=True, journal="ВХ")
+    at_resolution = complete(started, "check_requisites", OFFICE, requisites_ok=True, journal="ВН")
     assert instances.variables(at_resolution)["registration"]["number"] == card.number
     assert RegistrationCard.objects(document_id=doc.id).count() == 1
+
+
+def test_an_incoming_document_starts_it_when_created(procedure: None) -> None:
+    autostart.set_enabled("document_registration", True, CLERK)
+    doc = document(kind="incoming", title="Входящее")
+    [started] = ProcessInstance.objects(process_key="document_registration")
+    assert started.subject["id"] == str(doc.id)
+    at_resolution = complete(
+        instances.get(started.id), "check_requisites", OFFICE, requisites_ok=True, journal="ВХ"
+    )
+    card = cards.card_of_document(CLERK, doc.id)
+    assert card.process_instance_id is None  # registered by the procedure itself
+    assert instances.variables(at_resolution)["registration"]["card_id"] == str(card.id)
 
 
 def test_the_deadline_timer_tells_the_controller_and_executor(
