@@ -20,7 +20,7 @@ FULL: dict[str, Callable[[], Result]] = {
 }
 SMOKE: dict[str, Callable[[], Result]] = {
     "lifecycle": lambda: scenarios.lifecycle(5),
-    "long_and_wide": lambda: scenarios.long_and_wide((20, 60), 5),
+    "long_and_wide": lambda: scenarios.long_and_wide((20, 60), 5, 1),
     "inbox": lambda: scenarios.inbox(300, users=10, groups=3, pages=3),
     "timers": lambda: scenarios.timers(5),
     "http": lambda: scenarios.http(4, (2,)),

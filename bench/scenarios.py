@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import random
+import statistics
 import threading
 import time
 import urllib.request
@@ -97,13 +99,16 @@ def lifecycle(n: int) -> Result:
     )
 
 
-def long_and_wide(rounds: tuple[int, int] = (1000, 3000), approvers: int = 300) -> Result:
+def long_and_wide(
+    rounds: tuple[int, int] = (1000, 3000), approvers: int = 300, repeats: int = 3
+) -> Result:
     """A gateway loop of n and 3n rounds (growth must be linear), and a parallel approval
-    by many approvers with the state serialized after each approval (engine time only)."""
+    by many approvers with the state serialized after each approval (engine time only);
+    each the median of `repeats` runs."""
     loop = _specs("loop.bpmn", "counting_loop")
     figures: dict[str, Any] = {}
     for size in rounds:
-        seconds, runner = timed(lambda size=size: _run_loop(loop, size))
+        seconds, runner = _median_of(repeats, lambda size=size: _run_loop(loop, size))
         figures[f"loop_{size}_seconds"] = seconds
         figures[f"loop_{size}_state_bytes"] = len(runner.dump())
     figures["loop_ratio_3x"] = (
@@ -123,15 +128,33 @@ def long_and_wide(rounds: tuple[int, int] = (1000, 3000), approvers: int = 300) 
         assert runner.completed
         return len(state)
 
-    seconds, size = timed(approve_all)
+    seconds, size = _median_of(repeats, approve_all)
     figures.update(
-        {f"approval_{approvers}_seconds": seconds, f"approval_{approvers}_final_state_bytes": size}
+        {
+            f"approval_{approvers}_seconds": seconds,
+            f"approval_{approvers}_final_state_bytes": size,
+            "repeats": repeats,
+        }
     )
     return Result(
         "long_and_wide",
         figures,
         {"loop_ratio_3x": "<= 3.5", f"approval_{approvers}_seconds": "<= 1.0"},
     )
+
+
+def _median_of(repeats: int, fn: Any) -> tuple[float, Any]:
+    """The median time of `repeats` runs (each on a collected heap) and the last result.
+
+    A single run of a fraction of a second swings by half on a shared machine; the
+    median of a few is what the ratio is taken of.
+    """
+    samples, result = [], None
+    for _ in range(repeats):
+        gc.collect()
+        seconds, result = timed(fn)
+        samples.append(seconds)
+    return statistics.median(samples), result
 
 
 def _run_loop(specs: runtime.Specs, size: int) -> runtime.Runner:
