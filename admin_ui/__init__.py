@@ -16,6 +16,7 @@ from . import (
     organizations,
     pages,
     procedures,
+    records,
     reports,
     security,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "organizations",
     "pages",
     "procedures",
+    "records",
     "reports",
 ]
 
