@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,12 +122,21 @@ def _user_task_meta(
 
 def _check_references(root: etree._Element, errors: list[str]) -> None:
     """Sequence flows must connect elements that exist (the schema does not check it)."""
-    ids = {node.get("id") for node in root.iter() if node.get("id")}
+    counts = Counter(node.get("id") for node in root.iter() if node.get("id"))
+    shared: set[str] = set()
     for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         for attr in ("sourceRef", "targetRef"):
             ref = flow.get(attr)
-            if ref not in ids:
+            if ref not in counts:
                 errors.append(f"sequence flow {flow.get('id')}: {attr} {ref!r} does not exist")
+            elif counts[ref] > 1 and ref not in shared:
+                # SpiffWorkflow finds a flow node by the first element with its id; a task
+                # named like its operator (id="sign" calling "sign") breaks its parse.
+                shared.add(ref)
+                errors.append(
+                    f"element id {ref!r} is used by {counts[ref]} elements (a task named like "
+                    "its operator or a form field?): give the task an id of its own"
+                )
 
 
 def _message_starts(root: etree._Element, process_id: str) -> list[str]:

@@ -15,7 +15,7 @@ from documents import operators as documents_operators
 from documents.models import CitizenAppeal, OperatorEffect, Signature
 from engine import definitions, instances, operators, subjects
 from engine.actor import Actor
-from engine.errors import ProcessError
+from engine.errors import DefinitionInvalid, ProcessError
 from engine.models import ProcessInstance, utcnow
 
 from .documents_helpers import CLERK, document, journal, stream
@@ -298,3 +298,10 @@ def test_appeal_terms_before_registration_and_a_missing_executor(db: None) -> No
     assert "appeal_id" not in terms.data
     with pytest.raises(ProcessError, match="appeal_assign: the process has no subject"):
         call("appeal_assign", {"executor": "ivan"}, None)
+
+
+def test_a_task_named_like_its_operator_is_refused_with_a_clear_reason(db: None) -> None:
+    clash = SIGN_BPMN.replace(b'"sign_it"', b'"sign"')
+    with pytest.raises(DefinitionInvalid) as caught:
+        definitions.deploy(clash, "clash.bpmn", "test")
+    assert "element id 'sign' is used by 2 elements" in caught.value.errors["diagram"][0]
