@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from . import (
     correspondence,
     i18n,
+    linear,
     mailbox,
     monitor,
     organizations,
@@ -25,6 +26,7 @@ from .blueprint import bp
 __all__ = [
     "correspondence",
     "init_app",
+    "linear",
     "mailbox",
     "monitor",
     "organizations",

@@ -13,6 +13,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from accounts.models import Group, User
 from engine import access, repository
 from engine.actor import Actor
 from engine.models import utcnow
@@ -184,3 +185,24 @@ def _due_dates(instance_ids: list[ObjectId]) -> dict[str, datetime]:
         {"task_guid": 1, "due_at": 1},
     )
     return {doc["task_guid"]: doc["due_at"] for doc in found}
+
+
+@dataclass
+class Principal:
+    """Someone a task can go to: a user name or group:NAME, with a label to show."""
+
+    value: str
+    label: str
+
+
+def executor_choices() -> list[Principal]:
+    """Active people (not API clients) and the groups, for executor pickers."""
+    people = User.objects(active=True, is_machine=False).only("username", "full_name", "groups")
+    choices: list[Principal] = []
+    groups: set[str] = set(Group.objects.distinct("name"))
+    for user in people.order_by("username"):
+        label = f"{user.full_name} ({user.username})" if user.full_name else user.username
+        choices.append(Principal(user.username, label))
+        groups.update(user.groups)
+    choices.extend(Principal(f"group:{name}", f"group:{name}") for name in sorted(groups))
+    return choices
