@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from accounts import service as accounts
+from accounts import signin_limit
 from accounts.errors import InvalidCredentials
 from engine.errors import EngineError, InvalidInput, NotFound, PermissionDenied
 
@@ -33,9 +34,20 @@ def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("login.html", next_url=next_url, username="")
     username = request.form.get("username", "").strip()
+    client = request.remote_addr or "unknown"
+    wait = signin_limit.blocked(username, client)
+    if wait is not None:
+        minutes = max(1, -(-wait // 60))
+        return render_template(
+            "login.html",
+            next_url=next_url,
+            username=username,
+            error=_("Too many failed attempts. Try again in %(minutes)s min.", minutes=minutes),
+        ), 429
     try:
         user = accounts.authenticate(username, request.form.get("password", ""))
     except InvalidCredentials:
+        signin_limit.record_failure(username, client)
         return render_template(
             "login.html",
             next_url=next_url,
