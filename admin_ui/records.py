@@ -15,13 +15,14 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from documents import appeals, cards, files, journals, nomenclature, office, signatures
-from documents.errors import DocumentsInvalid
+from documents.errors import DocumentsInvalid, NoSigningKey
 from documents.models import DOCUMENT_KINDS
 from engine.errors import EngineError
 
 from .blueprint import bp
 from .i18n import form_message
 from .pages import flash_error
+from .queries import executor_choices
 from .security import current_actor
 
 CARD_TABS = ("documents", "acquaintance", "transfers", "signatures")
@@ -176,6 +177,7 @@ def record_card(card_id: str) -> str:
     if request.headers.get("HX-Target") == "tab-panel":
         return render_template("records/_tab.html", **data)
     data["journal"] = journals.get_journal(actor, card.journal_id)
+    data["people"] = [p for p in executor_choices() if not p.value.startswith("group:")]
     return render_template("records/card.html", **data)
 
 
@@ -242,7 +244,10 @@ def record_sign(card_id: str) -> Response:
     card = cards.get_card(actor, card_id)
     secret = str(current_app.config["SECRET_KEY"])
     try:
-        if not signatures.list_keys(actor.username):
+        try:
+            signatures.active_key(actor.username)
+        except NoSigningKey:
+            # A clerk signs without a separate key-issuing step; the key is self-issued.
             signatures.issue_key(actor.username, secret)
         signatures.sign_file(
             actor, request.form.get("file_id", ""), secret, document_id=card.document_id

@@ -146,3 +146,17 @@ def test_appeals_and_nomenclature_pages(sign_in: SignIn) -> None:
     assert "01-05" in page and "Переписка с поставщиками" in page
     appeals = client.get("/ui/records/appeals?overdue=1")
     assert appeals.status_code == 200
+
+
+def test_send_without_the_execution_procedure_says_so(sign_in: SignIn) -> None:
+    client = sign_in("manager")
+    _, location = _register(client, _journal())
+    token = csrf_of(client.get(location).get_data(as_text=True))
+    response = client.post(
+        f"{location}/send",
+        data={"csrf_token": token, "executor": "designer"},
+        follow_redirects=True,
+    )
+    assert "document_execution" in response.get_data(as_text=True)  # the flash says why
+    (card,) = cards.list_cards(CLERK)
+    assert card.status == "registered" and card.assignments == []
