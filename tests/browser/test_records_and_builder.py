@@ -14,6 +14,8 @@ from accounts import service as accounts
 from documents import cards, journals
 from engine import definitions, instances
 from engine.actor import Actor
+from mail.models import Notification
+from tests.mail_helpers import drain
 
 from .conftest import DATA, sign_in
 
@@ -32,7 +34,9 @@ def test_clerk_registers_a_letter_and_the_executor_completes_it(
     accounts.create_user("executor", "executor-password", ["staff"], full_name="Егор Исполнитель")
     journal = journals.create_journal(CLERK, "ВХ", "Входящие письма", "incoming", "{journal}-{seq}")
     definitions.deploy(
-        (DATA / "document_execution.bpmn").read_bytes(), "document_execution.bpmn", "test"
+        (DATA.parents[2] / "bpmn" / "document_execution.bpmn").read_bytes(),
+        "document_execution.bpmn",
+        "test",
     )
 
     sign_in(page, served, "clerk")
@@ -75,8 +79,10 @@ def test_clerk_registers_a_letter_and_the_executor_completes_it(
     expect(page.locator(".flash.success")).to_contain_text("Execute the document")
     expect(page.locator("#task-list")).not_to_contain_text("Execute the document")
 
+    drain()  # the sender is told by a background job (no worker runs in these tests)
     (card,) = cards.list_cards(CLERK)
     assert instances.get(card.assignments[0]["instance_id"])["status"] == "completed"
+    assert Notification.objects(user="clerk", title__contains=card.number).count() == 1
 
 
 def test_user_builds_a_three_step_linear_procedure(served: str, page: Page, shot: Shot) -> None:

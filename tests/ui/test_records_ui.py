@@ -10,7 +10,7 @@ from collections.abc import Callable
 from flask.testing import FlaskClient
 
 from documents import cards, journals, nomenclature
-from engine import definitions
+from engine import definitions, instances
 from engine.actor import Actor
 from webapi.config import PROJECT_ROOT
 
@@ -18,7 +18,7 @@ from .conftest import csrf_of
 
 SignIn = Callable[[str], FlaskClient]
 CLERK = Actor("manager", frozenset({"sales"}))
-EXECUTION_BPMN = PROJECT_ROOT / "tests" / "browser" / "data" / "document_execution.bpmn"
+EXECUTION_BPMN = PROJECT_ROOT / "bpmn" / "document_execution.bpmn"
 
 
 def _journal(kind: str = "incoming", code: str = "ВХ") -> str:
@@ -148,7 +148,7 @@ def test_appeals_and_nomenclature_pages(sign_in: SignIn) -> None:
     assert appeals.status_code == 200
 
 
-def test_send_without_the_execution_procedure_says_so(sign_in: SignIn) -> None:
+def test_send_to_an_executor_starts_the_shipped_procedure(sign_in: SignIn) -> None:
     client = sign_in("manager")
     _, location = _register(client, _journal())
     token = csrf_of(client.get(location).get_data(as_text=True))
@@ -157,6 +157,7 @@ def test_send_without_the_execution_procedure_says_so(sign_in: SignIn) -> None:
         data={"csrf_token": token, "executor": "designer"},
         follow_redirects=True,
     )
-    assert "document_execution" in response.get_data(as_text=True)  # the flash says why
+    assert response.status_code == 200
     (card,) = cards.list_cards(CLERK)
-    assert card.status == "registered" and card.assignments == []
+    assert [a["executor"] for a in card.assignments] == ["designer"]
+    assert instances.get(card.assignments[0]["instance_id"])["process_key"] == "document_execution"
