@@ -232,13 +232,18 @@ def inbox(tasks: int, users: int = 500, groups: int = 50, pages: int = 20) -> Re
 
 
 def _plan(actor: Actor) -> str:
-    query = {"status": "open", "owners": "group:g1"}
+    # The first query of a page: one principal, the inbox's first due window.
+    query = {
+        "status": "open",
+        "owners": "group:g1",
+        "due_sort": {"$lt": utcnow() + queries.INBOX_WINDOW},
+    }
     try:
         explained = (
             HumanTask._get_collection()
             .find(query)
-            .sort([("due_at", 1), ("_id", 1)])
-            .limit(50)
+            .sort([("due_sort", 1), ("_id", 1)])
+            .limit(51)
             .explain()
         )
     except Exception as exc:  # the embedded database may not explain: say so
