@@ -297,6 +297,18 @@ def _inbox_stream(
     order = [("due_sort", 1), ("_id", 1)]
     rows: list[dict[str, Any]] = []
     bounds: dict[str, Any] = {}
+    if after is not None and after[0] < NO_DUE:
+        # One query from the cursor's moment on, its ties already shown dropped here (a
+        # round trip less per principal than asking for the ties apart); only when more
+        # than n ties were shown already does the exact two-query form follow.
+        ranged: dict[str, Any] = {"$gte": after[0]}
+        if upper is not None:
+            ranged["$lt"] = upper
+        fetched = list(tasks.find({**query, "due_sort": ranged}).sort(order).limit(2 * n))
+        rows = [t for t in fetched if _task_key(t) > after]
+        if len(rows) >= n or len(fetched) < 2 * n:
+            return rows[:n]
+        rows = []
     if after is not None:
         rows = list(
             tasks.find({**query, "due_sort": after[0], "_id": {"$gt": after[1]}})

@@ -90,3 +90,15 @@ def test_only_tasks_without_a_due_date_page_by_id(db: None) -> None:
     names = _walk(Actor("ann"), 4)
     assert len(names) == len(set(names)) == 30
     assert names[-15:] == [f"N{i}" for i in range(1, 30, 2)]
+
+
+def test_many_tasks_due_at_one_moment_page_by_id(db: None) -> None:
+    due = utcnow() + timedelta(days=2)
+    HumanTask._get_collection().insert_many(
+        [
+            {"task_guid": f"s{i}", "name": f"S{i}", "status": "open", "owners": ["ann"]}
+            | {"due_at": due, "due_sort": due}
+            for i in range(25)
+        ]
+    )
+    assert _walk(Actor("ann"), 3) == [f"S{i}" for i in range(25)]
