@@ -6,7 +6,7 @@ import argparse
 import logging
 from collections.abc import Callable
 
-from . import reports_bench, scenarios
+from . import pages_bench, reports_bench, scenarios
 from .harness import Result
 
 FULL: dict[str, Callable[[], Result]] = {
@@ -17,6 +17,7 @@ FULL: dict[str, Callable[[], Result]] = {
     "http": lambda: scenarios.http(400),
     "timeline": lambda: scenarios.timeline(10_000),
     "reports": reports_bench.reports,
+    "pages": pages_bench.pages,
 }
 SMOKE: dict[str, Callable[[], Result]] = {
     "lifecycle": lambda: scenarios.lifecycle(5),
@@ -26,6 +27,7 @@ SMOKE: dict[str, Callable[[], Result]] = {
     "http": lambda: scenarios.http(4, (2,)),
     "timeline": lambda: scenarios.timeline(20),
     "reports": reports_bench.smoke,
+    "pages": pages_bench.smoke,
 }
 
 
