@@ -1,0 +1,1 @@
+"""Sales: pipelines of stages, deals moving through them, and the funnel figures."""

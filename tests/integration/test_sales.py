@@ -1,0 +1,168 @@
+"""Sales pipelines and deals against the real database: stage rules, the stage log, the
+won → contract_approval start, and the funnel figures against an independent count."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from accounts import service as accounts
+from engine import definitions
+from engine.actor import Actor
+from engine.models import ProcessInstance
+from registry import contacts, organizations, products
+from registry import operators as _registry_operators  # noqa: F401 - subject types
+from registry.errors import RegistryForbidden, RegistryInvalid, StaleObject
+from registry.models import Contract
+from sales import deals, pipelines
+from sales.errors import DealClosed, DealNotFound
+from sales.models import Deal
+
+pytestmark = pytest.mark.usefixtures("db")
+
+BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+ADMIN = Actor("root", is_admin=True)
+ALICE = Actor("alice", frozenset({"sales"}))
+EVE = Actor("eve")  # no groups: sees only what is open to everyone
+STAGES: list[dict[str, Any]] = [
+    {"key": "lead", "name": "Lead", "probability": 10},
+    {"key": "offer", "name": "Offer", "probability": 40},
+    {"key": "talks", "name": "Negotiation", "probability": 70},
+    {"key": "won", "name": "Won", "kind": "won", "process_key": "contract_approval"},
+    {"key": "lost", "name": "Lost", "kind": "lost"},
+]
+
+
+@pytest.fixture()
+def pipeline() -> Any:
+    return pipelines.create(ADMIN, {"key": "b2b", "name": "B2B", "stages": STAGES})
+
+
+@pytest.fixture()
+def org() -> Any:
+    return organizations.create(ALICE, {"name": "ООО «Ромашка»", "restricted": True})
+
+
+def deal(pipeline: Any, org: Any, **values: Any) -> Any:
+    return deals.create(
+        ALICE,
+        {"pipeline": "b2b", "organization": str(org.id), "title": "Поставка", **values},
+    )
+
+
+def test_pipeline_needs_open_won_and_lost_stages_and_an_editor() -> None:
+    with pytest.raises(RegistryInvalid) as bad:
+        pipelines.create(ADMIN, {"key": "x", "name": "X", "stages": STAGES[:3]})
+    assert "needs a stage of kind won" in bad.value.errors["stages"]
+    with pytest.raises(RegistryInvalid) as dup:
+        pipelines.create(ADMIN, {"key": "x", "name": "X", "stages": [*STAGES, STAGES[0]]})
+    assert "stages.5.key" in dup.value.errors
+    with pytest.raises(RegistryForbidden):
+        pipelines.create(ALICE, {"key": "x", "name": "X", "stages": STAGES})
+
+
+def test_lines_give_the_amount_and_the_stage_the_probability(pipeline: Any, org: Any) -> None:
+    widget = products.create(ADMIN, {"code": "W-1", "name": "Widget", "price": "199.99"})
+    made = deal(
+        pipeline,
+        org,
+        lines=[
+            {"product": str(widget.id), "quantity": "3", "discount": "10"},
+            {"product": str(widget.id), "quantity": "0.5", "price": "1000.01"},
+        ],
+    )
+    # 3 × 199.99 × 0.9 = 539.973 → 539.97; 0.5 × 1000.01 = 500.005 → 500.01 (half up)
+    assert [line.amount for line in made.lines] == [Decimal("539.97"), Decimal("500.01")]
+    assert made.amount == Decimal("1039.98")
+    assert (made.stage, made.probability, made.responsible) == ("lead", 10, "alice")
+    with pytest.raises(RegistryInvalid) as bad:
+        deal(pipeline, org, lines=[{"product": str(org.id), "quantity": "-1"}])
+    assert "lines.0.product" in bad.value.errors
+
+
+def test_contacts_must_belong_to_the_organization(pipeline: Any, org: Any) -> None:
+    other = organizations.create(ALICE, {"name": "Other"})
+    stranger = contacts.create(ALICE, {"organization": str(other.id), "name": "Stranger"})
+    mine = contacts.create(ALICE, {"organization": str(org.id), "name": "Иван"})
+    with pytest.raises(RegistryInvalid) as bad:
+        deal(pipeline, org, contacts=[str(mine.id), str(stranger.id)])
+    assert list(bad.value.errors) == ["contacts.1"]
+    assert deal(pipeline, org, contacts=[str(mine.id)]).contacts == [mine.id]
+
+
+def test_every_stage_change_is_logged_and_lost_needs_a_reason(pipeline: Any, org: Any) -> None:
+    made = deal(pipeline, org, amount="5000")
+    moved = deals.move(ALICE, made.id, "offer", expected_version=made.version)
+    assert moved.probability == 40
+    with pytest.raises(RegistryInvalid) as bad:
+        deals.move(ALICE, made.id, "lost")
+    assert "lost_reason" in bad.value.errors
+    lost = deals.move(ALICE, made.id, "lost", lost_reason="too expensive")
+    stored = Deal.objects(id=made.id).get()
+    assert [e.stage for e in stored.stage_log] == ["lead", "offer", "lost"]
+    assert all(
+        e.left_at == n.at for e, n in zip(stored.stage_log, stored.stage_log[1:], strict=False)
+    )
+    assert stored.stage_log[-1].left_at is None
+    assert (lost.stage_kind, lost.probability, lost.lost_reason) == ("lost", 0, "too expensive")
+    assert stored.closed_at is not None
+    # A lost deal may be reopened; the reason goes.
+    reopened = deals.move(ALICE, made.id, "talks")
+    assert (reopened.lost_reason, reopened.closed_at, reopened.probability) == ("", None, 70)
+
+
+def test_a_stale_version_is_refused_with_the_current_one(pipeline: Any, org: Any) -> None:
+    made = deal(pipeline, org, amount="100")
+    deals.update(ALICE, made.id, {"amount": "200"}, expected_version=1)
+    with pytest.raises(StaleObject) as stale:
+        deals.move(ALICE, made.id, "offer", expected_version=1)
+    assert stale.value.errors == {"current_version": 2}
+    assert Deal.objects(id=made.id).get().stage == "lead"
+
+
+def test_access_is_the_organizations_and_applied_in_the_query(pipeline: Any, org: Any) -> None:
+    made = deal(pipeline, org, amount="100")
+    open_org = organizations.create(ALICE, {"name": "Open"})
+    visible = deals.create(
+        ALICE, {"pipeline": "b2b", "organization": str(open_org.id), "title": "Open deal"}
+    )
+    with pytest.raises(DealNotFound):
+        deals.get(EVE, made.id)
+    assert [d.id for d in deals.find(EVE).items] == [visible.id]
+    assert {d.id for d in deals.find(ALICE).items} == {made.id, visible.id}
+    board = deals.board(EVE, "b2b")
+    assert [len(c["deals"]) for c in board["columns"]] == [1, 0, 0, 0, 0]
+
+
+@pytest.fixture()
+def approval(db: None) -> None:
+    accounts.create_user("alice", "password-alice-1", ["sales"])
+    for name in ("contract_approval_approvers.dmn", "contract_approval.bpmn"):
+        definitions.deploy((BPMN_DIR / name).read_bytes(), name, "designer")
+
+
+@pytest.mark.usefixtures("approval")
+def test_won_starts_contract_approval_once_with_the_deals_contract(pipeline: Any, org: Any) -> None:
+    made = deal(pipeline, org, amount="250000", title="Поставка насосов")
+    won = deals.move(ALICE, made.id, "won")
+    contract = Contract.objects(id=won.contract).get()
+    assert (contract.organization, contract.amount, contract.subject, contract.role) == (
+        org.id,
+        Decimal("250000.00"),
+        "Поставка насосов",
+        "executor",
+    )
+    started = list(ProcessInstance.objects(process_key="contract_approval"))
+    assert len(started) == 1
+    assert started[0].subject["id"] == str(contract.id)
+    assert started[0].id == won.stage_log[-1].instance_id
+    # A retried start (e.g. after a crash) returns the same instance and makes no contract.
+    again = deals.start_procedure(ALICE, Deal.objects(id=made.id).get())
+    assert again is not None and again["_id"] == started[0].id
+    assert ProcessInstance.objects(process_key="contract_approval").count() == 1
+    assert Contract.objects(organization=org.id).count() == 1
+    with pytest.raises(DealClosed):
+        deals.move(ALICE, made.id, "lost", lost_reason="changed our mind")
