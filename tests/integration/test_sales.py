@@ -3,6 +3,8 @@ won → contract_approval start, and the funnel figures against an independent c
 
 from __future__ import annotations
 
+import random
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,12 @@ import pytest
 from accounts import service as accounts
 from engine import definitions
 from engine.actor import Actor
-from engine.models import ProcessInstance
+from engine.models import ProcessInstance, utcnow
 from registry import contacts, organizations, products
 from registry import operators as _registry_operators  # noqa: F401 - subject types
 from registry.errors import RegistryForbidden, RegistryInvalid, StaleObject
 from registry.models import Contract
-from sales import deals, pipelines
+from sales import analytics, deals, pipelines
 from sales.errors import DealClosed, DealNotFound
 from sales.models import Deal
 
@@ -166,3 +168,89 @@ def test_won_starts_contract_approval_once_with_the_deals_contract(pipeline: Any
     assert Contract.objects(organization=org.id).count() == 1
     with pytest.raises(DealClosed):
         deals.move(ALICE, made.id, "lost", lost_reason="changed our mind")
+
+
+def test_funnel_figures_match_an_independent_count(pipeline: Any, org: Any) -> None:
+
+    rng = random.Random(14)
+    walks = [
+        ["lead"],
+        ["lead", "offer"],
+        ["lead", "offer", "talks"],
+        ["lead", "lost"],
+        ["lead", "offer", "lost"],
+        ["lead", "offer", "talks", "lost"],
+    ]
+    hidden = organizations.create(ADMIN, {"name": "Hidden", "restricted": True})
+    for i in range(30):
+        target = org if i % 5 else hidden
+        actor = ALICE if i % 5 else ADMIN
+        made = deals.create(
+            actor,
+            {
+                "pipeline": "b2b",
+                "organization": str(target.id),
+                "title": f"Deal {i}",
+                "amount": str(rng.randint(1, 10_000_00) / 100),
+                "source": rng.choice(["web", "call"]),
+            },
+        )
+        for stage in rng.choice(walks)[1:]:
+            deals.move(actor, made.id, stage, lost_reason="price")
+    # Stretch the log so times in stage differ: each entry begins a day per step earlier.
+    for stored in Deal.objects():
+        shift = timedelta(days=len(stored.stage_log))
+        for entry in stored.stage_log:
+            entry.at -= shift
+            entry.left_at = entry.left_at - shift if entry.left_at else None
+            shift -= timedelta(days=1)
+        stored.save()
+    figures = analytics.summary(ALICE, "b2b")
+    mine = [d for d in Deal.objects() if d.organization == org.id]
+    assert len(mine) == 24
+    rows = {row["stage"]: row for row in figures["funnel"]}
+    for key in ("lead", "offer", "talks", "won", "lost"):
+        here = [d for d in mine if d.stage == key]
+        ever = [d for d in mine if key in {e.stage for e in d.stage_log}]
+        assert rows[key]["count"] == len(here), key
+        assert rows[key]["amount"] == sum((d.amount for d in here), Decimal(0)), key
+        assert rows[key]["reached"] == len(ever), key
+        spans = [
+            (e.left_at - e.at).total_seconds() / 86400
+            for d in mine
+            for e in d.stage_log
+            if e.stage == key and e.left_at
+        ]
+        expected = round(Decimal(sum(spans) / len(spans)), 2) if spans else None
+        assert rows[key]["average_days_in_stage"] == expected, key
+    lead_reached = rows["lead"]["reached"]
+    assert rows["lead"]["conversion"] == round(Decimal(rows["offer"]["reached"]) / lead_reached, 4)
+    open_deals = [d for d in mine if d.stage_kind == "open"]
+    forecast = sum(Decimal(d.amount_minor * d.probability) for d in open_deals) / 10000
+    assert figures["forecast"] == forecast.quantize(Decimal("0.01"))
+    assert figures["open"] == len(open_deals)
+    assert figures["lost"] == len([d for d in mine if d.stage_kind == "lost"])
+    assert figures["won"] == 0 and figures["win_rate"] == 0
+    web = analytics.summary(ALICE, "b2b", source="web")
+    assert sum(r["count"] for r in web["funnel"]) == len([d for d in mine if d.source == "web"])
+
+
+@pytest.mark.usefixtures("approval")
+def test_win_rate_average_and_cycle_time(pipeline: Any, org: Any) -> None:
+    amounts = ["1000", "3000.50", "250"]
+    made = [deal(pipeline, org, amount=a) for a in amounts]
+    deals.move(ALICE, made[0].id, "won")
+    deals.move(ALICE, made[1].id, "won")
+    deals.move(ALICE, made[2].id, "lost", lost_reason="no budget")
+    now = utcnow()
+    for i, days in ((0, 10), (1, 20)):
+        Deal.objects(id=made[i].id).update(
+            set__created_at=now - timedelta(days=days), set__closed_at=now
+        )
+    figures = analytics.summary(ALICE, "b2b")
+    assert (figures["won"], figures["lost"]) == (2, 1)
+    assert figures["win_rate"] == Decimal("0.6667")
+    assert figures["won_amount"] == Decimal("4000.50")
+    assert figures["average_won_amount"] == Decimal("2000.25")
+    assert figures["average_cycle_days"] == Decimal("15.00")
+    assert figures["forecast"] == 0
