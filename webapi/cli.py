@@ -1,4 +1,4 @@
-"""The `crm` command: serve, deploy, users, tokens, demo data.
+"""The `crm` command: serve, deploy, users, tokens, demo data, backup and restore.
 
 Every command fails with a one-line message and exit code 2 on bad input.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from mongoengine.connection import get_db
 from waitress import create_server
 
 from accounts import service as accounts
@@ -22,6 +23,7 @@ from engine import definitions, retention
 from engine.background import EmbeddedWorker
 from engine.errors import EngineError
 
+from . import backup as backups
 from . import create_app, database
 from .config import Settings
 from .demo import load_demo
@@ -226,6 +228,31 @@ def demo() -> None:
     with _connected() as settings:
         for line in load_demo(settings):
             click.echo(line)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@_guard
+def backup(file: str) -> None:
+    """Write every collection and stored file to FILE (one consistent point in time)."""
+    with _connected():
+        done = backups.backup(get_db(), Path(file))
+        click.echo(
+            f"{done.documents} documents in {done.collections} collections written to {file}"
+            + ("" if done.consistent else " (NOT a consistent snapshot: no transactions)")
+        )
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace the data of a non-empty database.")
+@_guard
+def restore(file: str, force: bool) -> None:
+    """Load a backup FILE into the database (CRM_DB_NAME); refuses a non-empty one."""
+    with _connected():
+        done = backups.restore(get_db(), Path(file), force=force)
+        definitions.forget_cached()
+        click.echo(f"{done.documents} documents in {done.collections} collections restored")
 
 
 @main.group()
