@@ -106,7 +106,9 @@ def summary(
             ]
         )
     )
-    won = won_rows[0] if won_rows else {"count": 0, "amount_minor": 0, "cycle_ms": None}
+    won: dict[str, Any] = (
+        won_rows[0] if won_rows else {"count": 0, "amount_minor": 0, "cycle_ms": None}
+    )
     stages = pipeline.ordered()
     open_keys = [s.key for s in stages if s.kind == "open"]
     won_keys = [s.key for s in stages if s.kind == "won"]
