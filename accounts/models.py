@@ -59,4 +59,35 @@ class ApiToken(Document):
     }
 
 
-ALL_MODELS = (User, Group, ApiToken)
+class Substitution(Document):
+    """`substitute` stands in for `username` from `starts_at` until `ends_at` (UTC)."""
+
+    username = StringField(required=True)
+    substitute = StringField(required=True)
+    starts_at = DateTimeField(required=True)
+    ends_at = DateTimeField(required=True)
+    created_at = DateTimeField(default=utcnow)
+
+    meta = {
+        "collection": "substitutions",
+        # One per absent user (PUT replaces it); looked up by substitute on every request.
+        "indexes": [{"fields": ["username"], "unique": True}, {"fields": ["substitute"]}],
+    }
+
+
+class Department(Document):
+    """A unit of the org structure: its head, its parent unit and its members."""
+
+    name = StringField(required=True, regex=r"^[A-Za-z0-9_.-]{1,64}$")
+    title = StringField(default="")
+    head = StringField(null=True)
+    parent = StringField(null=True)  # the parent department's name
+    members = ListField(StringField())
+
+    meta = {
+        "collection": "departments",
+        "indexes": [{"fields": ["name"], "unique": True}, {"fields": ["members"]}],
+    }
+
+
+ALL_MODELS = (User, Group, ApiToken, Substitution, Department)

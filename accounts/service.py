@@ -16,6 +16,7 @@ from engine.models import utcnow
 
 from .errors import InvalidAccountData, InvalidCredentials, InvalidToken, UserExists, UserNotFound
 from .models import ApiToken, Group, User
+from .substitutes import absent_users
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -26,8 +27,13 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 
 
 def actor_of(user: User) -> Actor:
-    """The engine's view of a user."""
-    return Actor(user.username, frozenset(user.groups), bool(user.is_admin))
+    """The engine's view of a user (with the users they substitute right now)."""
+    return Actor(
+        user.username,
+        frozenset(user.groups),
+        bool(user.is_admin),
+        on_behalf_of=frozenset(absent_users(user.username)),
+    )
 
 
 def create_user(

@@ -6,7 +6,7 @@ from flask import current_app, flash, jsonify, redirect, render_template, reques
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from engine import definitions, instances
+from engine import definitions, instances, start_rights
 from engine.errors import InvalidInput
 from engine.xml import DEFAULT_MAX_BYTES
 
@@ -44,6 +44,7 @@ def procedure_upload() -> Response | tuple[str, int]:
         deployed = definitions.deploy(
             upload.read(limit + 1), upload.filename, current_user().username, max_bytes=limit
         )
+        start_rights.uploaded(deployed, current_user().username)
     except InvalidInput as exc:
         return render_template(
             "procedures/list.html",
@@ -119,6 +120,7 @@ def procedure_deploy() -> tuple[Response, int]:
         deployed = definitions.deploy(
             content, filename, current_user().username, max_bytes=_max_bytes()
         )
+        start_rights.uploaded(deployed, current_user().username)
     except InvalidInput as exc:
         return jsonify({"message": exc.message, "problems": _problems(exc)}), 422
     first = deployed[0]
@@ -135,6 +137,7 @@ def procedure_deploy() -> tuple[Response, int]:
 def procedure_start(key: str) -> Response:
     """Start the latest version of a process; open its first task of the user, if any."""
     actor = current_actor()
+    start_rights.require(key, actor)
     doc = instances.start(key, actor)
     mine = [t for t in doc.get("open_tasks", []) if t.get("assignee") == actor.username]
     if mine:

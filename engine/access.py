@@ -32,12 +32,13 @@ def may_control(instance: dict[str, Any], actor: Actor) -> bool:
 
 
 def inbox_owners(actor: Actor) -> list[str]:
-    """The `owners` entries that put a task in the actor's inbox."""
-    return list(actor.principals)
+    """The `owners` entries that put a task in the actor's inbox (with the users the actor
+    substitutes now: one more flat stream per absent user)."""
+    return list(actor.task_principals)
 
 
 def inbox_filter(actor: Actor) -> dict[str, Any]:
     """Tasks in the actor's inbox: assigned to them, or offered to them and unclaimed."""
     # `owners` is the assignee, or the candidates while nobody has claimed the task: one
     # multikey field, so the inbox is one index range instead of an $or of two.
-    return {"owners": {"$in": actor.principals}}
+    return {"owners": {"$in": actor.task_principals}}

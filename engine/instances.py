@@ -341,9 +341,16 @@ def _record_service_tasks(
 def _visible(task: HumanTask, actor: Actor) -> bool:
     if actor.is_admin:
         return True
-    if task.assignee == actor.username:
+    if task.assignee == actor.username or task.assignee in actor.on_behalf_of:
         return True
-    return bool(set(task.candidates) & set(actor.principals))
+    return bool(set(task.candidates) & set(actor.task_principals))
+
+
+def _on_behalf_of(task: HumanTask, actor: Actor) -> str | None:
+    """The absent user a substitute acts for on this task; None when acting as oneself."""
+    if task.assignee == actor.username or set(task.candidates) & set(actor.principals):
+        return None
+    return actor.stands_in_for(task.assignee or list(task.candidates))
 
 
 def get_task(guid: str, actor: Actor) -> HumanTask:
@@ -364,8 +371,10 @@ def complete_task(guid: str, actor: Actor, data: dict[str, Any] | None = None) -
     task = get_task(guid, actor)
     if task.status != "open":
         raise TaskNotActive(f"task {guid} is {task.status} already")
-    if task.assignee and task.assignee != actor.username and not actor.is_admin:
+    substituted = _on_behalf_of(task, actor)
+    if task.assignee and task.assignee not in (actor.username, substituted) and not actor.is_admin:
         raise TaskNotClaimable(f"task {guid} is claimed by {task.assignee}")
+    behalf = {"on_behalf_of": substituted} if substituted else {}
     errors = validate_form_data(task.form, data)
     if errors:
         raise FormInvalid("the form has errors", errors)
@@ -385,7 +394,9 @@ def complete_task(guid: str, actor: Actor, data: dict[str, Any] | None = None) -
         open_task = next(
             (t for t in doc["open_tasks"] if t["guid"] == guid), {"guid": guid, "name": task.name}
         )
-        events = [_event("task_completed", actor.username, now, open_task, fields=sorted(data))]
+        events = [
+            _event("task_completed", actor.username, now, open_task, fields=sorted(data), **behalf)
+        ]
         _record_service_tasks(runner, actor, now, events)
         runner.complete(guid, data)
         changes = _derive(doc, runner, definition, actor, now, events)

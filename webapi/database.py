@@ -12,6 +12,7 @@ from engine.jobs import ALL_MODELS as JOB_MODELS
 from engine.linear_procedures import ALL_MODELS as LINEAR_MODELS
 from engine.macros import ALL_MODELS as MACRO_MODELS
 from engine.models import ALL_MODELS as ENGINE_MODELS
+from engine.start_rights import ALL_MODELS as START_RIGHTS_MODELS
 from mail.models import ALL_MODELS as MAIL_MODELS
 from registry.models import ALL_MODELS as REGISTRY_MODELS
 from reports.models import ALL_MODELS as REPORT_MODELS
@@ -21,6 +22,7 @@ _MODELS: list[type] = [
     *JOB_MODELS,
     *LINEAR_MODELS,
     *MACRO_MODELS,
+    *START_RIGHTS_MODELS,
     *ACCOUNT_MODELS,
     *DOCUMENT_MODELS,
     *REGISTRY_MODELS,

@@ -83,6 +83,9 @@ class KindQuerySchema(StrictSchema):
 
 class DefinitionListQuerySchema(StrictSchema):
     kind = fields.String(validate=validate.OneOf(["bpmn", "dmn"]))
+    # Only the procedures the caller may start ("me"), on objects of subject_type if given.
+    startable_for = fields.String(validate=validate.OneOf(["me"]))
+    subject_type = fields.String(validate=validate.Length(min=1, max=64))
 
 
 class DefinitionSchema(ma.Schema):

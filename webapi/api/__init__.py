@@ -30,6 +30,7 @@ from . import (
     nomenclature,
     notifications,
     orders,
+    org,
     organizations,
     products,
     reports,
@@ -75,5 +76,6 @@ def register_blueprints(api: Api) -> None:
         orders,
         notifications,
         reports,
+        org,
     ):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")

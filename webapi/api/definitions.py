@@ -7,9 +7,9 @@ from typing import Any
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from engine import autostart, definitions
+from engine import autostart, definitions, start_rights
 from webapi.auth import current_actor, current_user
 from webapi.schemas import (
     DefinitionListQuerySchema,
@@ -39,16 +39,21 @@ class Definitions(MethodView):
         upload = files["file"]
         limit = current_app.config["SETTINGS"].max_bpmn_bytes
         # Read one byte past the limit: enough to tell that a file is too large.
-        return definitions.deploy(
+        deployed = definitions.deploy(
             upload.read(limit + 1), upload.filename, current_user().username, max_bytes=limit
         )
+        start_rights.uploaded(deployed, current_user().username)
+        return deployed
 
     @secured(blp)
     @blp.arguments(DefinitionListQuerySchema, location="query", unknown=None)
     @blp.response(200, DefinitionListSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """The latest version of every definition the caller may see (private ones: their
-        owner, whom they are shared with, admins)."""
+        owner, whom they are shared with, admins). With `startable_for=me`: only the
+        processes the caller may start, and with `subject_type` only those declaring it."""
+        if args.get("startable_for") or args.get("subject_type"):
+            return {"items": start_rights.startable(current_actor(), args.get("subject_type"))}
         return {"items": definitions.list_latest(args.get("kind"), current_actor())}
 
 
@@ -117,3 +122,33 @@ class DefinitionAutoStart(MethodView):
         """Switch the process's auto-start rules on or off (designers and admins)."""
         definitions.find(key, actor=current_actor())
         return autostart.set_enabled(key, args["enabled"], current_actor())
+
+
+class StartRightsSchema(Schema):
+    key = fields.String(dump_only=True)
+    principals = fields.List(
+        fields.String(validate=validate.Length(min=1, max=80)),
+        required=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "`*` (everyone), user names, `group:NAME`"},
+    )
+    source = fields.String(dump_only=True, metadata={"description": "setting, diagram or default"})
+    subject_types = fields.List(fields.String(), dump_only=True)
+
+
+@blp.route("/<key>/start-rights")
+class DefinitionStartRights(MethodView):
+    @secured(blp)
+    @blp.response(200, StartRightsSchema)
+    @errors(blp, 404)
+    def get(self, key: str) -> Any:
+        """Who may start the process (admins and designers always may)."""
+        return start_rights.state(key, current_actor())
+
+    @secured(blp, DESIGNERS)
+    @blp.arguments(StartRightsSchema)
+    @blp.response(200, StartRightsSchema)
+    @errors(blp, 404, 422)
+    def put(self, args: dict[str, Any], key: str) -> Any:
+        """Set who may start the process (designers and admins); wins over the diagram."""
+        return start_rights.set_rights(key, args["principals"], current_actor())

@@ -8,7 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from engine import idempotency, lifecycle, queries
+from engine import idempotency, lifecycle, queries, start_rights
 from webapi.auth import current_actor
 from webapi.schemas import (
     IdempotencyHeaderSchema,
@@ -38,9 +38,11 @@ class Instances(MethodView):
         description="The same Idempotency-Key was used within 24 h: the first "
         "result, and nothing new started",
     )
-    @errors(blp, 404, 409)
+    @errors(blp, 403, 404, 409)
     def post(self, headers: dict[str, Any], body: dict[str, Any]) -> Any:
-        """Start an instance and run it to its first wait state."""
+        """Start an instance and run it to its first wait state (403 for a procedure the
+        caller may not start, see GET /definitions/<key>/start-rights)."""
+        start_rights.require(body["process_key"], current_actor())
         result, created = idempotency.start(
             headers.get("idempotency_key"),
             current_actor(),

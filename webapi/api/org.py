@@ -1,0 +1,121 @@
+"""The caller's substitute and the org structure (departments)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from accounts import operators as org_operators  # noqa: F401 - registers org_lane
+from accounts import org, substitutes
+from webapi.auth import current_actor
+from webapi.schemas import StrictSchema, UtcDateTime
+
+from .common import errors, secured
+
+PREFIX = ""
+blp = Blueprint("org", __name__, description="Substitutes and departments")
+_USER = validate.Length(min=1, max=64)
+
+
+class SubstituteInSchema(StrictSchema):
+    user = fields.String(required=True, validate=_USER)
+    from_ = fields.AwareDateTime(required=True, data_key="from", default_timezone=UTC)
+    to = fields.AwareDateTime(required=True, default_timezone=UTC)
+
+
+class SubstituteSchema(Schema):
+    user = fields.String(attribute="substitute")
+    from_ = UtcDateTime(attribute="starts_at", data_key="from")
+    to = UtcDateTime(attribute="ends_at")
+    stands_in_for = fields.List(
+        fields.String(), metadata={"description": "users the caller substitutes right now"}
+    )
+
+
+@blp.route("/me/substitute")
+class MySubstitute(MethodView):
+    @secured(blp)
+    @blp.response(200, SubstituteSchema)
+    def get(self) -> Any:
+        """The caller's substitute (if any), and whom the caller stands in for now."""
+        actor = current_actor()
+        found = substitutes.substitute_of(actor.username)
+        body: dict[str, Any] = {"stands_in_for": sorted(actor.on_behalf_of)}
+        if found is not None:
+            body.update(
+                substitute=found.substitute, starts_at=found.starts_at, ends_at=found.ends_at
+            )
+        return body
+
+    @secured(blp)
+    @blp.arguments(SubstituteInSchema)
+    @blp.response(200, SubstituteSchema)
+    @errors(blp, 422)
+    def put(self, args: dict[str, Any]) -> Any:
+        """Name who stands in for the caller from `from` until `to` (replaces the earlier)."""
+        actor = current_actor()
+        found = substitutes.set_substitute(actor, args["user"], args["from_"], args["to"])
+        return {
+            "substitute": found.substitute,
+            "starts_at": found.starts_at,
+            "ends_at": found.ends_at,
+            "stands_in_for": sorted(actor.on_behalf_of),
+        }
+
+    @secured(blp)
+    @blp.response(204)
+    def delete(self) -> None:
+        """Remove the caller's substitute."""
+        substitutes.clear_substitute(current_actor())
+
+
+class DepartmentSchema(Schema):
+    name = fields.String(dump_only=True)
+    title = fields.String(validate=validate.Length(max=200))
+    head = fields.String(allow_none=True, validate=_USER)
+    parent = fields.String(allow_none=True, validate=_USER)
+    members = fields.List(fields.String(validate=_USER), validate=validate.Length(max=5000))
+
+
+class DepartmentInSchema(StrictSchema, DepartmentSchema):
+    pass
+
+
+class DepartmentListSchema(Schema):
+    items = fields.List(fields.Nested(DepartmentSchema))
+
+
+@blp.route("/departments")
+class Departments(MethodView):
+    @secured(blp)
+    @blp.response(200, DepartmentListSchema)
+    def get(self) -> Any:
+        """Every department."""
+        return {"items": org.list_departments()}
+
+
+@blp.route("/departments/<name>")
+class OneDepartment(MethodView):
+    @secured(blp)
+    @blp.response(200, DepartmentSchema)
+    @errors(blp, 404)
+    def get(self, name: str) -> Any:
+        return org.get_department(name)
+
+    @secured(blp, "admins")
+    @blp.arguments(DepartmentInSchema)
+    @blp.response(200, DepartmentSchema)
+    @errors(blp, 422)
+    def put(self, args: dict[str, Any], name: str) -> Any:
+        """Create or replace a department (admins)."""
+        return org.save_department(
+            name,
+            args.get("title", ""),
+            args.get("head"),
+            args.get("parent"),
+            args.get("members", []),
+        )
