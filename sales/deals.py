@@ -77,6 +77,10 @@ def _decimal(value: Any, field: str, errors: FieldErrors) -> Decimal | None:
     return number
 
 
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None or value == "" else value
+
+
 def line_amount(quantity: Decimal, price_minor: int, discount: Decimal) -> int:
     """quantity × price less discount percent, in minor units rounded half up."""
     exact = quantity * Decimal(price_minor) * (_HUNDRED - discount) / _HUNDRED
@@ -108,12 +112,12 @@ def clean_lines(raw: Any, errors: FieldErrors) -> list[DealLine]:
         if product is None or product.archived:
             errors.add(f"lines.{i}.product", "no such product")
             continue
-        quantity = _decimal(item.get("quantity", 1), f"lines.{i}.quantity", errors)
+        quantity = _decimal(_or(item.get("quantity"), 1), f"lines.{i}.quantity", errors)
         if quantity is not None and (
             quantity <= 0 or quantity != quantity.quantize(Decimal("0.001"))
         ):
             errors.add(f"lines.{i}.quantity", "more than 0, at most 3 decimal places")
-        discount = _decimal(item.get("discount", 0), f"lines.{i}.discount", errors)
+        discount = _decimal(_or(item.get("discount"), 0), f"lines.{i}.discount", errors)
         if discount is not None and not 0 <= discount <= 100:
             errors.add(f"lines.{i}.discount", "a percent from 0 to 100")
         price = item.get("price")

@@ -1,0 +1,140 @@
+"""The sales API over HTTP: pipelines, deals, stage moves, field-named errors, figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+
+Headers = dict[str, dict[str, str]]
+STAGES = [
+    {"key": "lead", "name": "Lead", "probability": 10},
+    {"key": "offer", "name": "Offer", "probability": 50},
+    {"key": "won", "name": "Won", "kind": "won"},
+    {"key": "lost", "name": "Lost", "kind": "lost"},
+]
+
+
+def call(
+    client: FlaskClient, method: str, url: str, headers: dict[str, str], status: int, **kw: Any
+) -> Any:
+    response = client.open(f"/api/v1{url}", method=method, headers=headers, **kw)
+    assert response.status_code == status, response.get_json()
+    return response.get_json()
+
+
+def setup(client: FlaskClient, users: Headers) -> tuple[str, str]:
+    call(
+        client,
+        "POST",
+        "/pipelines",
+        users["admin"],
+        201,
+        json={"key": "b2b", "name": "B2B", "stages": STAGES},
+    )
+    org = call(client, "POST", "/organizations", users["alice"], 201, json={"name": "Ромашка"})
+    product = call(
+        client,
+        "POST",
+        "/products",
+        users["admin"],
+        201,
+        json={"code": "P-1", "name": "Pump", "price": "1200.00"},
+    )
+    return org["id"], product["id"]
+
+
+def test_deal_lifecycle_over_http(client: FlaskClient, users: Headers) -> None:
+    org, product = setup(client, users)
+    deal = call(
+        client,
+        "POST",
+        "/deals",
+        users["alice"],
+        201,
+        json={
+            "pipeline": "b2b",
+            "organization": org,
+            "title": "Насосы",
+            "lines": [{"product": product, "quantity": "2", "discount": "5"}],
+            "expected_close": "2026-12-31",
+        },
+    )
+    assert (deal["amount"], deal["stage"], deal["probability"]) == ("2280.00", "lead", 10)
+    assert deal["lines"][0]["price"] == "1200.00"
+    url = f"/deals/{deal['id']}"
+    moved = call(
+        client, "POST", f"{url}/stage", users["alice"], 200, json={"stage": "offer", "version": 1}
+    )
+    assert (moved["stage"], moved["probability"], moved["version"]) == ("offer", 50, 2)
+    assert [e["stage"] for e in moved["stage_log"]] == ["lead", "offer"]
+    stale = call(
+        client, "POST", f"{url}/stage", users["alice"], 409, json={"stage": "lead", "version": 1}
+    )
+    assert stale["errors"] == {"current_version": 2}
+    no_reason = call(client, "POST", f"{url}/stage", users["alice"], 422, json={"stage": "lost"})
+    assert "lost_reason" in no_reason["errors"]
+    # carol (support) reads the open organization's deal but may not change it.
+    call(client, "GET", url, users["carol"], 200)
+    call(client, "POST", f"{url}/stage", users["carol"], 403, json={"stage": "lead"})
+    page = call(client, "GET", "/deals", users["alice"], 200, query_string={"stage": "offer"})
+    assert [d["id"] for d in page["items"]] == [deal["id"]]
+    figures = call(client, "GET", "/pipelines/b2b/analytics", users["alice"], 200)
+    assert figures["forecast"] == "1140.00"
+    assert [r["reached"] for r in figures["funnel"]] == [1, 1, 0, 0]
+    assert figures["funnel"][0]["conversion"] == "1.0000"
+
+
+def test_validation_errors_name_the_fields(client: FlaskClient, users: Headers) -> None:
+    org, _ = setup(client, users)
+    bad = call(
+        client,
+        "POST",
+        "/deals",
+        users["alice"],
+        422,
+        json={
+            "pipeline": "nope",
+            "organization": org,
+            "title": "X",
+            "lines": [{"product": org, "quantity": "1"}],
+        },
+    )
+    assert "pipeline" in bad["errors"]
+    lines = call(
+        client,
+        "POST",
+        "/deals",
+        users["alice"],
+        422,
+        json={"pipeline": "b2b", "organization": org, "title": "X", "lines": [{"product": org}]},
+    )
+    assert list(lines["errors"]) == ["lines.0.product"]
+    unknown = call(
+        client,
+        "POST",
+        "/deals",
+        users["alice"],
+        422,
+        json={"pipeline": "b2b", "organization": org, "title": "X", "colour": "red"},
+    )
+    assert "colour" in str(unknown["errors"])
+    refused = call(
+        client,
+        "POST",
+        "/pipelines",
+        users["alice"],
+        403,
+        json={"key": "mine", "name": "Mine", "stages": STAGES},
+    )
+    assert refused["code"] == "forbidden"
+    no_won = call(
+        client,
+        "POST",
+        "/pipelines",
+        users["admin"],
+        422,
+        json={"key": "x", "name": "X", "stages": STAGES[:2] + STAGES[3:]},
+    )
+    assert "stages" in no_won["errors"]
+    call(client, "GET", "/deals/000000000000000000000000", users["alice"], 404)
