@@ -83,7 +83,10 @@ def message_filter(actor: Actor) -> dict[str, Any]:
 
 
 def assignment_filter(actor: Actor) -> dict[str, Any]:
-    """Assignments the actor may see: they issued, execute or control them."""
+    """Assignments the actor may see: they issued, execute or control them, or the actor
+    substitutes such a user now (accounts.substitutes)."""
+    if actor.on_behalf_of:  # a short $in, only while a substitution runs
+        return {"viewers": {"$in": [actor.username, *sorted(actor.on_behalf_of)]}}
     return {"viewers": actor.username}
 
 

@@ -152,7 +152,7 @@ def test_a_substitute_sees_and_completes_the_absent_users_task(client, users, de
     assert [t["name"] for t in follow_up] == ["Execute the request"]
     # The period ends: the substitute sees nothing of alice's any more.
     Substitution.objects(username="alice").update_one(
-        set__ends_at=datetime.now() - timedelta(seconds=1)
+        set__ends_at=datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
     )
     assert _inbox(client, users["bob"]) == []
     guid = follow_up[0]["id"]
@@ -229,3 +229,39 @@ def test_departments_are_for_admins_and_refuse_cycles(client, users, org_structu
     assert unknown.status_code == 422 and "members" in unknown.get_json()["errors"]
     listed = client.get("/api/v1/departments", headers=users["alice"]).get_json()["items"]
     assert [d["name"] for d in listed] == ["company", "legal", "sales"]
+
+
+def test_assignment_visibility_extends_to_the_substitute_only(client, users):
+    from tests.mail_helpers import bearer, deploy_procedures, later, make_user
+
+    deploy_procedures()
+    make_user("dave", ("archive",))
+    dave = bearer("dave")
+    created = client.post(
+        "/api/v1/assignments",
+        headers=users["alice"],
+        json={
+            "title": "Count the zebras",
+            "text": "<p>x</p>",
+            "executor": "bob",
+            "due_at": later(3600),
+        },
+    )
+    assert created.status_code == 201, created.get_json()
+    aid = created.get_json()["id"]
+
+    def sees(headers):
+        return client.get(f"/api/v1/assignments/{aid}", headers=headers).status_code == 200
+
+    assert not sees(dave) and not sees(users["carol"])
+    period = {
+        "user": "dave",
+        "from": _now().isoformat(),
+        "to": (_now() + timedelta(days=1)).isoformat(),
+    }
+    assert client.put("/api/v1/me/substitute", headers=users["bob"], json=period).status_code == 200
+    assert sees(dave) and not sees(users["carol"])
+    Substitution.objects(username="bob").update_one(
+        set__ends_at=datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
+    )
+    assert not sees(dave)
