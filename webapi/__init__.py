@@ -14,7 +14,7 @@ from accounts.login import MODELS as LOGIN_MODELS
 from engine.idempotency import MODELS as IDEMPOTENCY_MODELS
 from engine.message_store import MODELS as MESSAGE_MODELS
 
-from . import database, documents_setup, errors, guards, mail_setup
+from . import database, documents_setup, errors, guards, hardening, mail_setup
 from .api import reference, register_blueprints
 from .config import Settings
 
@@ -62,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    hardening.register(app, settings)
     database.register_models(*LOGIN_MODELS, *IDEMPOTENCY_MODELS, *MESSAGE_MODELS)
     database.connect(settings.mongodb_uri, settings.db_name)
     mail_setup.configure(settings)

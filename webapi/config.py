@@ -41,6 +41,7 @@ class Settings:
     smtp_from: str = "crm@localhost"
     base_url: str = "http://127.0.0.1:8000"  # the site's address in e-mailed links
     testing: bool = False
+    debug: bool = False  # CRM_DEBUG=1: local development (weak secrets and plain cookies allowed)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -64,6 +65,7 @@ class Settings:
             smtp_port=int(_env("CRM_SMTP_PORT", "25")),
             smtp_from=_env("CRM_SMTP_FROM", "crm@localhost"),
             base_url=_env("CRM_BASE_URL", "http://127.0.0.1:8000"),
+            debug=_env("CRM_DEBUG", "") in ("1", "true", "yes"),
         )
 
     def with_overrides(self, overrides: dict[str, Any] | None) -> Settings:

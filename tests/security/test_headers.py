@@ -1,0 +1,107 @@
+"""Security headers on pages and API answers, the session cookie's flags, and the refusal
+to start with a placeholder secret key outside testing and debug."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from accounts import service as accounts
+from webapi import create_app
+from webapi.config import Settings
+from webapi.hardening import InsecureSecretKey, check_secret
+
+STRONG = "k3y-" + "x" * 40
+
+
+def _settings(db_uri: str, db_name: str, **extra: Any) -> dict[str, Any]:
+    return {"mongodb_uri": db_uri, "db_name": db_name, **extra}
+
+
+@pytest.mark.parametrize("path", ["/ui/login", "/api/v1/health", "/api/v1/openapi.json"])
+def test_every_answer_carries_the_security_headers(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert "default-src 'self'" in csp and "form-action 'self'" in csp
+
+
+def test_errors_carry_them_too(client: FlaskClient) -> None:
+    response = client.get("/api/v1/tasks")
+    assert response.status_code == 401
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Security-Policy" in response.headers
+
+
+def test_a_stricter_policy_of_a_view_is_kept(client: FlaskClient) -> None:
+    reference = client.get("/api/v1/docs")
+    if reference.status_code == 200:
+        assert reference.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def _sign_in(client: FlaskClient) -> str:
+    page = client.get("/ui/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    form = {"username": "alice", "password": "alice-password"}
+    if token:
+        form["csrf_token"] = token.group(1)
+    response = client.post("/ui/login", data=form)
+    assert response.status_code in (302, 303), response.status_code
+    return ";".join(response.headers.getlist("Set-Cookie"))
+
+
+def test_session_cookie_is_httponly_samesite_and_secure_in_production(
+    db: None, db_uri: str, db_name: str
+) -> None:
+    app: Flask = create_app(
+        _settings(db_uri, db_name, secret_key=STRONG, base_url="https://crm.example.org")
+    )
+    accounts.create_user("alice", "alice-password", ["sales"])
+    cookie = _sign_in(app.test_client())
+    assert cookie.startswith(app.config["SESSION_COOKIE_NAME"] + "=")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_plain_http_on_this_machine_and_tests_get_no_secure_flag(
+    db: None, db_uri: str, db_name: str
+) -> None:
+    local = create_app(_settings(db_uri, db_name, secret_key=STRONG))  # http://127.0.0.1
+    assert local.config["SESSION_COOKIE_SECURE"] is False
+    testing = create_app(
+        _settings(db_uri, db_name, secret_key="t", testing=True, base_url="https://x.org")
+    )
+    assert testing.config["SESSION_COOKIE_SECURE"] is False
+    remote = create_app(_settings(db_uri, db_name, secret_key=STRONG, base_url="http://crm.lan"))
+    assert remote.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize("placeholder", ["changeme", "CHANGE-ME", "secret", " dev ", "test"])
+def test_placeholder_secrets_are_refused_outside_testing_and_debug(placeholder: str) -> None:
+    with pytest.raises(InsecureSecretKey):
+        check_secret(Settings(), placeholder)
+    check_secret(Settings(debug=True), placeholder)
+    check_secret(Settings(testing=True), placeholder)
+    check_secret(Settings(), STRONG)
+
+
+def test_the_app_refuses_to_start_with_a_placeholder_secret(
+    db: None, db_uri: str, db_name: str
+) -> None:
+    with pytest.raises(InsecureSecretKey):
+        create_app(_settings(db_uri, db_name, secret_key="changeme"))
+    assert create_app(_settings(db_uri, db_name, secret_key="changeme", debug=True))
+
+
+def test_debug_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_DEBUG", "1")
+    assert Settings.from_env().debug is True
+    monkeypatch.setenv("CRM_DEBUG", "0")
+    assert Settings.from_env().debug is False
