@@ -92,19 +92,6 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _day(name: str, value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError as exc:
-        raise ProcessError(f"{name}: {value!r} is not a date") from exc
-
-
 def _remember(key: str, result: dict[str, Any]) -> None:
     """Record an effect under its key (a concurrent run that recorded first wins)."""
     with contextlib.suppress(NotUniqueError):
@@ -274,7 +261,7 @@ def register_document(call: operators.OperatorCall) -> dict[str, Any]:
             journal.id,
             resolution=str(params.get("resolution") or ""),
             executors=list(params.get("executors") or []),
-            deadline=_day("register_document", params.get("deadline")),
+            deadline=operators.day_param("register_document", params.get("deadline")),
             due_in_working_days=int(due_days) if due_days else None,
             under_control=bool(params.get("under_control")),
             controller=params.get("controller") or None,
@@ -393,7 +380,7 @@ def register_appeal(call: operators.OperatorCall) -> WriteBack:
             topic=str(_value(call, "topic")),
             channel=str(_value(call, "channel")),
             summary=str(_value(call, "summary")),
-            received_on=_day("register_appeal", _value(call, "received_on", None)),
+            received_on=operators.day_param("register_appeal", _value(call, "received_on", None)),
             executors=list(_value(call, "executors", [])),
             start_procedure=False,
         )
@@ -573,7 +560,7 @@ def record_resolution(call: operators.OperatorCall) -> WriteBack:
     # An optional form field left empty is absent from the task data: read it leniently.
     controller = str(params.get("controller") or call.data.get("controller") or "").strip()
     controller = controller or _by(call)
-    deadline = _day("record_resolution", params.get("deadline"))
+    deadline = operators.day_param("record_resolution", params.get("deadline"))
     document_id = _document_id(call)
     try:
         card = cards.card_of_document(PROCEDURE, document_id)

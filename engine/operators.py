@@ -23,9 +23,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from . import sandbox
+from .errors import ProcessError
 
 
 @dataclass(frozen=True)
@@ -212,3 +214,17 @@ def get(name: str) -> Operator | None:
 def names() -> list[str]:
     """All registered operator names, sorted."""
     return sorted(_REGISTRY)
+
+
+def day_param(operator: str, value: Any) -> date | None:
+    """A date parameter or task value (a date, a date-time or ISO text); empty gives None."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise ProcessError(f"{operator}: {value!r} is not a date") from exc

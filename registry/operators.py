@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime
 from typing import Any
 
 from engine import operators
@@ -49,19 +48,6 @@ def _organization_of(call: operators.OperatorCall) -> str:
     if linked is None:
         raise ProcessError(f"log_action: cannot find the organization of subject {kind} {oid}")
     return str(linked.organization)
-
-
-def _day(value: Any) -> date | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError as exc:
-        raise ProcessError(f"log_action: follow_up_on {value!r} is not a date") from exc
 
 
 def _source_key(call: operators.OperatorCall) -> str:
@@ -95,7 +81,9 @@ def log_action(call: operators.OperatorCall) -> str:
     values: dict[str, Any] = {k: value(k) for k in _TEXT_PARAMS}
     values["kind"] = values["kind"] or "call_in"
     values.update(
-        organization=_organization_of(call), by=by, follow_up_on=_day(value("follow_up_on"))
+        organization=_organization_of(call),
+        by=by,
+        follow_up_on=operators.day_param(LOG_ACTION, value("follow_up_on")),
     )
     if call.params.get("contact_id"):
         values["contact"] = call.params["contact_id"]
