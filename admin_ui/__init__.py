@@ -19,6 +19,7 @@ from . import (
     procedures,
     records,
     reports,
+    sales,
     security,
 )
 from .blueprint import bp
@@ -34,6 +35,7 @@ __all__ = [
     "procedures",
     "records",
     "reports",
+    "sales",
 ]
 
 
