@@ -42,7 +42,16 @@ def sales_deals() -> str:
     args = {key: request.args.get(key, "").strip() or None for key in FILTERS}
     if args["stage_kind"] not in (None, "open", "won", "lost"):
         abort(404)
-    page = deals.find(actor, **args, limit=PAGE, cursor=request.args.get("cursor") or None)
+    page = deals.find(
+        actor,
+        pipeline=args["pipeline"],
+        stage=args["stage"],
+        stage_kind=args["stage_kind"],
+        responsible=args["responsible"],
+        source=args["source"],
+        limit=PAGE,
+        cursor=request.args.get("cursor") or None,
+    )
     return render_template("sales/list.html", page=page, args=args, pipelines=pipelines.find(actor))
 
 
