@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from engine import instances
+from engine import instances, start_rights
 from registry import card as card_service
 from registry import organizations
 from registry.errors import RegistryInvalid
@@ -153,6 +153,7 @@ def log_call(organization_id: str) -> Response:
     """Start the incoming-call procedure on the organization and open its first task."""
     actor = current_actor()
     org = organizations.get(actor, organization_id)
+    start_rights.require(CALL_PROCESS, actor)
     doc = instances.start(
         CALL_PROCESS,
         actor,

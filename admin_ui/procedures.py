@@ -23,11 +23,13 @@ def _max_bytes() -> int:
 
 @bp.route("/procedures")
 def procedure_list() -> str:
-    """The latest version of every definition."""
+    """The latest version of every definition (Start only where the user may start)."""
+    actor = current_actor()
     return render_template(
         "procedures/list.html",
-        items=definitions.list_latest(actor=current_actor()),
+        items=definitions.list_latest(actor=actor),
         can_design=is_designer(),
+        startable={d.key for d in start_rights.startable(actor)},
     )
 
 
@@ -78,6 +80,7 @@ def procedure(kind: str, key: str, version: int | None = None) -> str:
         definition=found,
         versions=definitions.versions(found.key, found.kind, actor),
         can_design=is_designer(),
+        may_start=found.kind == "bpmn" and start_rights.allowed(found.key, actor),
     )
 
 

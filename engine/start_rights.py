@@ -99,12 +99,17 @@ def may_start(actor: Actor, rights: list[str]) -> bool:
     return EVERYONE in rights or bool(set(rights) & set(actor.principals))
 
 
+def allowed(key: str, actor: Actor) -> bool:
+    """Whether `actor` may start `key` (NotFound if they cannot see it)."""
+    if sees_all_instances(actor):
+        return True
+    definition = definitions.find(key, actor=actor)
+    return may_start(actor, rights_of(definition, _stored([key]).get(key)))
+
+
 def require(key: str, actor: Actor) -> None:
     """Raise NotAllowed (403) unless `actor` may start `key` (NotFound if they cannot see it)."""
-    if sees_all_instances(actor):
-        return
-    definition = definitions.find(key, actor=actor)
-    if not may_start(actor, rights_of(definition, _stored([key]).get(key))):
+    if not allowed(key, actor):
         raise NotAllowed(f"you may not start {key}")
 
 
