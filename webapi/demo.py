@@ -12,6 +12,7 @@ from engine.actor import Actor
 from engine.errors import DefinitionNotFound
 from mail import demo as mail_demo
 from registry import demo as registry_demo
+from sales import demo as sales_demo
 
 from .config import Settings
 
@@ -67,6 +68,7 @@ def load_demo(settings: Settings) -> Iterator[str]:
     clerk = accounts.actor_of(accounts.get_user("clerk"))
     yield from documents_demo.load(clerk, settings.resolved_secret_key())
     yield from registry_demo.load(manager)
+    yield from sales_demo.load(manager)
     yield from _incoming_call(manager)
     yield from mail_demo.load(
         {name: accounts.actor_of(accounts.get_user(name)) for name, *_ in DEMO_USERS}

@@ -16,10 +16,11 @@ from engine import definitions
 from engine.actor import Actor
 from engine.models import ProcessInstance, utcnow
 from registry import contacts, organizations, products
+from registry import demo as registry_demo
 from registry import operators as _registry_operators  # noqa: F401 - subject types
 from registry.errors import RegistryForbidden, RegistryInvalid, StaleObject
 from registry.models import Contract
-from sales import analytics, deals, pipelines
+from sales import analytics, deals, demo, pipelines
 from sales.errors import DealClosed, DealNotFound
 from sales.models import Deal
 
@@ -254,3 +255,19 @@ def test_win_rate_average_and_cycle_time(pipeline: Any, org: Any) -> None:
     assert figures["average_won_amount"] == Decimal("2000.25")
     assert figures["average_cycle_days"] == Decimal("15.00")
     assert figures["forecast"] == 0
+
+
+@pytest.mark.usefixtures("approval")
+def test_demo_adds_two_pipelines_with_100_deals_once() -> None:
+    manager = Actor("alice", frozenset({"sales"}))
+    list(registry_demo.load(manager, count=10))
+    lines = list(demo.load(manager))
+    assert lines[-1].startswith("sales demo: 2 pipelines, 100 deals, 3 contract approvals")
+    assert Deal.objects.count() == 100
+    for key in ("b2b", "service"):
+        figures = analytics.summary(manager, key)
+        in_stages = [row["count"] for row in figures["funnel"]]
+        assert sum(in_stages) == 50 and all(in_stages), (key, in_stages)
+        assert figures["average_cycle_days"] is not None
+    assert ProcessInstance.objects(process_key="contract_approval").count() == 3
+    assert list(demo.load(manager)) == ["sales demo exists"]
