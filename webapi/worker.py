@@ -14,6 +14,7 @@ import os
 
 from celery import Celery
 
+from accounts import operators as account_operators
 from engine import background, jobs, retention
 from registry import operators as registry_operators
 from reports import service as report_jobs
@@ -24,7 +25,14 @@ from .config import Settings
 DISPATCH_EVERY_SECONDS = 1.0
 # Importing these registers the job handlers and the operators (and subject types) that
 # instances advanced by a job may call.
-__all__ = ["background", "celery_app", "create_celery", "registry_operators", "report_jobs"]
+__all__ = [
+    "account_operators",
+    "background",
+    "celery_app",
+    "create_celery",
+    "registry_operators",
+    "report_jobs",
+]
 _connected_pid: int | None = None
 
 
