@@ -40,6 +40,7 @@ REPORT_TITLES = {
     "appeals": _l("Citizens' appeals (59-FZ)"),
     "assignments": _l("Assignments per executor"),
     "processes": _l("Process statistics"),
+    "deal_funnel": _l("Sales funnel of a pipeline"),
 }
 STAGE_LABELS = {
     "draft": _l("draft"),

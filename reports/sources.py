@@ -34,6 +34,8 @@ from registry.models import (
     Invoice,
     Organization,
 )
+from sales import analytics as sales_analytics
+from sales.models import Deal
 
 from .errors import ReportInvalid, ReportNotFound
 
@@ -1049,6 +1051,50 @@ def processes(actor: Actor, params: dict[str, Any]) -> ReportData:
     )
 
 
+DEAL_FUNNEL_COLUMNS = (
+    Column("name", "Stage"),
+    Column("kind", "Kind"),
+    Column("count", "Deals in the stage", "int"),
+    Column("amount", "Amount", "money"),
+    Column("reached", "Ever reached", "int"),
+    Column("conversion", "Conversion to the next stage, %", "number"),
+    Column("average_days_in_stage", "Average days in the stage", "number"),
+)
+
+
+def deal_funnel(actor: Actor, params: dict[str, Any]) -> ReportData:
+    """A sales pipeline's funnel (sales.analytics): deals per stage, conversion, time in
+    stage; win rate, average won deal, cycle time and forecast as fields."""
+    figures = sales_analytics.summary(
+        actor, params["pipeline"], responsible=params.get("manager") or None
+    )
+    rows = [
+        {
+            **row,
+            "conversion": None if row["conversion"] is None else row["conversion"] * 100,
+        }
+        for row in figures["funnel"]
+    ]
+    return _data(
+        "deal_funnel",
+        params,
+        [
+            Section(
+                "funnel",
+                "By stage",
+                list(DEAL_FUNNEL_COLUMNS),
+                rows,
+                _sum_rows(
+                    rows,
+                    DEAL_FUNNEL_COLUMNS,
+                    skip=("reached", "conversion", "average_days_in_stage"),
+                ),
+            )
+        ],
+        **{k: v for k, v in figures.items() if k != "funnel"},
+    )
+
+
 SOURCES: dict[str, Source] = {
     s.key: s
     for s in (
@@ -1132,6 +1178,23 @@ SOURCES: dict[str, Source] = {
             PROCESS_COLUMNS,
             processes,
         ),
+        Source(
+            "deal_funnel",
+            "Sales funnel of a pipeline",
+            (Param("pipeline", "text", "Pipeline", required=True), MANAGER),
+            DEAL_FUNNEL_COLUMNS,
+            deal_funnel,
+            (
+                "won",
+                "lost",
+                "open",
+                "win_rate",
+                "won_amount",
+                "average_won_amount",
+                "average_cycle_days",
+                "forecast",
+            ),
+        ),
     )
 }
 
@@ -1145,6 +1208,7 @@ SCANNED: dict[str, Any] = {
     "document_flow": RegistrationCard,
     "appeals": CitizenAppeal,
     "assignments": Assignment,
+    "deal_funnel": Deal,
 }
 
 

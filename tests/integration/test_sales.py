@@ -20,6 +20,7 @@ from registry import demo as registry_demo
 from registry import operators as _registry_operators  # noqa: F401 - subject types
 from registry.errors import RegistryForbidden, RegistryInvalid, StaleObject
 from registry.models import Contract
+from reports import sources
 from sales import analytics, deals, demo, pipelines
 from sales.errors import DealClosed, DealNotFound
 from sales.models import Deal
@@ -255,6 +256,13 @@ def test_win_rate_average_and_cycle_time(pipeline: Any, org: Any) -> None:
     assert figures["average_won_amount"] == Decimal("2000.25")
     assert figures["average_cycle_days"] == Decimal("15.00")
     assert figures["forecast"] == 0
+    # The same figures as a built-in report (reports/sources.py).
+    report = sources.run(ALICE, "deal_funnel", {"pipeline": "b2b"})
+    assert report.fields["win_rate"] == Decimal("0.6667")
+    by_stage = {row["stage"]: row for row in report.rows}
+    assert (by_stage["won"]["count"], by_stage["won"]["amount"]) == (2, Decimal("4000.50"))
+    assert by_stage["lead"]["conversion"] == Decimal("0")  # nobody reached offer
+    assert report.sections[0].totals["count"] == 3
 
 
 @pytest.mark.usefixtures("approval")
