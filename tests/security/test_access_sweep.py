@@ -263,7 +263,7 @@ def test_an_outsiders_lists_and_searches_show_nothing_private(
     client: FlaskClient, users: dict[str, dict[str, str]], objects: dict[str, str]
 ) -> None:
     leaks = []
-    for method, path, op in _operations(client):
+    for method, path, _op in _operations(client):
         if method != "get" or "{" in path or (method, path) in PUBLIC:
             continue
         if path.endswith("openapi.json"):
