@@ -90,4 +90,14 @@ class Department(Document):
     }
 
 
-ALL_MODELS = (User, Group, ApiToken, Substitution, Department)
+class Workpage(Document):
+    """A user's start page: the widgets they chose, in their order."""
+
+    username = StringField(required=True)
+    widgets = ListField(StringField())
+    updated_at = DateTimeField(default=utcnow)
+
+    meta = {"collection": "workpages", "indexes": [{"fields": ["username"], "unique": True}]}
+
+
+ALL_MODELS = (User, Group, ApiToken, Substitution, Department, Workpage)

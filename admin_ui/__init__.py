@@ -21,6 +21,7 @@ from . import (
     reports,
     sales,
     security,
+    workpage,
 )
 from .blueprint import bp
 
@@ -36,6 +37,7 @@ __all__ = [
     "records",
     "reports",
     "sales",
+    "workpage",
 ]
 
 

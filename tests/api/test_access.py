@@ -265,3 +265,23 @@ def test_assignment_visibility_extends_to_the_substitute_only(client, users):
         set__ends_at=datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
     )
     assert not sees(dave)
+
+
+# ------------------------------------------------------------------------------ workpage
+
+
+def test_workpage_layout_over_the_api(client, users):
+    path = "/api/v1/me/workpage"
+    assert client.get(path, headers=users["alice"]).get_json() == {
+        "widgets": ["my_tasks", "my_processes"]
+    }
+    body = {"widgets": ["appeals_overdue", "my_tasks"]}
+    assert client.put(path, headers=users["alice"], json=body).get_json() == body
+    assert client.get(path, headers=users["alice"]).get_json() == body
+    assert client.get(path, headers=users["bob"]).get_json()["widgets"] == [
+        "my_tasks",
+        "my_processes",
+    ]
+    for bad in (["nope"], ["my_tasks", "my_tasks"]):
+        response = client.put(path, headers=users["alice"], json={"widgets": bad})
+        assert response.status_code == 422 and "widgets" in response.get_json()["errors"]

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from accounts import operators as org_operators  # noqa: F401 - registers org_lane
-from accounts import org, substitutes
+from accounts import org, substitutes, workpage
 from webapi.auth import current_actor
 from webapi.schemas import StrictSchema, UtcDateTime
 
@@ -119,3 +119,28 @@ class OneDepartment(MethodView):
             args.get("parent"),
             args.get("members", []),
         )
+
+
+class WorkpageSchema(StrictSchema):
+    widgets = fields.List(
+        fields.String(validate=validate.OneOf(workpage.WIDGETS)),
+        required=True,
+        validate=validate.Length(max=len(workpage.WIDGETS)),
+    )
+
+
+@blp.route("/me/workpage")
+class MyWorkpage(MethodView):
+    @secured(blp)
+    @blp.response(200, WorkpageSchema)
+    def get(self) -> Any:
+        """The caller's workpage widgets, in order."""
+        return {"widgets": workpage.layout(current_actor())}
+
+    @secured(blp)
+    @blp.arguments(WorkpageSchema)
+    @blp.response(200, WorkpageSchema)
+    @errors(blp, 422)
+    def put(self, args: dict[str, Any]) -> Any:
+        """Save the caller's widgets in this order."""
+        return {"widgets": workpage.save_layout(current_actor(), args["widgets"])}

@@ -1,0 +1,50 @@
+"""The workpage: widgets chosen per user, in their order, kept across sign-ins."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from engine import definitions
+from tests.conftest import bpmn
+from tests.ui.conftest import csrf_of
+
+
+def _layout(html: str) -> list[str]:
+    found = re.search(r'data-layout="([^"]*)"', html)
+    assert found, "no workpage on the page"
+    return found.group(1).split()
+
+
+def _widgets(html: str) -> list[str]:
+    return re.findall(r'data-widget="([a-z_]+)"', html)
+
+
+def test_the_layout_persists_across_sign_ins(app: Flask, sign_in) -> None:
+    definitions.deploy(bpmn("approval.bpmn"), "approval.bpmn", "cli")
+    manager = sign_in("manager")
+    page = manager.get("/ui/workpage").get_data(as_text=True)
+    assert _layout(page) == ["my_tasks", "my_processes"]  # the default
+    started = manager.post("/ui/procedures/bpmn/approval/start", data={"csrf_token": csrf_of(page)})
+    assert started.status_code == 302
+    page = manager.get("/ui/workpage").get_data(as_text=True)
+    assert "Review the request" in page  # my tasks shows the new task
+    saved = manager.post(
+        "/ui/workpage",
+        data={
+            "csrf_token": csrf_of(page),
+            "show.recent_organizations": "1",
+            "position.recent_organizations": "1",
+            "show.my_tasks": "1",
+            "position.my_tasks": "2",
+            "position.my_processes": "3",  # not shown: unchecked
+        },
+    )
+    assert saved.status_code == 302
+    again = sign_in("manager").get("/ui/workpage").get_data(as_text=True)  # a new session
+    assert _layout(again) == ["recent_organizations", "my_tasks"]
+    assert _widgets(again) == ["recent_organizations", "my_tasks"]
+    other = sign_in("designer").get("/ui/workpage").get_data(as_text=True)
+    assert _layout(other) == ["my_tasks", "my_processes"]  # per user
+    assert "Review the request" not in other
