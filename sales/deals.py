@@ -17,7 +17,7 @@ from bson import ObjectId
 from accounts.access import read_filter
 from engine import instances
 from engine.actor import Actor
-from engine.models import utcnow
+from engine.models import ProcessInstance, utcnow
 from registry import contracts, organizations
 from registry.common import (
     FieldErrors,
@@ -309,7 +309,9 @@ def move(
     A lost stage needs a reason; a won deal is final. The probability becomes the stage's
     default unless one is given.
     """
-    deal = _writable(actor, deal_id)
+    deal = get(actor, deal_id)
+    ensure_writable(actor, deal.access, "deal")
+    ensure_active(deal, "deal")
     pipeline = Pipeline.objects(id=deal.pipeline).first()
     assert pipeline is not None
     stage = pipeline.stage(text(stage_key))
@@ -318,7 +320,11 @@ def move(
             "unknown stage", {"stage": [f"one of: {', '.join(s.key for s in pipeline.ordered())}"]}
         )
     if stage.key == deal.stage:
+        # Moving to the stage it is in retries the stage's procedure if its start failed.
+        start_procedure(actor, deal)
         return deal
+    if deal.stage_kind == "won":
+        raise DealClosed("the deal is won; it changes no more")
     errors = FieldErrors()
     reason = text(lost_reason)
     if stage.kind == "lost" and not reason:
@@ -349,11 +355,13 @@ def move(
 
 
 def start_procedure(actor: Actor, deal: Deal) -> dict[str, Any] | None:
-    """Start the procedure reserved by the deal's last stage entry (idempotent: retried
-    calls return the one instance). Won deals get a contract made from the deal first."""
+    """Start the procedure reserved by the deal's last stage entry, unless it runs already
+    (None then). Won deals get a contract made from the deal first (one, even on retries)."""
     entry = deal.stage_log[-1] if deal.stage_log else None
     if entry is None or entry.instance_id is None or not entry.process_key:
         return None
+    if ProcessInstance.objects(id=entry.instance_id).only("id").first() is not None:
+        return None  # started already; starting again would rerun its first service tasks
     variables: dict[str, Any] = {
         "deal_id": str(deal.id),
         "deal_title": deal.title,

@@ -14,7 +14,8 @@ import pytest
 from accounts import service as accounts
 from engine import definitions
 from engine.actor import Actor
-from engine.models import ProcessInstance, utcnow
+from engine.errors import DefinitionNotFound
+from engine.models import ProcessDefinition, ProcessInstance, utcnow
 from registry import contacts, organizations, products
 from registry import demo as registry_demo
 from registry import operators as _registry_operators  # noqa: F401 - subject types
@@ -163,13 +164,33 @@ def test_won_starts_contract_approval_once_with_the_deals_contract(pipeline: Any
     assert len(started) == 1
     assert started[0].subject["id"] == str(contract.id)
     assert started[0].id == won.stage_log[-1].instance_id
-    # A retried start (e.g. after a crash) returns the same instance and makes no contract.
-    again = deals.start_procedure(ALICE, Deal.objects(id=made.id).get())
-    assert again is not None and again["_id"] == started[0].id
+    # A retried start (moving to the stage it is in) starts nothing and makes no contract.
+    assert deals.start_procedure(ALICE, Deal.objects(id=made.id).get()) is None
+    assert deals.move(ALICE, made.id, "won").version == won.version
     assert ProcessInstance.objects(process_key="contract_approval").count() == 1
     assert Contract.objects(organization=org.id).count() == 1
     with pytest.raises(DealClosed):
         deals.move(ALICE, made.id, "lost", lost_reason="changed our mind")
+
+
+@pytest.mark.usefixtures("approval")
+def test_a_failed_start_is_retried_by_moving_to_the_same_stage(pipeline: Any, org: Any) -> None:
+    made = deal(pipeline, org, amount="900")
+    definitions_before = definitions.resolve("contract_approval")
+    ProcessDefinition.objects(key="contract_approval").update(set__key="renamed")
+    definitions.forget_cached()
+    with pytest.raises(DefinitionNotFound):
+        deals.move(ALICE, made.id, "won")
+    stored = Deal.objects(id=made.id).get()
+    assert stored.stage == "won" and stored.contract is not None  # the move itself stands
+    ProcessDefinition.objects(key="renamed").update(set__key="contract_approval")
+    definitions.forget_cached()
+    deals.move(ALICE, made.id, "won")
+    (instance,) = ProcessInstance.objects(process_key="contract_approval")
+    assert instance.id == stored.stage_log[-1].instance_id
+    assert instance.subject["id"] == str(stored.contract)
+    assert Contract.objects(organization=org.id).count() == 1
+    assert definitions_before.key == "contract_approval"
 
 
 def test_funnel_figures_match_an_independent_count(pipeline: Any, org: Any) -> None:
