@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bson import ObjectId
+from mongoengine import Document
 
 from accounts.access import AccessList, principals
 from engine.actor import Actor
@@ -21,8 +22,15 @@ from .models import (
     Supplier,
 )
 
-LINKED = (Contact, Action, Contract, Invoice, Delivery, Supplier)
+LINKED: list[type[Document]] = [Contact, Action, Contract, Invoice, Delivery, Supplier]
 RUNNING = ("active", "suspended")
+
+
+def link_to_organizations(model: type[Document]) -> None:
+    """Have `copy_access` keep `model`'s copies of the organization's access list too
+    (packages above registry, e.g. sales, register their linked documents here)."""
+    if model not in LINKED:
+        LINKED.append(model)
 
 
 def copy_access(organization_id: ObjectId, access: AccessList) -> None:

@@ -23,6 +23,7 @@ from mongoengine import (
 )
 
 from accounts.access import AccessList
+from registry import repository
 from registry.models import Tracked, to_money
 
 STAGE_KINDS = ("open", "won", "lost")
@@ -124,3 +125,7 @@ class Deal(Tracked):
     @property
     def amount(self) -> Decimal:
         return to_money(self.amount_minor)
+
+
+# Deals carry the organization's access list: keep the copy when the organization's changes.
+repository.link_to_organizations(Deal)

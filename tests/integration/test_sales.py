@@ -140,6 +140,9 @@ def test_access_is_the_organizations_and_applied_in_the_query(pipeline: Any, org
     assert {d.id for d in deals.find(ALICE).items} == {made.id, visible.id}
     board = deals.board(EVE, "b2b")
     assert [len(c["deals"]) for c in board["columns"]] == [1, 0, 0, 0, 0]
+    # Opening the organization to everyone opens its deals too (the copy follows).
+    organizations.update(ALICE, org.id, {"restricted": False})
+    assert deals.get(EVE, made.id).id == made.id
 
 
 @pytest.fixture()
