@@ -32,6 +32,7 @@ TABS = (
 )
 PAGE = 50
 CALL_PROCESS = "incoming_call"
+SUBJECT_TYPE = "organization"  # the crm:subjectTypes name of organizations
 TEXT_FIELDS = ("name", "short_name", "legal_form", "inn", "kpp", "ogrn", "website", "notes")
 ADDRESS_PARTS = ("index", "region", "city", "street", "house", "office")
 
@@ -62,13 +63,35 @@ def organization_card(organization_id: str) -> str:
     tab = request.args.get("tab", "main")
     if tab not in TABS:
         abort(404)
-    card = card_service.card(current_actor(), organization_id)
+    actor = current_actor()
+    card = card_service.card(actor, organization_id)
     template = (
         "organizations/_tab.html"
         if request.headers.get("HX-Target") == "tab-panel"
         else "organizations/card.html"
     )
-    return render_template(template, card=card, org=card.organization, tab=tab, tabs=TABS)
+    # Start commands: the procedures for organizations this user may start (docs/access.md).
+    startable = [d for d in start_rights.startable(actor, SUBJECT_TYPE) if d.key != CALL_PROCESS]
+    return render_template(
+        template, card=card, org=card.organization, tab=tab, tabs=TABS, startable=startable
+    )
+
+
+@bp.route("/organizations/<organization_id>/start/<key>", methods=["POST"])
+def organization_start(organization_id: str, key: str) -> Response:
+    """Start a procedure declared for organizations, with this organization as subject."""
+    actor = current_actor()
+    org = organizations.get(actor, organization_id)
+    if key not in {d.key for d in start_rights.startable(actor, SUBJECT_TYPE)}:
+        abort(403)
+    doc = instances.start(
+        key, actor, subject={"type": SUBJECT_TYPE, "id": str(org.id), "title": org.display_name}
+    )
+    mine = [t for t in doc.get("open_tasks", []) if t.get("assignee") == actor.username]
+    if mine:
+        return redirect(url_for("ui.task", guid=mine[0]["guid"]))
+    flash(_("Process started."), "success")
+    return redirect(url_for("ui.instance", instance_id=str(doc["_id"])))
 
 
 def _values(form: MultiDict[str, str]) -> dict[str, Any]:

@@ -44,3 +44,32 @@ def test_start_buttons_follow_start_rights(app: Flask, sign_in) -> None:
         "/ui/procedures/bpmn/approval/start", data={"csrf_token": csrf_of(listed)}
     )
     assert started.status_code == 302
+
+
+def test_an_organization_card_offers_the_procedures_for_organizations(app: Flask, sign_in) -> None:
+    for key, rights in (("org_review", "group:sales"), ("org_audit", "group:designers")):
+        diagram = bpmn("approval.bpmn").replace(
+            b'id="approval" name="Approval with an exclusive gateway"',
+            f'id="{key}" name="{key}" crm:startableBy="{rights}"'
+            ' crm:subjectTypes="organization"'.encode(),
+        )
+        definitions.deploy(diagram, f"{key}.bpmn", "cli")
+    manager = sign_in("manager")  # in sales
+    page = manager.get("/ui/organizations/new").get_data(as_text=True)
+    created = manager.post(
+        "/ui/organizations/new", data={"csrf_token": csrf_of(page), "name": "ООО «Ромашка»"}
+    )
+    assert created.status_code == 302
+    card_url = created.headers["Location"]
+    card = manager.get(card_url).get_data(as_text=True)
+    offered = set(re.findall(r'data-start="([a-z_]+)"', card))
+    assert offered == {"org_review"}
+    designer_card = sign_in("designer").get(card_url).get_data(as_text=True)
+    assert set(re.findall(r'data-start="([a-z_]+)"', designer_card)) >= {"org_review", "org_audit"}
+    start = card_url.rstrip("/") + "/start/"
+    refused = manager.post(start + "org_audit", data={"csrf_token": csrf_of(card)})
+    assert refused.status_code == 403
+    started = manager.post(start + "org_review", data={"csrf_token": csrf_of(card)})
+    assert started.status_code == 302
+    task = manager.get(started.headers["Location"]).get_data(as_text=True)
+    assert "Review the request" in task and "ООО «Ромашка»" in task
