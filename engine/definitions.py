@@ -15,7 +15,7 @@ from lxml import etree
 from mongoengine.errors import NotUniqueError
 from pymongo.errors import DuplicateKeyError
 
-from . import deadlines, operators, process_extensions, runtime, schedules
+from . import deadlines, operators, process_extensions, runtime, schedules, start_rights
 from .actor import Actor
 from .errors import DefinitionInvalid, DefinitionNotFound
 from .forms import parse_form
@@ -210,6 +210,7 @@ def deploy(
         runtime.new_workflow_spec_check(specs)
         forms, user_tasks = _user_task_meta(root, runtime.describe_tasks(specs), errors)
         rules = process_extensions.read_rules(root, pid, errors)
+        start_rights.check_declared(root, pid, errors)
         extras[pid] = {
             "auto_start": rules,
             "auto_start_types": sorted({r["object_type"] for r in rules}),

@@ -76,6 +76,25 @@ def declared(definition: ProcessDefinition) -> tuple[list[str] | None, list[str]
     return startable, types
 
 
+def check_declared(root: Any, process_id: str, errors: list[str]) -> None:
+    """Deploy-time check of `crm:startableBy` and `crm:subjectTypes` on a process."""
+    for process in root.iter(f"{{{BPMN_NS}}}process"):
+        if process.get("id") != process_id:
+            continue
+        by = process.get(f"{{{CRM_NS}}}startableBy")
+        if by is not None:
+            bad = [p for p in by.split() if p != EVERYONE and not _principal_ok(p)]
+            if bad or not by.split():
+                errors.append(
+                    f"process {process_id}: crm:startableBy must list `*`, user names or "
+                    f"group:NAME, not {by!r}"
+                )
+        types = (process.get(f"{{{CRM_NS}}}subjectTypes") or "").split()
+        bad_types = [t for t in types if t != EVERYONE and not _principal_ok(t)]
+        if bad_types or ":" in "".join(types):
+            errors.append(f"process {process_id}: crm:subjectTypes has bad names {types!r}")
+
+
 def _stored(keys: list[str]) -> dict[str, list[str]]:
     if not keys:
         return {}

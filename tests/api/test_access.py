@@ -113,6 +113,18 @@ def test_redeploying_an_uploaded_key_keeps_its_rights(client, users):
     assert _start(client, users["alice"], "uploaded").status_code == 403
 
 
+def test_deploy_refuses_bad_start_declarations(client, users):
+    for attribute, word in (
+        (b'crm:startableBy="alice bad/name"', b"startableBy"),
+        (b'crm:startableBy=" "', b"startableBy"),
+        (b'crm:subjectTypes="contract group:x"', b"subjectTypes"),
+    ):
+        diagram = bpmn("approval.bpmn").replace(b'id="approval"', b'id="approval" ' + attribute)
+        response = _upload(client, users["designer"], diagram)
+        assert response.status_code == 422, attribute
+        assert word.decode() in str(response.get_json()["errors"]), response.get_json()
+
+
 # ---------------------------------------------------------------------------- substitutes
 
 
