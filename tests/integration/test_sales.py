@@ -4,7 +4,7 @@ won → contract_approval start, and the funnel figures against an independent c
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,9 @@ from registry import contacts, organizations, products
 from registry import demo as registry_demo
 from registry import operators as _registry_operators  # noqa: F401 - subject types
 from registry.errors import RegistryForbidden, RegistryInvalid, StaleObject
-from registry.models import Contract
+from registry.models import Action, Contact, Contract, Organization
 from reports import sources
-from sales import analytics, deals, demo, pipelines
+from sales import analytics, deals, demo, pipelines, segments
 from sales.errors import DealClosed, DealNotFound
 from sales.models import Deal
 
@@ -303,3 +303,56 @@ def test_demo_adds_two_pipelines_with_100_deals_once() -> None:
         assert figures["average_cycle_days"] is not None
     assert ProcessInstance.objects(process_key="contract_approval").count() == 3
     assert list(demo.load(manager)) == ["sales demo exists"]
+
+
+def test_segments_on_the_demo_match_an_independent_count() -> None:
+    manager = Actor("alice", frozenset({"sales"}))
+    list(registry_demo.load(manager, count=20))
+    list(demo.load(manager))  # contract_approval is not deployed: won moves are refused
+    orgs = list(Organization.objects(archived=False))
+    region = orgs[0].legal_address.region
+    wanted = {"tags": ["VIP", "клиент"], "region": region}
+    expected = {
+        o.id
+        for o in orgs
+        if {"vip", "клиент"} & {t.lower() for t in o.tags} and o.legal_address.region == region
+    }
+    got = segments.members(manager, "organizations", wanted)
+    assert got["count"] == len(expected) and {o.id for o in got["items"]} == expected
+    # Deals in a stage, contracts amount and the last action, against plain Python.
+    offer = {d.organization for d in Deal.objects(stage="offer")}
+    totals: dict[Any, int] = {}
+    for c in Contract.objects(archived=False):
+        totals[c.organization] = totals.get(c.organization, 0) + c.amount_minor
+    last: dict[Any, Any] = {}
+    for a in Action.objects(archived=False):
+        last[a.organization] = max(last.get(a.organization, a.at), a.at)
+    cut = sorted(last.values())[len(last) // 2]
+    conditions = {
+        "deal_pipeline": "b2b",
+        "deal_stage": "offer",
+        "contracts_amount_min": "100000",
+        "last_action_after": cut.date().isoformat(),
+    }
+    saved = segments.create(
+        manager, {"name": "Active B2B", "target": "organizations", "conditions": conditions}
+    )
+    day = datetime(cut.year, cut.month, cut.day)
+    expected = {
+        o.id
+        for o in orgs
+        if o.id in offer
+        and totals.get(o.id, 0) >= 10_000_000
+        and last.get(o.id, day) >= day
+        and o.id in last
+    }
+    assert expected, "the demo should give a non-empty segment"
+    assert {o.id for o in segments.evaluate(manager, saved.id)["items"]} == expected
+    contacts_of = segments.members(manager, "contacts", conditions)
+    assert contacts_of["count"] == Contact.objects(organization__in=list(expected)).count()
+    # Access: a user outside sales does not see the restricted organizations in a segment.
+    everyone = segments.members(Actor("eve"), "organizations", {})
+    assert everyone["count"] == len([o for o in orgs if "*" in o.access.read])
+    with pytest.raises(RegistryInvalid) as bad:
+        segments.create(manager, {"name": "X", "conditions": {"colour": "red"}})
+    assert "conditions.colour" in bad.value.errors
