@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from sales.models import STAGE_KINDS
+from sales.segments import TARGETS
 
 from .registry_schemas import ArchivedQuery, TrackedSchema, VersionMixin, _money
 from .schemas import StrictSchema, UtcDateTime
@@ -191,3 +192,55 @@ class AnalyticsSchema(ma.Schema):
     average_won_amount = _money(allow_none=True)
     average_cycle_days = fields.Decimal(as_string=True, allow_none=True)
     forecast = _money(metadata={"description": "Σ amount × probability over open deals"})
+
+
+class SegmentConditionsSchema(StrictSchema):
+    tags = fields.List(
+        fields.String(validate=validate.Length(max=200)), validate=validate.Length(max=50)
+    )
+    region = fields.String(validate=validate.Length(max=200))
+    industry = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "the organization's custom attribute `industry`"},
+    )
+    responsible = fields.String(validate=validate.Length(max=64))
+    last_action_before = fields.Date()
+    last_action_after = fields.Date()
+    deal_pipeline = fields.String(validate=_ID)
+    deal_stage = fields.String(validate=_ID)
+    contracts_amount_min = _money(non_negative=True)
+
+
+class SegmentPatchSchema(VersionMixin):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    conditions = fields.Nested(SegmentConditionsSchema)
+
+
+class SegmentInSchema(SegmentPatchSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    target = fields.String(load_default="organizations", validate=validate.OneOf(TARGETS))
+    conditions = fields.Nested(SegmentConditionsSchema, load_default=dict)
+
+
+class SegmentSchema(TrackedSchema):
+    name = fields.String()
+    target = fields.String()
+    owner = fields.String()
+    conditions = fields.Dict()
+
+
+class SegmentListSchema(ma.Schema):
+    items = fields.List(fields.Nested(SegmentSchema))
+
+
+class MemberSchema(ma.Schema):
+    id = fields.String()
+    name = fields.String()
+    organization = fields.String(metadata={"description": "contacts: their organization"})
+    emails = fields.List(fields.String())
+
+
+class MembersSchema(ma.Schema):
+    segment = fields.Nested(SegmentSchema)
+    count = fields.Integer()
+    items = fields.List(fields.Nested(MemberSchema), metadata={"description": "the first 200"})

@@ -138,3 +138,65 @@ def test_validation_errors_name_the_fields(client: FlaskClient, users: Headers) 
     )
     assert "stages" in no_won["errors"]
     call(client, "GET", "/deals/000000000000000000000000", users["alice"], 404)
+
+
+def test_segments_over_http(client: FlaskClient, users: Headers) -> None:
+    org, _ = setup(client, users)
+    call(
+        client,
+        "POST",
+        "/organizations",
+        users["alice"],
+        201,
+        json={"name": "Лютик", "tags": ["VIP"]},
+    )
+    vip = call(
+        client, "POST", "/organizations", users["bob"], 201, json={"name": "Астра", "tags": ["vip"]}
+    )
+    call(
+        client,
+        "POST",
+        "/contacts",
+        users["bob"],
+        201,
+        json={"organization": vip["id"], "name": "Ия"},
+    )
+    segment = call(
+        client,
+        "POST",
+        "/segments",
+        users["alice"],
+        201,
+        json={"name": "VIP", "conditions": {"tags": ["Vip"]}},
+    )
+    members = call(client, "GET", f"/segments/{segment['id']}/members", users["alice"], 200)
+    assert members["count"] == 2
+    assert sorted(m["name"] for m in members["items"]) == ["Астра", "Лютик"]
+    people = call(
+        client,
+        "POST",
+        "/segments",
+        users["alice"],
+        201,
+        json={"name": "VIP people", "target": "contacts", "conditions": {"tags": ["vip"]}},
+    )
+    found = call(client, "GET", f"/segments/{people['id']}/members", users["alice"], 200)
+    assert [(m["name"], m["organization"]) for m in found["items"]] == [("Ия", vip["id"])]
+    bad = call(
+        client,
+        "POST",
+        "/segments",
+        users["alice"],
+        422,
+        json={"name": "X", "conditions": {"deal_pipeline": "b2b", "deal_stage": "nope"}},
+    )
+    assert "conditions.deal_stage" in bad["errors"]
+    call(
+        client,
+        "PATCH",
+        f"/segments/{segment['id']}",
+        users["bob"],
+        403,
+        json={"name": "Mine now"},
+    )
+    assert org
