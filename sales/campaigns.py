@@ -70,7 +70,7 @@ class Recipient(Tracked):
     contact = ObjectIdField(required=True)
     organization = ObjectIdField(required=True)
     email = StringField(required=True)  # lower case
-    status = StringField(default="pending")  # pending | sent | unsubscribed | bounced
+    status = StringField(default="pending")  # pending | sent | unsubscribed | bounced | skipped
     token = StringField(required=True)  # the unsubscribe link's secret
     sent_at = DateTimeField(null=True)
     error = StringField(null=True)
@@ -193,6 +193,12 @@ def send(recipient_id: ObjectId) -> str:
             {"_id": doc["_id"], "status": "pending"}, {"$set": {"status": "unsubscribed"}}
         )
         return "unsubscribed"
+    if not smtp.enabled():
+        coll.update_one(
+            {"_id": doc["_id"], "status": "pending"},
+            {"$set": {"status": "skipped", "error": "no SMTP server configured"}},
+        )
+        return "skipped"
     campaign = Campaign.objects(id=doc["campaign"]).get()
     contact = Contact.objects(id=doc["contact"]).first()
     org = Organization.objects(id=doc["organization"]).only("name", "short_name").first()

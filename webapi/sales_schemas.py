@@ -244,3 +244,49 @@ class MembersSchema(ma.Schema):
     segment = fields.Nested(SegmentSchema)
     count = fields.Integer()
     items = fields.List(fields.Nested(MemberSchema), metadata={"description": "the first 200"})
+
+
+class CampaignInSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    segment = fields.String(required=True, validate=_ID, metadata={"description": "of contacts"})
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    template = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20000),
+        metadata={"description": "text with {{ name }}, {{ position }}, {{ organization }}"},
+    )
+    send_at = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "when to send; default: at launch"}
+    )
+
+
+class CampaignSchema(TrackedSchema):
+    name = fields.String()
+    segment = fields.String()
+    channel = fields.String()
+    subject = fields.String()
+    template = fields.String()
+    send_at = UtcDateTime(allow_none=True)
+    status = fields.String()
+    recipients = fields.Integer()
+    launched_by = fields.String(allow_none=True)
+
+
+class CampaignStatsSchema(ma.Schema):
+    campaign = fields.Nested(CampaignSchema)
+    statuses = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), metadata={"description": "status → count"}
+    )
+
+
+class BounceSchema(StrictSchema):
+    email = fields.Email(required=True)
+    reason = fields.String(validate=validate.Length(max=1000))
+
+
+class BounceResultSchema(ma.Schema):
+    changed = fields.Integer()
+
+
+class UnsubscribedSchema(ma.Schema):
+    email = fields.String()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
-PUBLIC = {("post", "/api/v1/auth/token"), ("get", "/api/v1/health")}
+PUBLIC = {
+    ("post", "/api/v1/auth/token"),
+    ("get", "/api/v1/health"),
+    ("get", "/api/v1/campaigns/unsubscribe/{token}"),  # the link in campaign e-mails
+}
 REQUIRED_PATHS = {
     "/api/v1/auth/token",
     "/api/v1/definitions",

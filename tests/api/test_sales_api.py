@@ -200,3 +200,64 @@ def test_segments_over_http(client: FlaskClient, users: Headers) -> None:
         json={"name": "Mine now"},
     )
     assert org
+
+
+def test_campaigns_over_http(client: FlaskClient, users: Headers) -> None:
+    vip = call(
+        client,
+        "POST",
+        "/organizations",
+        users["alice"],
+        201,
+        json={"name": "Астра", "tags": ["vip"]},
+    )
+    for n in range(3):
+        call(
+            client,
+            "POST",
+            "/contacts",
+            users["alice"],
+            201,
+            json={"organization": vip["id"], "name": f"C{n}", "emails": [f"c{n}@example.test"]},
+        )
+    segment = call(
+        client,
+        "POST",
+        "/segments",
+        users["alice"],
+        201,
+        json={"name": "VIP", "target": "contacts", "conditions": {"tags": ["vip"]}},
+    )
+    body = {
+        "name": "Акция",
+        "segment": segment["id"],
+        "subject": "Скидки",
+        "template": "{{ name }}",
+    }
+    call(client, "POST", "/campaigns", users["carol"], 403, json=body)
+    bad = call(
+        client, "POST", "/campaigns", users["alice"], 422, json={**body, "template": "{{ x }}"}
+    )
+    assert "template" in bad["errors"]
+    made = call(client, "POST", "/campaigns", users["alice"], 201, json=body)
+    launched = call(client, "POST", f"/campaigns/{made['id']}/launch", users["alice"], 200)
+    assert (launched["status"], launched["recipients"]) == ("launched", 3)
+    call(client, "POST", f"/campaigns/{made['id']}/launch", users["alice"], 409)
+    from sales.campaigns import Recipient
+
+    token = Recipient.objects(email="c1@example.test").get().token
+    assert client.get(f"/api/v1/campaigns/unsubscribe/{token}").get_json() == {
+        "email": "c1@example.test"
+    }
+    assert client.get("/api/v1/campaigns/unsubscribe/nope").status_code == 404
+    bounced = call(
+        client,
+        "POST",
+        f"/campaigns/{made['id']}/bounces",
+        users["alice"],
+        200,
+        json={"email": "c2@example.test", "reason": "550"},
+    )
+    assert bounced == {"changed": 1}
+    stats = call(client, "GET", f"/campaigns/{made['id']}", users["alice"], 200)
+    assert stats["statuses"] == {"pending": 1, "unsubscribed": 1, "bounced": 1}
