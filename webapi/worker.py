@@ -18,6 +18,7 @@ from accounts import operators as account_operators
 from engine import background, jobs, retention
 from registry import operators as registry_operators
 from reports import service as report_jobs
+from sales import campaigns as sales_campaigns
 
 from . import database, documents_setup, mail_setup
 from .config import Settings
@@ -32,6 +33,7 @@ __all__ = [
     "create_celery",
     "registry_operators",
     "report_jobs",
+    "sales_campaigns",
 ]
 _connected_pid: int | None = None
 
