@@ -12,7 +12,7 @@ from engine.models import utcnow
 from registry.demo import DEMO_BATCH
 from registry.models import Organization, Product
 
-from . import deals, pipelines
+from . import campaigns, deals, pipelines, segments
 from .models import Deal, Pipeline
 
 SEED = 20261214
@@ -95,6 +95,30 @@ def load(manager: Actor, count: int = 100) -> Iterator[str]:
         f"sales demo: 2 pipelines, {count} deals, {won_started} contract approvals started"
         + (f", {failed} moves refused" if failed else "")
     )
+    yield _campaign(manager)
+
+
+def _campaign(manager: Actor) -> str:
+    """One finished campaign to the contacts of the demo's clients (sent now, or skipped
+    without an SMTP server)."""
+    segment = segments.create(
+        manager,
+        {"name": "Клиенты: контакты", "target": "contacts", "conditions": {"tags": ["клиент"]}},
+    )
+    campaign = campaigns.create(
+        manager,
+        {
+            "name": "Осенняя рассылка",
+            "segment": str(segment.id),
+            "subject": "Новый каталог",
+            "template": "Здравствуйте, {{ name }}!\n\nДля {{ organization }} — новый каталог.",
+        },
+    )
+    campaigns.launch(manager, campaign.id)
+    for recipient in campaigns.Recipient.objects(campaign=campaign.id).only("id"):
+        campaigns.send(recipient.id)
+    statuses = campaigns.statistics(manager, campaign.id)
+    return f"sales demo: campaign «{campaign.name}» finished: {statuses}"
 
 
 def _path(rng: random.Random, stages: list, no_b2b_win: bool) -> list[str]:

@@ -22,7 +22,7 @@ from registry import operators as _registry_operators  # noqa: F401 - subject ty
 from registry.errors import RegistryForbidden, RegistryInvalid, StaleObject
 from registry.models import Action, Contact, Contract, Organization
 from reports import sources
-from sales import analytics, deals, demo, pipelines, segments
+from sales import analytics, campaigns, deals, demo, pipelines, segments
 from sales.errors import DealClosed, DealNotFound
 from sales.models import Deal
 
@@ -294,7 +294,11 @@ def test_demo_adds_two_pipelines_with_100_deals_once() -> None:
     manager = Actor("alice", frozenset({"sales"}))
     list(registry_demo.load(manager, count=10))
     lines = list(demo.load(manager))
-    assert lines[-1].startswith("sales demo: 2 pipelines, 100 deals, 3 contract approvals")
+    assert lines[-2].startswith("sales demo: 2 pipelines, 100 deals, 3 contract approvals")
+    assert lines[-1].startswith("sales demo: campaign «Осенняя рассылка» finished")
+    (campaign,) = campaigns.Campaign.objects()
+    assert campaign.recipients > 0
+    assert not campaigns.Recipient.objects(campaign=campaign.id, status="pending").count()
     assert Deal.objects.count() == 100
     for key in ("b2b", "service"):
         figures = analytics.summary(manager, key)
