@@ -10,6 +10,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, jsonify
+from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
 from accounts import errors as account_errors
@@ -100,6 +101,18 @@ def handle_http_exception(exc: HTTPException) -> Response:
     return error_response(status, code, message, errors, data.get("headers"))
 
 
+def handle_database_down(exc: ConnectionFailure) -> Response:
+    """The database does not answer (down, restarting, unreachable): the client may retry;
+    the driver reconnects by itself once it is back."""
+    log.warning("database unavailable: %s", exc)
+    return error_response(
+        503,
+        "database_unavailable",
+        "the database is not reachable; try again shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
 def handle_unexpected(exc: Exception) -> Response:
     log.exception("unhandled error")
     return error_response(500, "internal_error", "an internal error occurred; it was logged")
@@ -109,4 +122,5 @@ def register(app: Flask) -> None:
     """Attach the handlers to the app."""
     app.register_error_handler(engine_errors.EngineError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ConnectionFailure, handle_database_down)
     app.register_error_handler(Exception, handle_unexpected)
