@@ -46,7 +46,9 @@ def init_app(app: Flask) -> None:
     """Configure the session cookie of the app."""
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config.setdefault("SESSION_COOKIE_NAME", "crm_session")
+    # Flask pre-sets the name to "session", so setdefault would never apply ours.
+    if app.config.get("SESSION_COOKIE_NAME") in (None, "session"):
+        app.config["SESSION_COOKIE_NAME"] = "crm_session"
     app.session_interface = UiSessionInterface()
 
 

@@ -66,7 +66,7 @@ def test_session_cookie_is_httponly_samesite_and_secure_in_production(
     )
     accounts.create_user("alice", "alice-password", ["sales"])
     cookie = _sign_in(app.test_client())
-    assert cookie.startswith(app.config["SESSION_COOKIE_NAME"] + "=")
+    assert cookie.startswith("crm_session=")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
 
 
