@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fuzz bench install clean services-test assets
+.PHONY: run test test-fault lint fuzz bench install clean services-test assets
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 2; }
@@ -63,6 +63,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+## make test-fault: the fault and security tests in full, with the slow cases `make test`
+## leaves out (SIGKILL of `crm serve` under load, the 100-branch join); docs/reliability.md
+test-fault: $(STAMP)
+	CRM_CRASH_TESTS=1 CRM_JOIN_BRANCHES=100 $(BIN)/pytest tests/fault tests/security
 
 ## make fuzz: schemathesis against /api/v1/openapi.json of a served app (bounded examples)
 fuzz: $(STAMP)
