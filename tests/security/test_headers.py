@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from accounts import service as accounts
 from webapi import create_app
 from webapi.config import Settings
-from webapi.hardening import InsecureSecretKey, check_secret
+from webapi.hardening import InsecureSecretKey, check_secret, secure_cookies
 
 STRONG = "k3y-" + "x" * 40
 
@@ -75,12 +75,11 @@ def test_plain_http_on_this_machine_and_tests_get_no_secure_flag(
 ) -> None:
     local = create_app(_settings(db_uri, db_name, secret_key=STRONG))  # http://127.0.0.1
     assert local.config["SESSION_COOKIE_SECURE"] is False
-    testing = create_app(
-        _settings(db_uri, db_name, secret_key="t", testing=True, base_url="https://x.org")
-    )
-    assert testing.config["SESSION_COOKIE_SECURE"] is False
-    remote = create_app(_settings(db_uri, db_name, secret_key=STRONG, base_url="http://crm.lan"))
-    assert remote.config["SESSION_COOKIE_SECURE"] is True
+    assert secure_cookies(Settings(base_url="http://localhost:8000")) is False
+    assert secure_cookies(Settings(base_url="https://x.org", testing=True)) is False
+    assert secure_cookies(Settings(base_url="https://x.org", debug=True)) is False
+    assert secure_cookies(Settings(base_url="http://crm.lan")) is True  # http over a network
+    assert secure_cookies(Settings(base_url="https://crm.example.org")) is True
 
 
 @pytest.mark.parametrize("placeholder", ["changeme", "CHANGE-ME", "secret", " dev ", "test"])
