@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from mongoengine.errors import NotUniqueError
@@ -19,6 +19,7 @@ from engine.models import utcnow
 from . import journals, nomenclature, numbering, office, repository
 from .errors import (
     AlreadyRegistered,
+    CardChanged,
     CardNotFound,
     CardStateConflict,
     DocumentsInvalid,
@@ -55,7 +56,9 @@ EDITABLE = (
     "deadline",
     "correspondent_number",
     "correspondent_date",
+    "under_control",
 )
+MAX_TEXT = 4000
 
 
 def _kind_fits(journal: RegistrationJournal, doc: OfficeDocument) -> bool:
@@ -236,18 +239,49 @@ def list_cards(
     return list(found.skip(offset).limit(limit))
 
 
-def update_card(actor: Actor, card_id: Any, changes: dict[str, Any]) -> RegistrationCard:
-    """Change a card's resolution, executors, deadline, summary or correspondent's number."""
+def update_card(
+    actor: Actor,
+    card_id: Any,
+    changes: dict[str, Any],
+    expected_updated_at: datetime | None = None,
+) -> RegistrationCard:
+    """Change a card's editable fields; with `expected_updated_at`, only if nobody changed it
+    since (compare-and-set on `updated_at`, else CardChanged)."""
     card = writable_card(actor, card_id)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise DocumentsInvalid(
             "these fields cannot be changed", {k: ["cannot be changed"] for k in sorted(unknown)}
         )
-    for key, value in changes.items():
-        setattr(card, key, list(dict.fromkeys(value)) if key == "executors" else value)
-    card.updated_at = utcnow()
-    card.save()
+    errors = {
+        key: [f"must be at most {MAX_TEXT} characters"]
+        for key in ("summary", "resolution")
+        if len(str(changes.get(key) or "")) > MAX_TEXT
+    }
+    controlled = changes.get("under_control", card.under_control)
+    if controlled and not changes.get("deadline", card.deadline):
+        errors["deadline"] = ["is required for a card under control"]
+    if errors:
+        raise DocumentsInvalid("the card is invalid", errors)
+    values = {
+        key: list(dict.fromkeys(value)) if key == "executors" else value
+        for key, value in changes.items()
+    }
+    if "under_control" in values:
+        values["controller"] = (card.controller or actor.username) if controlled else None
+    now = utcnow()
+    if expected_updated_at is not None and now <= expected_updated_at:
+        now = expected_updated_at + timedelta(milliseconds=1)  # the token must still change
+    query: dict[str, Any] = {"id": card.id}
+    if expected_updated_at is not None:
+        query["updated_at"] = expected_updated_at
+    update = {f"set__{key}": value for key, value in values.items()}
+    if not RegistrationCard.objects(**query).update_one(**update, set__updated_at=now):
+        raise CardChanged(
+            "the card was changed by someone else since you opened it",
+            {"updated_at": ["changed meanwhile"]},
+        )
+    card.reload()
     return card
 
 
@@ -368,6 +402,33 @@ def transfer_to_case(
         transferred_at=at,
         transferred_by=actor.username,
         note=note,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def hand_over(
+    actor: Actor, card_id: Any, to_person: str, reason: str, at: datetime | None = None
+) -> TransferLog:
+    """Log that the (paper) document was handed to `to_person`, and why."""
+    card = writable_card(actor, card_id)
+    errors: dict[str, list[str]] = {}
+    if not to_person.strip():
+        errors["to_person"] = ["is required"]
+    if not reason.strip():
+        errors["reason"] = ["is required"]
+    if errors:
+        raise DocumentsInvalid("the hand-over is invalid", errors)
+    if card.status == "filed":
+        raise CardStateConflict("the document is filed in a case already")
+    entry = TransferLog(
+        card_id=card.id,
+        document_id=card.document_id,
+        kind="handover",
+        to_person=to_person.strip(),
+        transferred_at=at or utcnow(),
+        transferred_by=actor.username,
+        note=reason.strip(),
     )
     entry.save(force_insert=True)
     return entry

@@ -79,6 +79,12 @@ class AlreadyRegistered(Conflict):
     code = "already_registered"
 
 
+class CardChanged(Conflict):
+    """The card was changed by someone else since the editor loaded it."""
+
+    code = "card_changed"
+
+
 class CardStateConflict(Conflict):
     """The card's status does not allow this step."""
 

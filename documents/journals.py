@@ -121,6 +121,26 @@ def update_journal(
     return journal
 
 
+def preview_number(
+    actor: Actor,
+    number_template: str,
+    code: str = "",
+    department: str = "",
+    case_index: str = "",
+    journal_id: Any = None,
+    on: date | None = None,
+) -> str:
+    """The number the next registration would get with these requisites (nothing is taken);
+    NumberTemplateInvalid names the position of each error."""
+    template = numbering.parse_template(number_template)
+    on = on or utcnow().date()
+    seq = 1
+    if journal_id:
+        journal = get_journal(actor, journal_id)
+        seq = repository.current_seq(journal.id, on.year) + 1
+    return template.format(seq, on, journal=code, dept=department, case=case_index)
+
+
 def set_access(
     actor: Actor, journal_id: Any, read: Iterable[str], write: Iterable[str]
 ) -> RegistrationJournal:

@@ -299,12 +299,15 @@ class AcquaintanceLog(Document):
 
 
 class TransferLog(Document):
-    """Журнал передачи: when and to which case file an executed document went, and by whom."""
+    """Журнал передачи: who the paper was handed to and why, and the filing into a case."""
 
     card_id = ObjectIdField(required=True)
     document_id = ObjectIdField(required=True)
-    case_file_id = ObjectIdField(required=True)
-    case_index = StringField(required=True)
+    # "case": filed into a case file; "handover": the paper given to a person (note = why)
+    kind = StringField(default="case", choices=("case", "handover"))
+    case_file_id = ObjectIdField(null=True)
+    case_index = StringField(default="")
+    to_person = StringField(default="")
     transferred_at = DateTimeField(required=True)
     transferred_by = StringField(required=True)
     note = StringField(default="")

@@ -139,6 +139,46 @@ def add_case(
     return case
 
 
+def update_case(
+    actor: Actor,
+    case_id: Any,
+    index: str,
+    title: str,
+    retention_years: int | None,
+    retention_article: str = "",
+) -> CaseFile:
+    """Change a case file's requisites; its index only while nothing is filed in it."""
+    case = get_case(case_id)
+    errors: dict[str, list[str]] = {}
+    if not index or len(index) > 32:
+        errors["index"] = ["1 to 32 characters"]
+    elif index != case.index and case.documents_count:
+        errors["index"] = ["cannot change: documents are filed in this case"]
+    if not title:
+        errors["title"] = ["is required"]
+    if retention_years is not None and retention_years < 1:
+        errors["retention_years"] = ["at least 1, or null for permanent"]
+    if case.status == "destroyed":
+        errors["status"] = ["the case is destroyed"]
+    if errors:
+        raise DocumentsInvalid("the case file is invalid", errors)
+    try:
+        changed = CaseFile.objects(id=case.id).update_one(
+            set__index=index,
+            set__title=title,
+            set__retention_years=retention_years,
+            set__retention_article=retention_article,
+        )
+    except NotUniqueError as exc:
+        raise NomenclatureConflict(
+            f"case index {index} exists in this nomenclature", {"index": ["taken"]}
+        ) from exc
+    if not changed:
+        raise CaseFileNotFound(f"no case file {case_id}")
+    case.reload()
+    return case
+
+
 def list_cases(nomenclature_id: Any) -> list[CaseFile]:
     """The case files of a nomenclature version, by index."""
     nomenclature = get_nomenclature(nomenclature_id)

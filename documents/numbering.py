@@ -86,6 +86,7 @@ def parse_template(source: str) -> NumberTemplate:
         )
     parts: list[Part] = []
     errors: list[str] = []
+    seq_at: list[int] = []  # 1-based positions of each {seq}, for the error message
     literal = ""
     for match in _SCAN.finditer(source):
         piece, inner = match.group(0), match.group(1)
@@ -98,23 +99,34 @@ def parse_template(source: str) -> NumberTemplate:
             found = _NAME.match(inner)
             if not found or found.group(1) not in TOKENS:
                 errors.append(
-                    f"unknown token {{{inner}}}; known: " + ", ".join(f"{{{t}}}" for t in TOKENS)
+                    f"position {match.start() + 1}: unknown token {{{inner}}}; known: "
+                    + ", ".join(f"{{{t}}}" for t in TOKENS)
                 )
                 continue
             name, _, width = found.groups()
             pad = int(width) if width else 0
             if pad > MAX_PAD:
-                errors.append(f"padding of {{{name}}} is at most {MAX_PAD}")
+                errors.append(
+                    f"position {match.start() + 1}: padding of {{{name}}} is at most {MAX_PAD}"
+                )
             parts.append(Part(name=name, pad=pad))
+            if name == "seq":
+                seq_at.append(match.start() + 1)
         elif piece in ("{", "}"):
-            errors.append("a lone brace: write {{ or }} for a literal brace")
+            errors.append(
+                f"position {match.start() + 1}: a lone brace; "
+                "write {{ or }} for a literal brace"
+            )
         else:
             literal += piece
     if literal:
         parts.append(Part(text=literal))
-    seqs = sum(1 for p in parts if p.name == "seq")
-    if seqs != 1:
-        errors.append("the template needs exactly one {seq}")
+    if not seq_at:
+        errors.append("the template needs exactly one {seq}: there is none")
+    elif len(seq_at) > 1:
+        errors.append(
+            "the template needs exactly one {seq}: a second one at position " + str(seq_at[1])
+        )
     if errors:
         raise NumberTemplateInvalid(
             f"number template {source!r} is invalid", {"number_template": errors}

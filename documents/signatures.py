@@ -370,3 +370,22 @@ def signatures_of_document(actor: Actor, document_id: Any) -> list[dict[str, Any
                 }
             )
     return result
+
+
+def files_of_document(actor: Actor, document_id: Any) -> list[dict[str, Any]]:
+    """The document's attached files, each with its signatures (signed or not)."""
+    doc = office.get_document(actor, document_id)
+    result = []
+    for link in doc.files:
+        stored = StoredFile.objects(id=link.file_id).first()
+        if stored is None:
+            continue
+        result.append(
+            {
+                "file": stored,
+                "attached_version": link.version,
+                "current_version": stored.current_version,
+                "signatures": list(Signature.objects(file_id=stored.id).order_by("signed_at")),
+            }
+        )
+    return result
