@@ -9,7 +9,14 @@ from .errors import InvalidAccountData
 from .models import Workpage
 
 # Widget names the UI knows how to draw (admin_ui/workpage.py).
-WIDGETS = ("my_tasks", "my_processes", "appeals_overdue", "recent_organizations")
+WIDGETS = (
+    "my_tasks",
+    "my_processes",
+    "my_orders",
+    "my_deals",
+    "appeals_overdue",
+    "recent_organizations",
+)
 DEFAULT = ["my_tasks", "my_processes"]
 
 
@@ -31,3 +38,13 @@ def save_layout(actor: Actor, widgets: list[str]) -> list[str]:
         set__widgets=list(widgets), set__updated_at=utcnow(), upsert=True
     )
     return list(widgets)
+
+
+def move(widgets: list[str], name: str, step: int) -> list[str]:
+    """`widgets` with `name` moved `step` places (-1 up, +1 down), bounded by the ends."""
+    if name not in widgets:
+        return list(widgets)
+    order = [w for w in widgets if w != name]
+    index = max(0, min(len(order), widgets.index(name) + step))
+    order.insert(index, name)
+    return order

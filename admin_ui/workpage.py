@@ -14,7 +14,9 @@ from documents import appeals
 from engine import queries
 from engine.actor import Actor
 from engine.errors import InvalidInput
+from mail import orders
 from registry import organizations
+from sales import deals
 
 from .blueprint import bp
 from .security import current_actor
@@ -32,6 +34,16 @@ def _my_processes(actor: Actor) -> list[dict[str, Any]]:
     return queries.list_instances(actor, where, limit=SHOWN).items
 
 
+def _my_orders(actor: Actor) -> list[dict[str, Any]]:
+    # The top-level orders the user takes part in, each with its sub-orders (a tree).
+    roots = orders.list_for(actor, involved=True, top_level=True, limit=SHOWN).items
+    return [orders.tree(actor, str(root["_id"])) for root in roots]
+
+
+def _my_deals(actor: Actor) -> list[Any]:
+    return deals.find(actor, responsible=actor.username, stage_kind="open", limit=SHOWN).items
+
+
 def _appeals_overdue(actor: Actor) -> list[Any]:
     return appeals.list_appeals(actor, overdue=True, limit=SHOWN)
 
@@ -43,6 +55,8 @@ def _recent_organizations(actor: Actor) -> list[Any]:
 DATA: dict[str, Callable[[Actor], list[Any]]] = {
     "my_tasks": _my_tasks,
     "my_processes": _my_processes,
+    "my_orders": _my_orders,
+    "my_deals": _my_deals,
     "appeals_overdue": _appeals_overdue,
     "recent_organizations": _recent_organizations,
 }
@@ -52,9 +66,22 @@ def titles() -> dict[str, str]:
     return {
         "my_tasks": _("My tasks"),
         "my_processes": _("My processes"),
+        "my_orders": _("My orders"),
+        "my_deals": _("My deals"),
         "appeals_overdue": _("Overdue appeals"),
         "recent_organizations": _("Recent organizations"),
     }
+
+
+def _submitted_layout() -> list[str]:
+    """The shown widgets in the submitted order; a Move button (no script) moves one."""
+    order = [n for n in request.form.getlist("order") if n in workpage.WIDGETS]
+    order += [n for n in workpage.WIDGETS if n not in order]
+    direction, _sep, name = request.form.get("move", "").partition(":")
+    if direction in ("up", "down"):
+        order = workpage.move(order, name, -1 if direction == "up" else 1)
+    shown = set(request.form.getlist("show"))
+    return [n for n in order if n in shown]
 
 
 @bp.route("/workpage", methods=["GET", "POST"])
@@ -62,16 +89,13 @@ def workpage_page() -> str | Response | tuple[str, int]:
     """Show the user's widgets; POST saves which are shown and in which order."""
     actor = current_actor()
     if request.method == "POST":
-        chosen = [
-            (int(request.form.get(f"position.{name}") or 0), name)
-            for name in workpage.WIDGETS
-            if request.form.get(f"show.{name}")
-        ]
         try:
-            workpage.save_layout(actor, [name for _pos, name in sorted(chosen)])
+            workpage.save_layout(actor, _submitted_layout())
         except (InvalidInput, ValueError):
             flash(_("The layout could not be saved."), "error")
             return redirect(url_for("ui.workpage_page"))
+        if request.form.get("move"):  # arranging without the script: stay in the form
+            return redirect(url_for("ui.workpage_page", arrange=1, _anchor="arrange"))
         flash(_("Layout saved."), "success")
         return redirect(url_for("ui.workpage_page"))
     widgets = workpage.layout(actor)
@@ -79,6 +103,7 @@ def workpage_page() -> str | Response | tuple[str, int]:
         "workpage.html",
         widgets=[(name, DATA[name](actor)) for name in widgets if name in DATA],
         layout=widgets,
-        available=workpage.WIDGETS,
+        arrangement=[*widgets, *(n for n in workpage.WIDGETS if n not in widgets)],
+        arranging=bool(request.args.get("arrange")),
         titles=titles(),
     )

@@ -34,11 +34,9 @@ def test_the_layout_persists_across_sign_ins(app: Flask, sign_in) -> None:
         "/ui/workpage",
         data={
             "csrf_token": csrf_of(page),
-            "show.recent_organizations": "1",
-            "position.recent_organizations": "1",
-            "show.my_tasks": "1",
-            "position.my_tasks": "2",
-            "position.my_processes": "3",  # not shown: unchecked
+            # the rows in the order the form shows them after arranging
+            "order": ["recent_organizations", "my_tasks", "my_processes", "my_deals"],
+            "show": ["my_tasks", "recent_organizations"],  # my_processes unticked
         },
     )
     assert saved.status_code == 302
@@ -48,3 +46,21 @@ def test_the_layout_persists_across_sign_ins(app: Flask, sign_in) -> None:
     other = sign_in("designer").get("/ui/workpage").get_data(as_text=True)
     assert _layout(other) == ["my_tasks", "my_processes"]  # per user
     assert "Review the request" not in other
+
+
+def test_arrows_move_a_widget_without_the_script(app: Flask, sign_in) -> None:
+    manager = sign_in("manager")
+    page = manager.get("/ui/workpage").get_data(as_text=True)
+    moved = manager.post(
+        "/ui/workpage",
+        data={
+            "csrf_token": csrf_of(page),
+            "order": ["my_tasks", "my_processes", "my_orders"],
+            "show": ["my_tasks", "my_processes", "my_orders"],
+            "move": "up:my_orders",
+        },
+    )
+    assert moved.status_code == 302 and "arrange=1" in moved.headers["Location"]
+    again = manager.get("/ui/workpage?arrange=1").get_data(as_text=True)
+    assert _layout(again) == ["my_tasks", "my_orders", "my_processes"]
+    assert '<details id="arrange" open>' in again
