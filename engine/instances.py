@@ -38,6 +38,9 @@ from .operators import InstanceContext
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # retries of a compare-and-set lost to a concurrent change of another task
 RECEIVED_KEPT = 100  # ids of the last messages an instance received, to ignore repeats
+# Checks other packages add (accounts.delegation): each may refuse a completion (raise) or
+# return data for the task_completed event (e.g. {"on_behalf_of": user}).
+COMPLETION_CHECKS: list[Callable[[HumanTask, Actor], dict[str, Any]]] = []
 
 
 @dataclass
@@ -375,6 +378,8 @@ def complete_task(guid: str, actor: Actor, data: dict[str, Any] | None = None) -
     if task.assignee and task.assignee not in (actor.username, substituted) and not actor.is_admin:
         raise TaskNotClaimable(f"task {guid} is claimed by {task.assignee}")
     behalf = {"on_behalf_of": substituted} if substituted else {}
+    for check in COMPLETION_CHECKS:
+        behalf.update(check(task, actor))
     errors = validate_form_data(task.form, data)
     if errors:
         raise FormInvalid("the form has errors", errors)

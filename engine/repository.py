@@ -134,7 +134,7 @@ def _task_ops(doc: dict[str, Any], pending: list[dict[str, Any]]) -> list[Update
                 doc["_id"],
                 {k: event["data"].get(k) for k in ("name", "correlation_key", "payload")},
             )
-        elif kind == "repair_reassign_task":
+        elif kind in ("repair_reassign_task", "task_reassigned"):  # repair, delegation
             data = event["data"]
             ops.append(
                 UpdateOne(
