@@ -5,8 +5,10 @@ from __future__ import annotations
 from mongoengine import (
     BooleanField,
     DateTimeField,
+    DictField,
     Document,
     ListField,
+    ObjectIdField,
     StringField,
 )
 
@@ -83,10 +85,17 @@ class Department(Document):
     head = StringField(null=True)
     parent = StringField(null=True)  # the parent department's name
     members = ListField(StringField())
+    # Who holds which position here: [{"user": ..., "position": ...}]; a member may hold one.
+    positions = ListField(DictField())
 
     meta = {
         "collection": "departments",
-        "indexes": [{"fields": ["name"], "unique": True}, {"fields": ["members"]}],
+        "indexes": [
+            {"fields": ["name"], "unique": True},
+            {"fields": ["members"]},
+            {"fields": ["head"]},
+            {"fields": ["positions.position"]},
+        ],
     }
 
 
@@ -100,4 +109,31 @@ class Workpage(Document):
     meta = {"collection": "workpages", "indexes": [{"fields": ["username"], "unique": True}]}
 
 
-ALL_MODELS = (User, Group, ApiToken, Substitution, Department, Workpage)
+class TaskDelegation(Document):
+    """A task `delegator` handed to `delegate`; with `return_for_acceptance` the delegate's
+    data comes back to the delegator, who accepts (the task completes) or rejects it."""
+
+    task_guid = StringField(required=True)
+    instance_id = ObjectIdField(required=True)
+    task_name = StringField(default="")
+    delegator = StringField(required=True)  # the task's assignee, to whom it returns
+    delegate = StringField(required=True)
+    return_for_acceptance = BooleanField(default=False)
+    state = StringField(required=True, default="delegated")  # or awaiting_acceptance
+    data = StringField(default="{}")  # the delegate's form data, JSON text (any keys)
+    comment = StringField(default="")  # the delegator's note, or why they rejected
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    meta = {
+        "collection": "task_delegations",
+        # One per task; looked up by task on every completion, listed per person.
+        "indexes": [
+            {"fields": ["task_guid"], "unique": True},
+            {"fields": ["delegator", "-updated_at"]},
+            {"fields": ["delegate", "-updated_at"]},
+        ],
+    }
+
+
+ALL_MODELS = (User, Group, ApiToken, Substitution, Department, Workpage, TaskDelegation)
