@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from engine import definitions, instances, start_rights
+from engine import definitions, instances, operators, start_rights
 from engine.errors import InvalidInput
+from engine.forms import FIELD_TYPES
 from engine.xml import DEFAULT_MAX_BYTES
 
 from .blueprint import bp
 from .security import current_actor, current_user, designer_required, is_designer
 
 KINDS = ("bpmn", "dmn")
+# Deploy problems name their element first ("task X: …", "sequence flow F: …", "task X,
+# field f: …", "element id 'X' …"): the modeler marks that element.
+_PROBLEM_ELEMENT = re.compile(
+    r"^(?:task|sequence flow|process(?! id )|element id) '?([A-Za-z_][A-Za-z0-9_.\-]*)'?[:,\s]"
+)
 
 
 def _max_bytes() -> int:
@@ -69,6 +78,38 @@ def _problems(exc: InvalidInput) -> list[str]:
     return found
 
 
+def _element_of(problem: str) -> str | None:
+    """The BPMN element a deploy problem is about, when it names one."""
+    found = _PROBLEM_ELEMENT.match(problem)
+    return found.group(1) if found else None
+
+
+@bp.route("/procedures/operators")
+@designer_required
+def procedure_operators() -> Response:
+    """The registered service-task operators and their declared parameters (the modeler's
+    properties panel lists them)."""
+    return jsonify({"operators": [_operator(name) for name in operators.names()]})
+
+
+def _operator(name: str) -> dict[str, Any]:
+    params = operators.params_of(name)
+    fn = operators.get(name)
+    doc = (fn.__doc__ or "").strip().splitlines()[0] if fn is not None and fn.__doc__ else ""
+    return {
+        "name": name,
+        "asynchronous": operators.is_async(name),
+        "doc": doc,
+        # None: the operator declares no parameters and accepts any that compile.
+        "params": None
+        if params is None
+        else [
+            {"name": p, "required": spec.required, "kind": spec.kind, "doc": spec.doc}
+            for p, spec in sorted(params.items(), key=lambda kv: (not kv[1].required, kv[0]))
+        ],
+    }
+
+
 @bp.route("/procedures/<kind>/<key>")
 @bp.route("/procedures/<kind>/<key>/<int:version>")
 def procedure(kind: str, key: str, version: int | None = None) -> str:
@@ -103,14 +144,14 @@ def procedure_xml(kind: str, key: str, version: int) -> Response:
 def procedure_edit(kind: str, key: str, version: int) -> str:
     """The modeler on one version of a BPMN diagram."""
     found = definitions.find(key, version, "bpmn")
-    return render_template("procedures/modeler.html", definition=found)
+    return render_template("procedures/modeler.html", definition=found, field_types=FIELD_TYPES)
 
 
 @bp.route("/procedures/new")
 @designer_required
 def procedure_new() -> str:
     """The modeler on a new, empty diagram."""
-    return render_template("procedures/modeler.html", definition=None)
+    return render_template("procedures/modeler.html", definition=None, field_types=FIELD_TYPES)
 
 
 @bp.route("/procedures/deploy", methods=["POST"])
@@ -125,7 +166,14 @@ def procedure_deploy() -> tuple[Response, int]:
         )
         start_rights.uploaded(deployed, current_user().username)
     except InvalidInput as exc:
-        return jsonify({"message": exc.message, "problems": _problems(exc)}), 422
+        problems = _problems(exc)
+        return jsonify(
+            {
+                "message": exc.message,
+                "problems": problems,
+                "marks": [{"element": _element_of(p), "problem": p} for p in problems],
+            }
+        ), 422
     first = deployed[0]
     return jsonify(
         {

@@ -1,0 +1,141 @@
+"""The designer's tools in a real browser: the modeler's properties panel (operator and its
+parameters, form fields, due rule, a flow's condition; deploy problems marked on the
+element), and the monitor's context menu on timeline bars (suspend, resume)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from lxml import etree
+from playwright.sync_api import Page, expect
+
+from engine import definitions, instances
+from engine.actor import Actor
+
+from .conftest import DATA, sign_in
+
+Shot = Callable[[str], Path]
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+CRM = "urn:bpmcrm:bpmn"
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def test_properties_panel_sets_an_operator_parameter_and_deploys_it(
+    served: str, page: Page, shot: Shot
+) -> None:
+    definitions.deploy((DATA / "stage_review.bpmn").read_bytes(), "stage_review.bpmn", "designer")
+    sign_in(page, served, "designer")
+    page.goto(f"{served}/ui/procedures/bpmn/stage_review/1/edit")
+    modeler = page.locator("#modeler[data-loaded=true]")
+    expect(modeler).to_be_visible()
+
+    # A service task: its operator comes from the server's list, with its parameters.
+    page.locator("#modeler .djs-element[data-element-id=load_info]").click()
+    expect(page.get_by_label("Service operator")).to_have_value("instance_info")
+    page.get_by_label("Service operator").select_option("set_stage")
+    stage = page.locator("#prop-params input[data-param=stage]")
+    expect(stage).to_be_visible()
+    expect(page.locator("#prop-params")).to_contain_text("stage *")
+    page.get_by_label("Result variable").fill("stage")
+    page.get_by_label("Result variable").press("Tab")
+
+    # Deploying without the required parameter: the server's problem is marked on the task.
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#modeler-status")).to_contain_text("parameter 'stage' is required")
+    expect(page.locator("#modeler .djs-element.deploy-problem")).to_have_count(1)
+    expect(page.locator(".problem-badge")).to_have_count(1)
+    expect(page.locator("#prop-problems")).to_contain_text("parameter 'stage' is required")
+    shot("deploy-problem")
+
+    stage.fill("'approval'")
+    stage.press("Tab")
+
+    # A user task: a new form field and another due rule.
+    page.locator("#modeler .djs-element[data-element-id=review]").click()
+    expect(page.get_by_label("Field id").first).to_have_value("verdict")
+    page.get_by_role("button", name="Add a field").click()
+    new_field = page.locator("#prop-fields fieldset").nth(1)
+    new_field.get_by_label("Field id").fill("score")
+    new_field.get_by_label("Field id").press("Tab")
+    new_field.get_by_label("Type").select_option("integer")
+    new_field.get_by_label("Label", exact=True).fill("Score")
+    new_field.get_by_label("Label", exact=True).press("Tab")
+    new_field.get_by_label("Required").check()
+    page.get_by_label("Due date rule").select_option("dueInWorkingDays")
+    page.locator("#prop-due").fill("3")
+    page.locator("#prop-due").press("Tab")
+
+    # A sequence flow: its condition (first away from the task's context pad).
+    page.locator("#modeler .djs-element[data-element-id=begin]").click()
+    # A horizontal connection has no height, which Playwright takes for invisible.
+    box = page.locator("#modeler .djs-element[data-element-id=to_done]").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator("#prop-id")).to_have_value("to_done")
+    page.get_by_label("Condition expression").fill("score >= 0")
+    page.get_by_label("Condition expression").press("Tab")
+    shot("properties")
+
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#modeler-status")).to_contain_text("Deployed version 2")
+    expect(page.locator("#modeler .djs-element.deploy-problem")).to_have_count(0)
+
+    root = etree.fromstring(definitions.find("stage_review", 2).source.encode())
+    task = root.find(f".//{{{BPMN}}}serviceTask[@id='load_info']")
+    operator = task.find(f".//{{{SPIFF}}}serviceTaskOperator")
+    assert operator.get("id") == "set_stage"
+    assert operator.get("resultVariable") == "stage"
+    params = {p.get("id"): p.get("value") for p in operator.iter(f"{{{SPIFF}}}parameter")}
+    assert params == {"stage": "'approval'"}
+    review = root.find(f".//{{{BPMN}}}userTask[@id='review']")
+    assert review.get(f"{{{CRM}}}dueInWorkingDays") == "3"
+    assert review.get(f"{{{CRM}}}dueIn") is None
+    fields = {f.get("id"): f for f in review.iter(f"{{{CRM}}}field")}
+    assert fields["score"].get("type") == "integer" and fields["score"].get("required") == "true"
+    # What the panel does not edit is kept: attributes, instructions, scripts, references.
+    assert fields["verdict"].get("maxLength") == "200"
+    assert fields["verdict"].get("label.ru") == "Вердикт"
+    assert review.find(f".//{{{CRM}}}text").text == "Look at it."
+    assert review.find(f".//{{{SPIFF}}}preScript") is not None
+    assert root.find(f".//{{{CRM}}}reference").get("code") == "review_rules"
+    flow = root.find(f".//{{{BPMN}}}sequenceFlow[@id='to_done']")
+    assert flow.find(f"{{{BPMN}}}conditionExpression").text == "score >= 0"
+    stored = definitions.find("stage_review", 2)
+    assert [f["id"] for f in stored.forms["review"]["fields"]] == ["verdict", "score"]
+
+
+def test_timeline_context_menu_suspends_and_resumes(served: str, page: Page, shot: Shot) -> None:
+    designer = Actor("designer", frozenset({"designers"}))
+    definitions.deploy((DATA / "call_back.bpmn").read_bytes(), "call_back.bpmn", "designer")
+    doc = instances.start("call_back", designer)
+    sign_in(page, served, "designer")
+    page.goto(f"{served}/ui/monitor?zoom=day")
+    row = page.locator(".tl-row", has_text="call_back")
+    bar = row.locator(".bar").first
+    expect(bar).to_be_visible()
+
+    # The keyboard way: the bar's menu button, then arrows and Enter.
+    menu_button = row.locator("button.bar-menu").first
+    menu_button.focus()
+    page.keyboard.press("Enter")
+    menu = page.get_by_role("menu")
+    expect(menu).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="Resume")).to_have_count(0)
+    expect(menu.get_by_role("menuitem", name="Open")).to_be_visible()
+    shot("menu")
+    menu.get_by_role("menuitem", name="Suspend").click()
+    expect(page.locator(".flash.success")).to_contain_text("Instance suspended")
+    assert instances.get(doc["_id"])["status"] == "suspended"
+
+    # The mouse way: a right click on the bar.
+    page.locator(".tl-row", has_text="call_back").locator(".bar").first.click(button="right")
+    menu = page.get_by_role("menu")
+    expect(menu.get_by_role("menuitem", name="Suspend")).to_have_count(0)
+    expect(menu.get_by_role("menuitem", name="Reassign…")).to_have_count(0)
+    menu.get_by_role("menuitem", name="Resume").click()
+    expect(page.locator(".flash.success")).to_contain_text("Instance resumed")
+    assert instances.get(doc["_id"])["status"] == "active"
+    expect(page).to_have_url(re.compile(r"/ui/monitor\?zoom=day"))
+    shot("resumed")
