@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from . import (
     correspondence,
+    delegation,
     i18n,
     linear,
     mailbox,
@@ -18,6 +19,7 @@ from . import (
     pages,
     procedures,
     records,
+    records_setup,
     reports,
     sales,
     security,
@@ -27,6 +29,7 @@ from .blueprint import bp
 
 __all__ = [
     "correspondence",
+    "delegation",
     "init_app",
     "linear",
     "mailbox",
@@ -35,6 +38,7 @@ __all__ = [
     "pages",
     "procedures",
     "records",
+    "records_setup",
     "reports",
     "sales",
     "workpage",

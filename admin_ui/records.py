@@ -6,6 +6,7 @@ Every route calls one `documents` service; access is the services' own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -29,8 +30,9 @@ from .blueprint import bp
 from .i18n import form_message
 from .pages import flash_error
 from .queries import executor_choices
-from .security import current_actor
+from .security import current_actor, current_user
 
+OFFICE = "office"  # the records clerks' group (webapi/api/records_common.py has the same)
 CARD_TABS = ("documents", "acquaintance", "transfers", "signatures")
 CARDS_SHOWN = 50
 LINKABLE_SHOWN = 50  # recent cards offered for linking to a card
@@ -67,11 +69,79 @@ def status_label(status: str) -> str:
     }.get(status, status)
 
 
-def _field_errors(exc: EngineError) -> dict[str, list[str]]:
+# The records office services' field messages (documents/*), translated; numbers kept.
+_MESSAGES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^position (\d+): unknown token (\{[^}]*\}); known: (.*)$"), "token"),
+    (re.compile(r"^position (\d+): padding of (\{\w+\}) is at most (\d+)$"), "padding"),
+    (re.compile(r"^position (\d+): a lone brace"), "brace"),
+    (re.compile(r"^the template needs exactly one \{seq\}: there is none$"), "no_seq"),
+    (
+        re.compile(r"^the template needs exactly one \{seq\}: a second one at position (\d+)$"),
+        "seq2",
+    ),
+    (re.compile(r"^1 to (\d+) characters(, no braces)?$"), "length"),
+    (re.compile(r"^taken$"), "taken"),
+    (re.compile(r"^is required for a card under control$"), "controlled"),
+    (re.compile(r"^changed meanwhile$"), "changed"),
+    (re.compile(r"^does not take (\w+) documents$"), "kind"),
+    (re.compile(r"^1 to (\d+)$"), "range"),
+    (re.compile(r"^at least 1, or null for permanent$"), "retention"),
+    (re.compile(r"^at least (\d+)$"), "at_least"),
+    (re.compile(r"^cannot change: documents are filed in this case$"), "filed_case"),
+    (re.compile(r"^the case is destroyed$"), "destroyed"),
+    (re.compile(r"^(\d+) to (\d+)$"), "between"),
+]
+
+
+def records_message(message: str) -> str:
+    """A field message of the records office (or of a form) in the request's language."""
+    for pattern, kind in _MESSAGES:
+        found = pattern.match(message)
+        if found:
+            return _records_text(kind, [*found.groups(), "", "", ""])
+    return form_message(message)
+
+
+def _records_text(kind: str, args: list[str]) -> str:
+    a, b, c = args[0] or "", args[1] or "", args[2] or ""
+    texts = {
+        "token": _(
+            "position %(n)s: unknown token %(token)s; known: %(known)s", n=a, token=b, known=c
+        ),
+        "padding": _(
+            "position %(n)s: the padding of %(token)s is at most %(max)s", n=a, token=b, max=c
+        ),
+        "brace": _("position %(n)s: a lone brace; write {{ or }} for a literal brace", n=a),
+        "no_seq": _("the template needs exactly one {seq}: there is none"),
+        "seq2": _("the template needs exactly one {seq}: a second one at position %(n)s", n=a),
+        "length": _("1 to %(n)s characters", n=a) + (_(", no braces") if b else ""),
+        "taken": _("is taken already"),
+        "controlled": _("is required for a card under control"),
+        "changed": _("was changed by someone else meanwhile"),
+        "kind": _("does not take documents of this kind"),
+        "range": _("from 1 to %(n)s", n=a),
+        "retention": _("at least 1 year, or empty for permanent keeping"),
+        "at_least": _("must be at least %(n)s", n=a),
+        "filed_case": _("cannot change: documents are filed in this case"),
+        "destroyed": _("the case is destroyed"),
+        "between": _("from %(a)s to %(b)s", a=a, b=b),
+    }
+    return str(texts[kind])
+
+
+def field_errors(exc: EngineError) -> dict[str, list[str]]:
+    """The error's messages by field, in the request's language."""
     return {
-        str(key): [form_message(str(m)) for m in (msgs if isinstance(msgs, list) else [msgs])]
+        str(key): [records_message(str(m)) for m in (msgs if isinstance(msgs, list) else [msgs])]
         for key, msgs in (exc.errors or {}).items()
     }
+
+
+def is_clerk() -> bool:
+    """Admins and records clerks (the group `office`, as in the API) set up journals and the
+    nomenclature."""
+    user = current_user()
+    return bool(user.is_admin or OFFICE in user.groups)
 
 
 @bp.route("/records")
@@ -79,9 +149,12 @@ def records() -> str:
     """Journals the user may read and the latest registration cards (by journal)."""
     actor = current_actor()
     journal_id = request.args.get("journal", "")
+    found = journals.list_journals(actor)
     return render_template(
         "records/index.html",
-        journals=journals.list_journals(actor),
+        journals=found,
+        writable={j.id for j in found if can_write(actor, j.access)},
+        is_clerk=is_clerk(),
         cards=cards.list_cards(actor, journal_id=journal_id or None, limit=CARDS_SHOWN),
         journal_id=journal_id,
         kinds=DOCUMENT_KINDS,
@@ -168,7 +241,7 @@ def register(kind: str) -> str | Response | tuple[str, int]:
             kind=kind,
             journals=usable,
             values=values,
-            errors=_field_errors(exc),
+            errors=field_errors(exc),
             message=exc.message,
         ), 422
     flash(_("Registered as № %(number)s.", number=card.number), "success")
@@ -258,7 +331,7 @@ def _refused(
     if not exc.errors or not isinstance(exc, InvalidInput):
         flash_error(exc)
         return _back(card_id, tab)
-    errors = {(names or {}).get(k, k): v for k, v in _field_errors(exc).items()}
+    errors = {(names or {}).get(k, k): v for k, v in field_errors(exc).items()}
     values = {k: v for k, v in request.form.items() if k != "csrf_token"}
     return _card_page(card_id, tab, form=form, errors=errors, values=values, status=422)
 
@@ -322,7 +395,7 @@ def record_edit(card_id: str) -> str | Response | tuple[str, int]:
             "records/edit.html",
             card=card,
             values=values,
-            errors=_field_errors(exc),
+            errors=field_errors(exc),
             form="edit",
             people=people,
         ), 422
@@ -605,16 +678,4 @@ def appeal_answer(appeal_id: str) -> Response | tuple[str, int]:
         lambda actor: appeals.answer(actor, appeal_id, request.form.get("answer_text", "")),
         {"text": "answer_text"},
         _("The answer is recorded; the appeal is closed."),
-    )
-
-
-@bp.route("/records/nomenclature")
-def nomenclature_page() -> str:
-    """The case nomenclature: its versions by year, and the cases of the chosen one."""
-    versions = nomenclature.list_nomenclatures()
-    chosen_id = request.args.get("id") or (str(versions[0].id) if versions else "")
-    chosen = next((v for v in versions if str(v.id) == chosen_id), None)
-    cases = nomenclature.list_cases(chosen.id) if chosen else []
-    return render_template(
-        "records/nomenclature.html", versions=versions, chosen=chosen, cases=cases
     )

@@ -106,6 +106,8 @@ def update_journal(
     )
     if not can_write(actor, journal.access):
         raise NotAllowed("you may not change this journal")
+    if name is not None and not name.strip():
+        raise DocumentsInvalid("the journal needs a name", {"name": ["is required"]})
     if number_template is not None:
         numbering.parse_template(number_template)
         journal.number_template = number_template
