@@ -35,6 +35,7 @@ from registry.models import (
     Organization,
 )
 from sales import analytics as sales_analytics
+from sales import plans as sales_plans
 from sales.models import Deal
 
 from .errors import ReportInvalid, ReportNotFound
@@ -1095,6 +1096,46 @@ def deal_funnel(actor: Actor, params: dict[str, Any]) -> ReportData:
     )
 
 
+PLAN_FACT_COLUMNS = (
+    Column("manager", "Manager"),
+    Column("month", "Month"),
+    Column("plan", "Plan", "money"),
+    Column("fact", "Fact (won)", "money"),
+    Column("won_deals", "Deals won", "int"),
+    Column("percent", "Done, %", "number"),
+)
+
+
+def sales_plan_fact(actor: Actor, params: dict[str, Any]) -> ReportData:
+    """Sales plan versus fact per manager and month (sales.plans): the months of the
+    period (default: this year), the fact being the deals won in each."""
+    start, end = params.get("date_from"), params.get("date_to")
+    figures = sales_plans.plan_versus_fact(
+        actor,
+        month_from=start.strftime("%Y-%m") if start else None,
+        month_to=end.strftime("%Y-%m") if end else None,
+        manager=params.get("manager") or None,
+        pipeline=params.get("pipeline") or None,
+    )
+    rows = figures["rows"]
+    return _data(
+        "sales_plan_fact",
+        params,
+        [
+            Section(
+                "plan_fact",
+                "By manager and month",
+                list(PLAN_FACT_COLUMNS),
+                rows,
+                _sum_rows(rows, PLAN_FACT_COLUMNS, skip=("percent",)),
+            )
+        ],
+        plan=figures["plan"],
+        fact=figures["fact"],
+        percent=figures["percent"],
+    )
+
+
 SOURCES: dict[str, Source] = {
     s.key: s
     for s in (
@@ -1195,6 +1236,14 @@ SOURCES: dict[str, Source] = {
                 "forecast",
             ),
         ),
+        Source(
+            "sales_plan_fact",
+            "Sales plan versus fact",
+            (*PERIOD, MANAGER, Param("pipeline", "text", "Pipeline")),
+            PLAN_FACT_COLUMNS,
+            sales_plan_fact,
+            ("plan", "fact", "percent"),
+        ),
     )
 }
 
@@ -1209,6 +1258,7 @@ SCANNED: dict[str, Any] = {
     "appeals": CitizenAppeal,
     "assignments": Assignment,
     "deal_funnel": Deal,
+    "sales_plan_fact": Deal,
 }
 
 

@@ -11,11 +11,15 @@ from typing import Any
 
 from accounts.access import read_filter
 from engine.actor import Actor
-from registry.common import merge_filters
+from registry.common import filter_id, merge_filters
+from registry.errors import RegistryInvalid
 from registry.models import to_money
 
 from . import pipelines
-from .models import Deal
+from .campaigns import Campaign
+from .models import Deal, Stage
+
+GROUPINGS = ("source", "campaign")
 
 _DAY_MS = 86_400_000
 
@@ -32,12 +36,25 @@ def _days(ms: float | None) -> Decimal | None:
     return (Decimal(str(ms)) / _DAY_MS).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+def _conversion(stages: list[Stage], stage: Stage, reached: dict[str, int]) -> Decimal | None:
+    """Of the deals that reached an open stage, the share that reached the next open stage
+    (or, from the last open stage, a won one); None for won and lost stages."""
+    if stage.kind != "open":
+        return None
+    open_keys = [s.key for s in stages if s.kind == "open"]
+    won_keys = [s.key for s in stages if s.kind == "won"]
+    i = open_keys.index(stage.key)
+    following = open_keys[i + 1 : i + 2] or won_keys
+    return _ratio(sum(reached.get(k, 0) for k in following), reached.get(stage.key, 0))
+
+
 def summary(
     actor: Actor,
     pipeline_id: Any,
     *,
     responsible: str | None = None,
     source: str | None = None,
+    campaign: str | None = None,
 ) -> dict[str, Any]:
     """Funnel per stage (in it now, ever reached, conversion to the next open stage),
     win rate, average won deal, cycle time, average time in stage, and the forecast."""
@@ -46,6 +63,8 @@ def summary(
     for key, value in (("responsible", responsible), ("source", source)):
         if value:
             parts.append({key: value})
+    if campaign:
+        parts.append({"campaign": filter_id(campaign, "campaign")})
     parts += [{"archived": False}, read_filter(actor)]
     match = {"$match": merge_filters(*parts)}
     deals = Deal._get_collection()
@@ -111,16 +130,11 @@ def summary(
     )
     stages = pipeline.ordered()
     open_keys = [s.key for s in stages if s.kind == "open"]
-    won_keys = [s.key for s in stages if s.kind == "won"]
     funnel = []
     for stage in stages:
         row = current.get(stage.key, {})
         entered = reached.get(stage.key, 0)
-        conversion = None
-        if stage.kind == "open":
-            i = open_keys.index(stage.key)
-            following = open_keys[i + 1 : i + 2] or won_keys
-            conversion = _ratio(sum(reached.get(k, 0) for k in following), entered)
+        conversion = _conversion(stages, stage, reached)
         funnel.append(
             {
                 "stage": stage.key,
@@ -152,3 +166,90 @@ def summary(
             int((Decimal(weighted) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         ),
     }
+
+
+def by_group(actor: Actor, pipeline_id: Any, by: str = "source") -> dict[str, Any]:
+    """The funnel of a pipeline per deal source or per campaign: for each group its deals
+    (open, won, lost), win rate, won amount, and per stage the deals that reached it and
+    the conversion to the next stage, as in `summary`."""
+    if by not in GROUPINGS:
+        raise RegistryInvalid("unknown grouping", {"by": [f"one of: {', '.join(GROUPINGS)}"]})
+    pipeline = pipelines.get(actor, pipeline_id)
+    match = {
+        "$match": merge_filters({"pipeline": pipeline.id}, {"archived": False}, read_filter(actor))
+    }
+    field = f"${by}"
+    deals = Deal._get_collection()
+    outcome_rows = deals.aggregate(
+        [
+            match,
+            {"$project": {"group": field, "stage_kind": 1, "amount_minor": 1}},
+            {
+                "$group": {
+                    "_id": {"group": "$group", "kind": "$stage_kind"},
+                    "count": {"$sum": 1},
+                    "amount_minor": {"$sum": "$amount_minor"},
+                }
+            },
+        ]
+    )
+    groups: dict[Any, dict[str, Any]] = {}
+
+    def group(key: Any) -> dict[str, Any]:
+        return groups.setdefault(
+            key if key not in (None, "") else None,
+            {"open": 0, "won": 0, "lost": 0, "won_minor": 0, "reached": {}},
+        )
+
+    for row in outcome_rows:
+        found = group(row["_id"].get("group"))
+        found[row["_id"]["kind"]] = found.get(row["_id"]["kind"], 0) + row["count"]
+        if row["_id"]["kind"] == "won":
+            found["won_minor"] += row["amount_minor"]
+    reached_rows = deals.aggregate(
+        [
+            match,
+            {"$project": {"group": field, "log": "$stage_log"}},
+            {"$unwind": "$log"},
+            # A deal that entered a stage twice counts once (see summary's note).
+            {"$group": {"_id": {"deal": "$_id", "group": "$group", "stage": "$log.stage"}}},
+            {"$project": {"group": "$_id.group", "stage": "$_id.stage"}},
+            {"$group": {"_id": {"group": "$group", "stage": "$stage"}, "n": {"$sum": 1}}},
+        ]
+    )
+    for row in reached_rows:
+        reached = group(row["_id"].get("group"))["reached"]
+        stage_key = row["_id"]["stage"]
+        reached[stage_key] = reached.get(stage_key, 0) + row["n"]
+    names = _campaign_names([k for k in groups if k is not None]) if by == "campaign" else {}
+    stages = pipeline.ordered()
+    out = []
+    for key, found in groups.items():
+        closed = found["won"] + found["lost"]
+        out.append(
+            {
+                "key": "" if key is None else str(key),
+                "name": names.get(key, "") if by == "campaign" else (key or ""),
+                "deals": found["open"] + closed,
+                "open": found["open"],
+                "won": found["won"],
+                "lost": found["lost"],
+                "win_rate": _ratio(found["won"], closed),
+                "won_amount": to_money(found["won_minor"]),
+                "funnel": [
+                    {
+                        "stage": stage.key,
+                        "reached": found["reached"].get(stage.key, 0),
+                        "conversion": _conversion(stages, stage, found["reached"]),
+                    }
+                    for stage in stages
+                ],
+            }
+        )
+    out.sort(key=lambda g: (-g["deals"], g["key"]))
+    return {"pipeline": pipeline.key, "by": by, "groups": out}
+
+
+def _campaign_names(ids: list[Any]) -> dict[Any, str]:
+    rows = Campaign._get_collection().find({"_id": {"$in": ids}}, {"name": 1})
+    return {row["_id"]: row.get("name", "") for row in rows}

@@ -40,15 +40,18 @@ from registry.models import Contact, Product
 from registry.pagination import Page, Sort, paginate, pick_sort, sorts
 
 from . import pipelines
+from .campaigns import Campaign
 from .errors import DealClosed, DealNotFound, PipelineNotFound
 from .models import Deal, DealLine, Pipeline, Stage, StageEntry
 
 MAX_LINES = 100
+CAMPAIGN_SOURCE = "campaign"  # a deal's source when it names a campaign and no source
 EDITABLE = (
     "title",
     "contacts",
     "responsible",
     "source",
+    "campaign",
     "lines",
     "amount",
     "currency",
@@ -157,6 +160,15 @@ def _contacts(raw: Any, organization: ObjectId, errors: FieldErrors) -> list[Obj
     return ids
 
 
+def _campaign(raw: Any, errors: FieldErrors) -> ObjectId | None:
+    if raw in (None, ""):
+        return None
+    oid = reference_id(raw, "campaign", errors)
+    if oid is not None and not Campaign.objects(id=oid).only("id").first():
+        errors.add("campaign", "no such campaign")
+    return oid
+
+
 def clean(
     values: dict[str, Any], organization: ObjectId, actor: Actor
 ) -> tuple[dict[str, Any], FieldErrors]:
@@ -175,6 +187,9 @@ def clean(
     out["currency"] = out["currency"] or "RUB"
     check_currency(errors, "currency", out["currency"])
     out["contacts"] = _contacts(values.get("contacts"), organization, errors)
+    out["campaign"] = _campaign(values.get("campaign"), errors)
+    if out["campaign"] is not None and not out["source"]:
+        out["source"] = CAMPAIGN_SOURCE
     out["lines"] = clean_lines(values.get("lines"), errors)
     if out["lines"]:
         # With product lines the amount is theirs; a sent amount must agree.
@@ -266,6 +281,7 @@ def update(
         "contacts": [str(c) for c in deal.contacts],
         "responsible": deal.responsible,
         "source": deal.source,
+        "campaign": str(deal.campaign) if deal.campaign else None,
         "lines": [
             {
                 "product": str(line.product),
@@ -408,6 +424,7 @@ def find(
     organization: str | None = None,
     responsible: str | None = None,
     source: str | None = None,
+    campaign: str | None = None,
     archived: bool | None = False,
     sort: str | None = None,
     limit: int | None = None,
@@ -419,6 +436,8 @@ def find(
         parts.append({"pipeline": pipelines.get(actor, pipeline).id})
     if organization:
         parts.append({"organization": filter_id(organization, "organization")})
+    if campaign:
+        parts.append({"campaign": filter_id(campaign, "campaign")})
     for key, value in (
         ("stage", stage),
         ("stage_kind", stage_kind),

@@ -100,6 +100,7 @@ class Deal(Tracked):
     contacts = ListField(ObjectIdField())
     responsible = StringField(default="")
     source = StringField(default="")
+    campaign = ObjectIdField(null=True)  # the campaign the deal came from (sales/campaigns)
     lines = EmbeddedDocumentListField(DealLine)
     amount_minor = IntField(default=0)
     currency = StringField(default="RUB")
@@ -118,6 +119,7 @@ class Deal(Tracked):
             {"fields": ["pipeline", "stage"]},
             {"fields": ["organization"]},
             {"fields": ["responsible"]},
+            {"fields": ["campaign"], "sparse": True},
             {"fields": ["access.read"]},
         ],
     }

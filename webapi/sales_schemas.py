@@ -5,6 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from sales.analytics import GROUPINGS
+from sales.campaigns import CALL_OUTCOMES, CHANNELS
 from sales.models import STAGE_KINDS
 from sales.segments import TARGETS
 
@@ -14,6 +16,7 @@ from .schemas import StrictSchema, UtcDateTime
 _ID = validate.Length(max=64)
 _KEY = validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="lowercase letters, digits and _")
 _PERCENT = validate.Range(min=0, max=100)
+_MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a month YYYY-MM")
 
 
 class StageInSchema(StrictSchema):
@@ -80,6 +83,11 @@ class DealPatchSchema(VersionMixin):
     contacts = fields.List(fields.String(validate=_ID), validate=validate.Length(max=50))
     responsible = fields.String(validate=validate.Length(max=64))
     source = fields.String(validate=validate.Length(max=200))
+    campaign = fields.String(
+        allow_none=True,
+        validate=_ID,
+        metadata={"description": "the campaign the deal came from; source defaults to campaign"},
+    )
     lines = fields.List(fields.Nested(DealLineInSchema), validate=validate.Length(max=100))
     amount = _money(non_negative=True, metadata={"description": "ignored when lines are given"})
     currency = fields.String(validate=validate.Length(equal=3))
@@ -131,6 +139,7 @@ class DealSchema(TrackedSchema):
     contacts = fields.List(fields.String())
     responsible = fields.String()
     source = fields.String()
+    campaign = fields.String(allow_none=True)
     lines = fields.List(fields.Nested(DealLineSchema))
     amount = _money()
     currency = fields.String()
@@ -150,6 +159,7 @@ class DealQuerySchema(ArchivedQuery):
     organization = fields.String(validate=_ID)
     responsible = fields.String(validate=validate.Length(max=64))
     source = fields.String(validate=validate.Length(max=200))
+    campaign = fields.String(validate=_ID)
     sort = fields.String(
         load_default="-created",
         validate=validate.OneOf(["-created", "created", "amount", "-amount"]),
@@ -164,6 +174,35 @@ class DealPageSchema(ma.Schema):
 class AnalyticsQuerySchema(StrictSchema):
     responsible = fields.String(validate=validate.Length(max=64))
     source = fields.String(validate=validate.Length(max=200))
+    campaign = fields.String(validate=_ID)
+
+
+class GroupQuerySchema(StrictSchema):
+    by = fields.String(load_default="source", validate=validate.OneOf(GROUPINGS))
+
+
+class GroupStageSchema(ma.Schema):
+    stage = fields.String()
+    reached = fields.Integer()
+    conversion = fields.Decimal(as_string=True, allow_none=True)
+
+
+class GroupFunnelSchema(ma.Schema):
+    key = fields.String(metadata={"description": "the source, or the campaign id; empty: none"})
+    name = fields.String(metadata={"description": "the source, or the campaign's name"})
+    deals = fields.Integer()
+    open = fields.Integer()
+    won = fields.Integer()
+    lost = fields.Integer()
+    win_rate = fields.Decimal(as_string=True, allow_none=True)
+    won_amount = _money()
+    funnel = fields.List(fields.Nested(GroupStageSchema))
+
+
+class GroupAnalyticsSchema(ma.Schema):
+    pipeline = fields.String()
+    by = fields.String()
+    groups = fields.List(fields.Nested(GroupFunnelSchema))
 
 
 class FunnelRowSchema(ma.Schema):
@@ -249,11 +288,21 @@ class MembersSchema(ma.Schema):
 class CampaignInSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     segment = fields.String(required=True, validate=_ID, metadata={"description": "of contacts"})
-    subject = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    channel = fields.String(
+        load_default="email",
+        validate=validate.OneOf(CHANNELS),
+        metadata={"description": "email, or call: a call task per contact for its manager"},
+    )
+    subject = fields.String(
+        validate=validate.Length(max=300), metadata={"description": "required for e-mail"}
+    )
     template = fields.String(
         required=True,
         validate=validate.Length(min=1, max=20000),
-        metadata={"description": "text with {{ name }}, {{ position }}, {{ organization }}"},
+        metadata={
+            "description": "the e-mail body or the call script, with {{ name }}, "
+            "{{ position }}, {{ organization }}"
+        },
     )
     send_at = fields.AwareDateTime(
         allow_none=True, metadata={"description": "when to send; default: at launch"}
@@ -272,11 +321,172 @@ class CampaignSchema(TrackedSchema):
     launched_by = fields.String(allow_none=True)
 
 
+class CampaignListSchema(ma.Schema):
+    items = fields.List(fields.Nested(CampaignSchema))
+
+
 class CampaignStatsSchema(ma.Schema):
     campaign = fields.Nested(CampaignSchema)
     statuses = fields.Dict(
-        keys=fields.String(), values=fields.Integer(), metadata={"description": "status → count"}
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "recipients per status"},
     )
+    sent = fields.Integer(metadata={"description": "e-mails the SMTP server accepted"})
+    bounced = fields.Integer()
+    unsubscribed = fields.Integer(metadata={"description": "through this campaign's link"})
+    replied = fields.Integer(metadata={"description": "recipients who replied"})
+    replies = fields.Integer()
+    calls = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "call tasks per outcome (open: not called yet)"},
+    )
+    deals = fields.Integer(metadata={"description": "deals naming the campaign"})
+    won_deals = fields.Integer()
+    won_amount = _money()
+
+
+class RecipientSchema(ma.Schema):
+    id = fields.String()
+    contact = fields.String()
+    organization = fields.String()
+    email = fields.String()
+    status = fields.String()
+    sent_at = UtcDateTime(allow_none=True)
+    error = fields.String(allow_none=True)
+    replied_at = UtcDateTime(allow_none=True)
+    replies = fields.Integer()
+
+
+class RecipientQuerySchema(StrictSchema):
+    status = fields.String(validate=validate.Length(max=20))
+
+
+class RecipientListSchema(ma.Schema):
+    items = fields.List(fields.Nested(RecipientSchema), metadata={"description": "at most 500"})
+
+
+class ResponseInSchema(StrictSchema):
+    email = fields.Email(required=True, metadata={"description": "the recipient who replied"})
+    content = fields.String(validate=validate.Length(max=20000))
+    message_id = fields.String(
+        validate=validate.Length(max=300),
+        metadata={"description": "the reply's Message-ID: a repeated report is recorded once"},
+    )
+    at = fields.AwareDateTime(allow_none=True, metadata={"description": "default: now"})
+
+
+class ResponseSchema(ma.Schema):
+    id = fields.String()
+    campaign = fields.String()
+    recipient = fields.String()
+    contact = fields.String()
+    organization = fields.String()
+    email = fields.String()
+    at = UtcDateTime()
+    action = fields.String(metadata={"description": "the e-mail action logged"})
+
+
+class ResponseListSchema(ma.Schema):
+    items = fields.List(fields.Nested(ResponseSchema))
+
+
+class CallQuerySchema(StrictSchema):
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "done", ""]))
+    campaign = fields.String(validate=_ID)
+    assignee = fields.String(
+        validate=validate.Length(max=64),
+        metadata={"description": "sales heads and admins: whose tasks (default: everyone's)"},
+    )
+
+
+class CallSchema(TrackedSchema):
+    campaign = fields.String()
+    contact = fields.String()
+    organization = fields.String()
+    assignee = fields.String()
+    contact_name = fields.String()
+    organization_name = fields.String()
+    phones = fields.List(fields.String())
+    script = fields.String()
+    status = fields.String()
+    outcome = fields.String(allow_none=True)
+    note = fields.String()
+    action = fields.String(allow_none=True)
+    done_at = UtcDateTime(allow_none=True)
+    done_by = fields.String(allow_none=True)
+
+
+class CallListSchema(ma.Schema):
+    items = fields.List(fields.Nested(CallSchema))
+
+
+class CallOutcomeSchema(StrictSchema):
+    outcome = fields.String(required=True, validate=validate.OneOf(CALL_OUTCOMES))
+    note = fields.String(validate=validate.Length(max=4000))
+
+
+class UnsubscribeStateSchema(ma.Schema):
+    email = fields.String()
+    unsubscribed = fields.Boolean()
+
+
+class PlanInSchema(StrictSchema):
+    manager = fields.String(
+        validate=validate.Length(min=1, max=64), metadata={"description": "default: the caller"}
+    )
+    month = fields.String(required=True, validate=_MONTH)
+    pipeline = fields.String(
+        allow_none=True, validate=_ID, metadata={"description": "key or id; none: overall"}
+    )
+    amount = _money(non_negative=True, required=True)
+    currency = fields.String(validate=validate.Length(equal=3))
+
+
+class PlanPatchSchema(VersionMixin):
+    amount = _money(non_negative=True)
+    currency = fields.String(validate=validate.Length(equal=3))
+
+
+class PlanSchema(TrackedSchema):
+    manager = fields.String()
+    month = fields.String()
+    pipeline = fields.String(allow_none=True)
+    amount = _money()
+    currency = fields.String()
+
+
+class PlanListSchema(ma.Schema):
+    items = fields.List(fields.Nested(PlanSchema))
+
+
+class PlanQuerySchema(StrictSchema):
+    month_from = fields.String(validate=_MONTH, metadata={"description": "default: January"})
+    month_to = fields.String(validate=_MONTH, metadata={"description": "default: December"})
+    manager = fields.String(validate=validate.Length(max=64))
+    pipeline = fields.String(validate=_ID)
+    currency = fields.String(load_default="RUB", validate=validate.Length(equal=3))
+
+
+class PlanFactRowSchema(ma.Schema):
+    manager = fields.String()
+    month = fields.String()
+    plan = _money()
+    fact = _money(metadata={"description": "won deals' amount, by their close date"})
+    won_deals = fields.Integer()
+    percent = fields.Decimal(as_string=True, allow_none=True, metadata={"description": "fact/plan"})
+
+
+class PlanFactSchema(ma.Schema):
+    month_from = fields.String()
+    month_to = fields.String()
+    currency = fields.String()
+    pipeline = fields.String(allow_none=True)
+    rows = fields.List(fields.Nested(PlanFactRowSchema))
+    plan = _money()
+    fact = _money()
+    percent = fields.Decimal(as_string=True, allow_none=True)
 
 
 class BounceSchema(StrictSchema):

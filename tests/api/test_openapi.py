@@ -8,6 +8,7 @@ PUBLIC = {
     ("post", "/api/v1/auth/token"),
     ("get", "/api/v1/health"),
     ("get", "/api/v1/campaigns/unsubscribe/{token}"),  # the link in campaign e-mails
+    ("post", "/api/v1/campaigns/unsubscribe/{token}"),  # its confirmation, one-click
 }
 REQUIRED_PATHS = {
     "/api/v1/auth/token",

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bson import ObjectId
 from flask.testing import FlaskClient
+
+from registry.models import Action
+from sales.campaigns import Unsubscribe
 
 Headers = dict[str, dict[str, str]]
 STAGES = [
@@ -246,10 +250,22 @@ def test_campaigns_over_http(client: FlaskClient, users: Headers) -> None:
     from sales.campaigns import Recipient
 
     token = Recipient.objects(email="c1@example.test").get().token
-    assert client.get(f"/api/v1/campaigns/unsubscribe/{token}").get_json() == {
-        "email": "c1@example.test"
-    }
+    link = f"/api/v1/campaigns/unsubscribe/{token}"
+    # GET changes nothing (mail scanners prefetch links): a page asks to confirm.
+    page = client.get(link, headers={"Accept": "text/html"})
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert 'method="post"' in html and "c1@example.test" in html
+    assert client.get(link).get_json() == {"email": "c1@example.test", "unsubscribed": False}
+    assert not Unsubscribe.objects(email="c1@example.test").count()
+    # The page's button, or a mail client's one-click POST (RFC 8058), unsubscribes.
+    done = client.post(link, data={"List-Unsubscribe": "One-Click"})
+    assert done.get_json() == {"email": "c1@example.test", "unsubscribed": True}
+    assert Unsubscribe.objects(email="c1@example.test").count() == 1
+    again = client.get(link, headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert 'method="post"' not in again
     assert client.get("/api/v1/campaigns/unsubscribe/nope").status_code == 404
+    assert client.post("/api/v1/campaigns/unsubscribe/nope").status_code == 404
     bounced = call(
         client,
         "POST",
@@ -261,3 +277,65 @@ def test_campaigns_over_http(client: FlaskClient, users: Headers) -> None:
     assert bounced == {"changed": 1}
     stats = call(client, "GET", f"/campaigns/{made['id']}", users["alice"], 200)
     assert stats["statuses"] == {"pending": 1, "unsubscribed": 1, "bounced": 1}
+    assert (stats["bounced"], stats["unsubscribed"], stats["replied"]) == (1, 1, 0)
+    # A reply, reported twice by an inbound hook, is one e-mail action with the campaign.
+    reply = {"email": "C0@example.test", "content": "Интересно", "message_id": "<r1@x>"}
+    first = call(
+        client, "POST", f"/campaigns/{made['id']}/responses", users["robot"], 201, json=reply
+    )
+    second = call(
+        client, "POST", f"/campaigns/{made['id']}/responses", users["robot"], 201, json=reply
+    )
+    assert first["id"] == second["id"] and first["organization"] == vip["id"]
+    action = Action.objects(id=first["action"]).get()
+    assert (action.kind, action.by, action.content) == ("email", "robot", "Интересно")
+    assert "Акция" in action.subject and action.organization == ObjectId(vip["id"])
+    stranger = {"email": "who@example.test", "content": "?"}
+    bad = call(
+        client, "POST", f"/campaigns/{made['id']}/responses", users["alice"], 422, json=stranger
+    )
+    assert "email" in bad["errors"]
+    call(client, "POST", f"/campaigns/{made['id']}/responses", users["carol"], 403, json=reply)
+    # A deal from the campaign: its source defaults to "campaign"; the statistics count it.
+    call(
+        client,
+        "POST",
+        "/pipelines",
+        users["admin"],
+        201,
+        json={"key": "b2b", "name": "B2B", "stages": STAGES},
+    )
+    deal = call(
+        client,
+        "POST",
+        "/deals",
+        users["alice"],
+        201,
+        json={
+            "pipeline": "b2b",
+            "organization": vip["id"],
+            "title": "Из рассылки",
+            "amount": "1500.00",
+            "campaign": made["id"],
+        },
+    )
+    assert (deal["campaign"], deal["source"]) == (made["id"], "campaign")
+    call(client, "POST", f"/deals/{deal['id']}/stage", users["alice"], 200, json={"stage": "won"})
+    stats = call(client, "GET", f"/campaigns/{made['id']}", users["alice"], 200)
+    assert (stats["replied"], stats["replies"], stats["deals"]) == (1, 1, 1)
+    assert (stats["won_deals"], stats["won_amount"]) == (1, "1500.00")
+    listed = call(client, "GET", f"/deals?campaign={made['id']}", users["alice"], 200)
+    assert [d["id"] for d in listed["items"]] == [deal["id"]]
+    recipients = call(client, "GET", f"/campaigns/{made['id']}/recipients", users["alice"], 200)
+    assert [r["status"] for r in recipients["items"]] == ["pending", "unsubscribed", "bounced"]
+    assert recipients["items"][0]["replies"] == 1
+    call(client, "GET", f"/campaigns/{made['id']}/recipients", users["carol"], 403)
+    grouped = call(
+        client, "GET", "/pipelines/b2b/analytics/groups?by=campaign", users["alice"], 200
+    )
+    assert grouped["groups"][0]["name"] == "Акция"
+    assert (grouped["groups"][0]["won"], grouped["groups"][0]["won_amount"]) == (1, "1500.00")
+    funnel = call(
+        client, "GET", f"/pipelines/b2b/analytics?campaign={made['id']}", users["alice"], 200
+    )
+    assert funnel["won"] == 1

@@ -35,6 +35,7 @@ PUBLIC = {
     ("get", "/api/v1/health"),
     ("post", "/api/v1/auth/token"),
     ("get", "/api/v1/campaigns/unsubscribe/{token}"),
+    ("post", "/api/v1/campaigns/unsubscribe/{token}"),  # the one-click unsubscribe (RFC 8058)
 }
 MARK = "TOPSECRET-7f3a"  # put in every private object: must never reach the outsider
 FAKE_ID = "5f0000000000000000000000"

@@ -12,6 +12,8 @@ from webapi.auth import current_actor
 from webapi.sales_schemas import (
     AnalyticsQuerySchema,
     AnalyticsSchema,
+    GroupAnalyticsSchema,
+    GroupQuerySchema,
     PipelineInSchema,
     PipelineListSchema,
     PipelinePatchSchema,
@@ -70,3 +72,15 @@ class Analytics(MethodView):
         """Funnel per stage, win rate, average deal, cycle time and forecast of the deals
         the caller may see."""
         return analytics.summary(current_actor(), pipeline_id, **args)
+
+
+@blp.route("/<pipeline_id>/analytics/groups")
+class GroupAnalytics(MethodView):
+    @secured(blp)
+    @blp.arguments(GroupQuerySchema, location="query")
+    @blp.response(200, GroupAnalyticsSchema)
+    @errors(blp, 404, 422)
+    def get(self, args: dict[str, Any], pipeline_id: str) -> Any:
+        """The funnel per deal source or per campaign (`by`): deals, outcomes, win rate,
+        won amount, and per stage the deals that reached it and the conversion."""
+        return analytics.by_group(current_actor(), pipeline_id, args["by"])
