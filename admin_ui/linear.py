@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -162,3 +162,55 @@ def linear_prototype_start(procedure_id: str) -> Response:
     run = linear_procedures.start_prototype(procedure_id, actor, subject)
     flash(_("The procedure “%(title)s” started.", title=procedure.title), "success")
     return redirect(url_for("ui.instance", instance_id=str(run.instance["_id"])))
+
+
+def _share_page(
+    procedure: Any, chosen: set[str], errors: dict[str, list[str]], status: int = 200
+) -> tuple[str, int]:
+    choices = executor_choices()
+    return render_template(
+        "linear/share.html",
+        procedure=procedure,
+        users=[c for c in choices if not c.value.startswith("group:")],
+        groups=[c for c in choices if c.value.startswith("group:")],
+        chosen=chosen,
+        errors=errors,
+    ), status
+
+
+@bp.route("/linear/prototypes/<procedure_id>/share", methods=["GET", "POST"])
+def linear_prototype_share(procedure_id: str) -> Response | tuple[str, int]:
+    """Choose the users and groups who may see and start a prototype (its creator, admins)."""
+    actor = current_actor()
+    procedure = linear_procedures.get(procedure_id, actor)
+    if procedure.owner != actor.username and not actor.is_admin:
+        abort(403)
+    if request.method == "GET":
+        return _share_page(procedure, set(procedure.shared_with), {})
+    users = [u.strip() for u in request.form.getlist("users") if u.strip()]
+    groups = [g.strip().removeprefix("group:") for g in request.form.getlist("groups") if g.strip()]
+    chosen = {*users, *(f"group:{g}" for g in groups)}
+    unknown = [name for name in users if not _known_user(name)]
+    try:
+        if unknown:
+            raise InvalidInput("unknown users", {"users": [f"no such user: {', '.join(unknown)}"]})
+        linear_procedures.share(procedure_id, actor, users, groups)
+    except InvalidInput as exc:
+        return _share_page(procedure, chosen, _messages(exc), 422)
+    flash(
+        _(
+            "“%(title)s” is shared with %(n)s users and groups.",
+            title=procedure.title,
+            n=len(chosen),
+        ),
+        "success",
+    )
+    return redirect(url_for("ui.linear_builder"))
+
+
+def _known_user(name: str) -> bool:
+    try:
+        accounts.get_user(name)
+    except UserNotFound:
+        return False
+    return True
