@@ -11,7 +11,9 @@
     </spiffworkflow:serviceTaskOperator>
 
 Rules: `head_of_initiator` (the head of the starter's department), `head_of` with `user`
-(a user name), `members` with `department`. The owners are merged into `lane_owners`, so
+(a user name), `members` with `department`, `position` with `position` (everyone holding
+it, e.g. all lawyers; only in `department` when given), or the short form
+`position:lawyer`. The owners are merged into `lane_owners`, so
 the lane's next task goes to them; the result is the list of owners.
 """
 
@@ -25,7 +27,7 @@ from engine.operators import OperatorCall, Param, WriteBack
 
 from . import org
 
-RULES = ("head_of_initiator", "head_of", "members")
+RULES = ("head_of_initiator", "head_of", "members", "position", "position:NAME")
 
 
 @operators.register(
@@ -35,6 +37,7 @@ RULES = ("head_of_initiator", "head_of", "members")
         "rule": Param(required=True, kind="str"),
         "user": Param(kind="str"),
         "department": Param(kind="str"),
+        "position": Param(kind="str"),
     },
 )
 def org_lane(call: OperatorCall) -> WriteBack:
@@ -60,4 +63,8 @@ def owners_by_rule(call: OperatorCall, rule: str) -> list[str]:
             return org.members_of(str(call.params.get("department") or ""))
         except org.DepartmentNotFound as exc:
             raise ProcessError(f"org_lane: {exc.message}") from exc
+    if rule == "position" or rule.startswith("position:"):
+        position = rule.partition(":")[2] or str(call.params.get("position") or "")
+        department = call.params.get("department")
+        return org.people_with(position, str(department) if department else None)
     raise ProcessError(f"org_lane: rule must be one of {', '.join(RULES)}, not {rule!r}")

@@ -1,8 +1,10 @@
 """The org structure: departments with a head, a parent department and members.
 
-Procedures use it through `head_of(user)` ("the head of the initiator's department") and
-`members_of(department)`; the `org_lane` operator (accounts/operators.py) writes the result
-into the task data's `lane_owners`, the engine's rule for who gets a lane's tasks.
+Procedures use it through `head_of(user)` ("the head of the initiator's department"),
+`members_of(department)` and `holders_of(position)` ("all lawyers": the people holding a
+position in any department, or in one); the `org_lane` operator (accounts/operators.py)
+writes the result into the task data's `lane_owners`, the engine's rule for who gets a
+lane's tasks.
 """
 
 from __future__ import annotations
@@ -31,19 +33,40 @@ def _check_users(names: list[str], field: str, errors: dict[str, list[str]]) -> 
         errors[field] = [f"no such user {n!r}" for n in missing]
 
 
+def _check_positions(positions: list[dict[str, str]], errors: dict[str, list[str]]) -> None:
+    problems = [
+        f"bad position name {p.get('position')!r}"
+        for p in positions
+        if not _NAME.match(str(p.get("position") or ""))
+    ]
+    users = [str(p.get("user") or "") for p in positions]
+    problems += [
+        f"{u!r} holds two positions here" for u in sorted(set(users)) if users.count(u) > 1
+    ]
+    if problems:
+        errors["positions"] = problems
+
+
 def save_department(
     name: str,
     title: str = "",
     head: str | None = None,
     parent: str | None = None,
     members: list[str] | None = None,
+    positions: list[dict[str, str]] | None = None,
 ) -> Department:
-    """Create or replace a department; the head is always one of its members."""
+    """Create or replace a department; the head and the holders of its positions
+    (`[{"user", "position"}]`, one each) are always among its members."""
     errors: dict[str, list[str]] = {}
     if not _NAME.match(name or ""):
         errors["name"] = ["1 to 64 letters, digits or _.-"]
-    member_list = list(dict.fromkeys([*(members or []), *([head] if head else [])]))
-    _check_users(member_list, "members", errors)
+    held = [{"user": str(p["user"]), "position": str(p["position"])} for p in positions or []]
+    _check_positions(held, errors)
+    member_list = list(
+        dict.fromkeys([*(members or []), *([head] if head else []), *(p["user"] for p in held)])
+    )
+    _check_users([m for m in member_list if m not in {p["user"] for p in held}], "members", errors)
+    _check_users([p["user"] for p in held], "positions", errors)
     if parent is not None:
         if parent == name or _ancestors(parent, stop=name) is None:
             errors["parent"] = ["would make a cycle"]
@@ -57,6 +80,7 @@ def save_department(
             set__head=head,
             set__parent=parent,
             set__members=member_list,
+            set__positions=held,
             upsert=True,
         )
     except NotUniqueError as exc:  # a concurrent create of the same name
@@ -110,3 +134,22 @@ def head_of(username: str) -> str | None:
 def members_of(name: str) -> list[str]:
     """The members of a department (head included)."""
     return list(get_department(name).members)
+
+
+def holders_of(position: str, department: str | None = None) -> list[dict[str, str]]:
+    """Who holds `position` (in every department, or in one): [{"user", "department"}]."""
+    where: dict[str, str] = {"positions__position": str(position)}
+    if department is not None:
+        where["name"] = str(department)
+    found = Department.objects(**where).only("name", "positions").order_by("name")
+    return [
+        {"user": p["user"], "department": d.name}
+        for d in found
+        for p in d.positions
+        if p.get("position") == position
+    ]
+
+
+def people_with(position: str, department: str | None = None) -> list[str]:
+    """The user names holding `position`, each once, in a stable order."""
+    return sorted({h["user"] for h in holders_of(position, department)})

@@ -73,12 +73,22 @@ class MySubstitute(MethodView):
         substitutes.clear_substitute(current_actor())
 
 
+class PositionHeldSchema(StrictSchema):
+    user = fields.String(required=True, validate=_USER)
+    position = fields.String(required=True, validate=_USER, metadata={"example": "lawyer"})
+
+
 class DepartmentSchema(Schema):
     name = fields.String(dump_only=True)
     title = fields.String(validate=validate.Length(max=200))
     head = fields.String(allow_none=True, validate=_USER)
     parent = fields.String(allow_none=True, validate=_USER)
     members = fields.List(fields.String(validate=_USER), validate=validate.Length(max=5000))
+    positions = fields.List(
+        fields.Nested(PositionHeldSchema),
+        validate=validate.Length(max=5000),
+        metadata={"description": "who holds which position here (one each; members)"},
+    )
 
 
 class DepartmentInSchema(StrictSchema, DepartmentSchema):
@@ -118,7 +128,27 @@ class OneDepartment(MethodView):
             args.get("head"),
             args.get("parent"),
             args.get("members", []),
+            args.get("positions", []),
         )
+
+
+class HolderSchema(Schema):
+    user = fields.String()
+    department = fields.String()
+
+
+class PositionSchema(Schema):
+    position = fields.String()
+    holders = fields.List(fields.Nested(HolderSchema))
+
+
+@blp.route("/positions/<position>")
+class OnePosition(MethodView):
+    @secured(blp)
+    @blp.response(200, PositionSchema)
+    def get(self, position: str) -> Any:
+        """Who holds a position, in which department (e.g. all lawyers)."""
+        return {"position": position, "holders": org.holders_of(position)}
 
 
 class WorkpageSchema(StrictSchema):
