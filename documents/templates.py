@@ -1,8 +1,9 @@
 """DOCX templates (docxtpl): bounded upload and rendering of contracts and letters.
 
 A DOCX is a zip, and python-docx parses its XML with `huge_tree=True`, so an upload is
-checked before anything opens it: its size, the number of zip entries, the total
-uncompressed size and the compression ratio, all read from the zip's central directory.
+checked before anything opens it (engine/ooxml.py): its size, the number of zip members,
+the total uncompressed size and the compression ratios, then every XML part for DOCTYPE and
+ENTITY declarations (billion laughs, XXE); the refusal names the template.
 Rendering takes a plain context dict: the caller (an API route, a procedure's operator)
 builds it from the registry's organization and contract and this package's document, so
 `documents` never imports `registry`. Jinja runs sandboxed with autoescaping (a `&` in a
@@ -12,7 +13,6 @@ company name must not break the XML).
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -23,6 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from accounts.access import make_access
 from engine.actor import Actor
 from engine.models import utcnow
+from engine.ooxml import PackageLimits, package_problems
 
 from . import files, office, repository
 from .errors import TemplateNotFound, TemplateRenderError, UnsafeTemplate
@@ -30,16 +31,12 @@ from .models import DocumentTemplate, OfficeDocument, RegistrationCard, StoredFi
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 KINDS = ("contract", "letter", "other")
+REQUIRED_PARTS = ("[Content_Types].xml", "word/document.xml")
 
 
 @dataclass(frozen=True)
-class DocxLimits:
-    """Bounds an uploaded DOCX must stay within before it is opened."""
-
-    max_bytes: int = 5 * 1024 * 1024
-    max_entries: int = 300
-    max_uncompressed: int = 50 * 1024 * 1024
-    max_ratio: float = 100.0  # uncompressed / compressed, per entry and overall
+class DocxLimits(PackageLimits):
+    """Bounds an uploaded DOCX must stay within before it is opened (engine/ooxml.py)."""
 
 
 def read_bounded(stream: IO[bytes], max_bytes: int) -> bytes:
@@ -53,61 +50,44 @@ def read_bounded(stream: IO[bytes], max_bytes: int) -> bytes:
     return content
 
 
-def check_docx(content: bytes, limits: DocxLimits = DocxLimits()) -> None:
-    """Refuse a DOCX that is too large, has too many entries or decompresses too much."""
-    if len(content) > limits.max_bytes:
-        raise UnsafeTemplate(
-            f"the template is larger than {limits.max_bytes} bytes",
-            {"file": [f"at most {limits.max_bytes} bytes"]},
-        )
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            entries = archive.infolist()  # the central directory only: nothing is inflated
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise UnsafeTemplate(
-            "the file is not a DOCX (not a zip)", {"file": ["not a DOCX"]}
-        ) from exc
-    problems: list[str] = []
-    if len(entries) > limits.max_entries:
-        problems.append(f"{len(entries)} zip entries (at most {limits.max_entries})")
-    total = sum(entry.file_size for entry in entries)
-    if total > limits.max_uncompressed:
-        problems.append(f"{total} bytes uncompressed (at most {limits.max_uncompressed})")
-    for entry in entries:
-        ratio = entry.file_size / max(entry.compress_size, 1)
-        if ratio > limits.max_ratio and entry.file_size > 64 * 1024:
-            problems.append(f"{entry.filename} expands {ratio:.0f} times")
-            break
-    if total / max(len(content), 1) > limits.max_ratio:
-        problems.append(f"the whole file expands {total / max(len(content), 1):.0f} times")
-    names = {entry.filename for entry in entries}
-    if "word/document.xml" not in names or "[Content_Types].xml" not in names:
-        problems.append("no word/document.xml: not a DOCX")
+def check_docx(content: bytes, limits: DocxLimits = DocxLimits(), label: str = "") -> None:
+    """Refuse a DOCX that is too large, decompresses too much or holds an XML bomb.
+
+    `label` names the template in the message ("the template “Contract” …").
+    """
+    problems = package_problems(content, limits, REQUIRED_PARTS, kind="DOCX")
     if problems:
-        raise UnsafeTemplate("the DOCX is refused: " + "; ".join(problems), {"file": problems})
+        what = f"the template {label}" if label else "the DOCX"
+        raise UnsafeTemplate(f"{what} is refused: " + "; ".join(problems), {"file": problems})
 
 
 def _environment() -> SandboxedEnvironment:
     return SandboxedEnvironment(autoescape=True)
 
 
-def _open(content: bytes, limits: DocxLimits) -> DocxTemplate:
-    check_docx(content, limits)
+def _open(content: bytes, limits: DocxLimits, label: str = "") -> DocxTemplate:
+    check_docx(content, limits, label)
     try:
         return DocxTemplate(io.BytesIO(content))
     except Exception as exc:  # python-docx raises many kinds on a malformed package
         raise UnsafeTemplate(f"the DOCX does not open: {exc}", {"file": ["malformed"]}) from exc
 
 
-def placeholders(content: bytes, limits: DocxLimits = DocxLimits()) -> list[str]:
+def placeholders(content: bytes, limits: DocxLimits = DocxLimits(), label: str = "") -> list[str]:
     """The top-level variables a DOCX template uses."""
-    template = _open(content, limits)
+    template = _open(content, limits, label)
     try:
         return sorted(template.get_undeclared_template_variables(jinja_env=_environment()))
     except TemplateError as exc:
         raise TemplateRenderError(
             f"the template has a Jinja error: {exc}", {"file": [str(exc)]}
         ) from exc
+
+
+def _label(name: str, filename: str) -> str:
+    """How a message names a template: “Contract” (contract.docx)."""
+    shown = f"“{name.strip()}”" if name.strip() else ""
+    return f"{shown} ({filename})" if filename else shown
 
 
 def upload_template(
@@ -125,7 +105,7 @@ def upload_template(
     if not name.strip():
         raise TemplateRenderError("the template needs a name", {"name": ["is required"]})
     content = read_bounded(stream, limits.max_bytes)
-    found = placeholders(content, limits)
+    found = placeholders(content, limits, label=_label(name, filename))
     stored = files.upload(
         actor,
         filename,
@@ -176,9 +156,11 @@ def list_templates(kind: str = "") -> list[DocumentTemplate]:
     return list(found.order_by("name"))
 
 
-def render(content: bytes, context: dict[str, Any], limits: DocxLimits = DocxLimits()) -> bytes:
+def render(
+    content: bytes, context: dict[str, Any], limits: DocxLimits = DocxLimits(), label: str = ""
+) -> bytes:
     """Fill a DOCX template with `context`; return the DOCX bytes."""
-    template = _open(content, limits)
+    template = _open(content, limits, label)
     try:
         template.render(context, jinja_env=_environment(), autoescape=True)
     except TemplateError as exc:
@@ -198,7 +180,8 @@ def render_template(
     stored = StoredFile.objects(id=template.file_id).first()
     if stored is None:
         raise TemplateNotFound(f"the file of template {template_id} is missing")
-    return render(files.read_bytes(files.version_of(stored)), context, limits)
+    content = files.read_bytes(files.version_of(stored))
+    return render(content, context, limits, label=_label(template.name, stored.name))
 
 
 def generate(

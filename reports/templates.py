@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from decimal import Decimal
 from typing import IO, Any
 
@@ -34,6 +33,7 @@ from documents.errors import TemplateRenderError, UnsafeTemplate
 from documents.models import StoredFile
 from engine.actor import Actor
 from engine.models import utcnow
+from engine.ooxml import PackageLimits, package_problems
 
 from . import render
 from .errors import ReportTemplateInvalid, ReportTemplateNotFound
@@ -69,9 +69,11 @@ def _docx_syntax_error(exc: TemplateSyntaxError) -> ReportTemplateInvalid:
     )
 
 
-def docx_placeholders(content: bytes, source: Source) -> list[str]:
+def docx_placeholders(content: bytes, source: Source, label: str = "") -> list[str]:
     """The top-level names a DOCX template uses; every one must be known to the source."""
-    docx_templates.check_docx(content, docx_templates.DocxLimits(max_bytes=MAX_TEMPLATE_BYTES))
+    docx_templates.check_docx(
+        content, docx_templates.DocxLimits(max_bytes=MAX_TEMPLATE_BYTES), label
+    )
     try:
         template = DocxTemplate(io.BytesIO(content))
         names = template.get_undeclared_template_variables(
@@ -104,28 +106,18 @@ def render_docx(content: bytes, data: ReportData) -> bytes:
 # ------------------------------------------------------------------------------- XLSX
 
 
-def check_xlsx(content: bytes) -> None:
-    """Refuse an XLSX that is too large or decompresses too much, before openpyxl opens it."""
-    limits = docx_templates.DocxLimits(max_bytes=MAX_TEMPLATE_BYTES)
-    problems: list[str] = []
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise _invalid("the file is not an XLSX (not a zip)", "file", ["not an XLSX"]) from exc
-    total = sum(e.file_size for e in entries)
-    if len(entries) > limits.max_entries:
-        problems.append(f"{len(entries)} zip entries (at most {limits.max_entries})")
-    if total > limits.max_uncompressed or total / max(len(content), 1) > limits.max_ratio:
-        problems.append(f"{total} bytes uncompressed: too large or too compressed")
-    if "xl/workbook.xml" not in {e.filename for e in entries}:
-        problems.append("no xl/workbook.xml: not an XLSX")
+def check_xlsx(content: bytes, label: str = "") -> None:
+    """Refuse an XLSX that is too large, decompresses too much or holds an XML bomb,
+    before openpyxl opens it (engine/ooxml.py)."""
+    limits = PackageLimits(max_bytes=MAX_TEMPLATE_BYTES)
+    problems = package_problems(content, limits, ("xl/workbook.xml",), kind="XLSX")
     if problems:
-        raise _invalid("the XLSX is refused: " + "; ".join(problems), "file", problems)
+        what = f"the template {label}" if label else "the XLSX"
+        raise _invalid(f"{what} is refused: " + "; ".join(problems), "file", problems)
 
 
-def _open_xlsx(content: bytes) -> Any:
-    check_xlsx(content)
+def _open_xlsx(content: bytes, label: str = "") -> Any:
+    check_xlsx(content, label)
     try:
         return load_workbook(io.BytesIO(content))
     except Exception as exc:  # openpyxl raises many kinds on a malformed package
@@ -179,9 +171,9 @@ def _scan_sheet(
     return min(data_rows) if data_rows else None
 
 
-def xlsx_placeholders(content: bytes, source: Source) -> list[str]:
+def xlsx_placeholders(content: bytes, source: Source, label: str = "") -> list[str]:
     """The placeholders an XLSX template uses, every one checked against the source."""
-    book = _open_xlsx(content)
+    book = _open_xlsx(content, label)
     problems: dict[str, list[str]] = {}
     used: set[str] = set()
     cells = 0
@@ -282,8 +274,11 @@ def upload_template(
     defaults = dict(params or {})
     clean_params(source, defaults)  # default parameters must be valid ones
     content = docx_templates.read_bounded(stream, max_bytes)
+    label = f"“{name.strip()}” ({filename})"
     found = (
-        docx_placeholders(content, source) if fmt == "docx" else xlsx_placeholders(content, source)
+        docx_placeholders(content, source, label)
+        if fmt == "docx"
+        else xlsx_placeholders(content, source, label)
     )
     stored = files.upload(
         actor,
