@@ -1,27 +1,34 @@
-"""The process monitor: instances on a timeline, an instance with its diagram and history,
-and the commands suspend, resume, terminate."""
+"""The process monitor: instances on a timeline with a context menu of commands on their
+bars, an instance with its diagram (tokens and incidents marked), variables and history,
+and the commands: suspend, resume, terminate, reassign, retry an incident, and the
+repairs (move a token, skip a task, set variables, cancel an activity) with a reason."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from engine import access, definitions, lifecycle, queries
+from engine import access, definitions, instances, jobs, lifecycle, queries, repair
+from engine.actor import Actor
+from engine.errors import Conflict, InvalidInput, NotAllowed
 from engine.models import utcnow
 
 from . import queries as ui_queries
 from .blueprint import bp
-from .security import current_actor
+from .security import current_actor, safe_next
 
 ZOOMS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 STATUSES = ("active", "suspended", "completed", "terminated")
 ROWS = 50
 ACTIONS = ("suspend", "resume", "terminate")
+LIVE = ("active", "suspended")
 
 
 @dataclass
@@ -81,6 +88,8 @@ def monitor() -> str:
     page = queries.list_instances(current_actor(), where, ROWS)
     now = utcnow()
     rows = ui_queries.timeline_rows(page.items, now)
+    actor = current_actor()
+    menus = {str(row.instance["_id"]): _row_commands(row.instance, actor) for row in rows}
     template = (
         "monitor/_timeline.html"
         if request.headers.get("HX-Target") == "timeline"
@@ -95,7 +104,102 @@ def monitor() -> str:
         status=status,
         statuses=STATUSES,
         process_key=process_key,
+        menus=menus,
+        open_guids={
+            str(row.instance["_id"]): {t["guid"] for t in row.instance.get("open_tasks") or []}
+            for row in rows
+        },
+        principals=ui_queries.executor_choices() if template == "monitor/index.html" else [],
     )
+
+
+def _may_repair(doc: dict[str, Any], actor: Actor) -> bool:
+    # Designers and admins need no lookup; anyone else only for an instance with something
+    # to repair (the rule asks who deployed the definition: one query).
+    if actor.is_admin or access.DESIGNERS in actor.groups:
+        return True
+    if not (doc.get("open_tasks") or doc.get("incident")) or doc.get("status") not in LIVE:
+        return False
+    return repair.may_repair(doc, actor)
+
+
+def _row_commands(doc: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """The commands of one timeline row valid for its state and the user's rights."""
+    iid = str(doc["_id"])
+    status = doc.get("status")
+    control = access.may_control(doc, actor)
+    commands: list[dict[str, str]] = [
+        {"kind": "link", "label": _("Open"), "url": url_for("ui.instance", instance_id=iid)}
+    ]
+    if control and status == "active":
+        commands.append(_post(_("Suspend"), "ui.instance_command", iid, action="suspend"))
+    if control and status == "suspended":
+        commands.append(_post(_("Resume"), "ui.instance_command", iid, action="resume"))
+    may_repair = _may_repair(doc, actor)
+    incident = doc.get("incident") or {}
+    if may_repair and incident.get("id") and status in LIVE:
+        commands.append(
+            _post(
+                _("Retry the incident"),
+                "ui.instance_retry",
+                iid,
+                incident_id=str(incident["id"]),
+            )
+        )
+    if control and status in LIVE:
+        terminate = _post(_("Cancel the instance…"), "ui.instance_command", iid, action="terminate")
+        terminate["kind"] = "confirm"
+        commands.append(terminate)
+    return {
+        "commands": commands,
+        "reassign": may_repair and status in LIVE,
+    }
+
+
+def _post(label: str, endpoint: str, instance_id: str, **values: str) -> dict[str, str]:
+    return {
+        "kind": "post",
+        "label": label,
+        "url": url_for(endpoint, instance_id=instance_id, **values),
+    }
+
+
+@bp.app_template_global()
+def bar_commands(menu: dict[str, Any], instance_id: str, guid: str, open_guids: set[str]) -> str:
+    """The context menu of one bar as JSON: the row's commands, and reassign on an open task."""
+    commands = list(menu["commands"])
+    if menu["reassign"] and guid in open_guids:
+        commands.insert(
+            1,
+            {
+                "kind": "reassign",
+                "label": _("Reassign…"),
+                "url": url_for("ui.instance_reassign", instance_id=instance_id, guid=guid),
+            },
+        )
+    return json.dumps(commands, ensure_ascii=False)
+
+
+@bp.app_template_global()
+def row_commands(
+    menu: dict[str, Any], instance_id: str, bars: list[Any], open_guids: set[str]
+) -> str:
+    """The menu of a row's button as JSON: the row's commands, and reassign per open task."""
+    commands = list(menu["commands"])
+    if menu["reassign"]:
+        for bar in bars:
+            if bar.guid in open_guids:
+                commands.insert(
+                    1,
+                    {
+                        "kind": "reassign",
+                        "label": _("Reassign “%(task)s”…", task=bar.name),
+                        "url": url_for(
+                            "ui.instance_reassign", instance_id=instance_id, guid=bar.guid
+                        ),
+                    },
+                )
+    return json.dumps(commands, ensure_ascii=False)
 
 
 @bp.route("/monitor/instances/<instance_id>")
@@ -130,7 +234,11 @@ def instance_command(instance_id: str, action: str) -> Response:
     """Suspend, resume or terminate an instance."""
     if action not in ACTIONS:
         abort(404)
-    lifecycle.change(instance_id, current_actor(), action)
+    try:
+        lifecycle.change(instance_id, current_actor(), action)
+    except Conflict as exc:  # e.g. suspended meanwhile by someone else
+        flash(exc.message, "error")
+        return _back(instance_id)
     flash(
         {
             "suspend": _("Instance suspended."),
@@ -139,4 +247,122 @@ def instance_command(instance_id: str, action: str) -> Response:
         }[action],
         "success",
     )
-    return redirect(url_for("ui.instance", instance_id=instance_id))
+    return _back(instance_id)
+
+
+def _back(instance_id: str) -> Response:
+    """Back to where the command was given: the timeline (`next`) or the instance page."""
+    default = url_for("ui.instance", instance_id=instance_id)
+    return redirect(safe_next(request.form.get("next"), default), 303)
+
+
+@bp.route("/monitor/instances/<instance_id>/tasks/<guid>/reassign", methods=["POST"])
+def instance_reassign(instance_id: str, guid: str) -> Response:
+    """Give an open task to another user, or offer it to a group, with a reason."""
+    to = request.form.get("to", "").strip()
+    group = to.startswith("group:")
+    return _repair(
+        instance_id,
+        lambda actor, reason: repair.reassign_task(
+            instance_id,
+            actor,
+            guid,
+            None if group else to or None,
+            [to] if group else None,
+            reason,
+        ),
+        _("Task reassigned."),
+    )
+
+
+@bp.route("/monitor/instances/<instance_id>/incidents/<incident_id>/retry", methods=["POST"])
+def instance_retry(instance_id: str, incident_id: str) -> Response:
+    """Run the failed work of an instance's incident again."""
+    actor = current_actor()
+    doc = instances.get(queries.visible_instance(instance_id, actor)["_id"])
+    if not repair.may_repair(doc, actor):
+        raise NotAllowed("only admins, designers and the process's owner may retry it")
+    incident = jobs.get_incident(incident_id)
+    if incident.instance_id != doc["_id"]:
+        abort(404)
+    try:
+        jobs.retry_incident(incident_id, actor.username)
+    except Conflict as exc:
+        flash(exc.message, "error")
+        return _back(instance_id)
+    flash(_("The failed work runs again."), "success")
+    return _back(instance_id)
+
+
+REPAIRS = ("move-token", "skip-task", "set-variables", "cancel-activity")
+
+
+@bp.route("/monitor/instances/<instance_id>/repair/<command>", methods=["POST"])
+def instance_repair(instance_id: str, command: str) -> Response:
+    """A repair from the instance page: each needs a reason, recorded in the history."""
+    if command not in REPAIRS:
+        abort(404)
+    form = request.form
+    if command == "move-token":
+        return _repair(
+            instance_id,
+            lambda actor, reason: repair.move_token(
+                instance_id, actor, form.get("from", ""), form.get("to", ""), reason
+            ),
+            _("Token moved."),
+        )
+    if command == "cancel-activity":
+        return _repair(
+            instance_id,
+            lambda actor, reason: repair.cancel_activity(
+                instance_id, actor, form.get("element", ""), reason
+            ),
+            _("Activity cancelled."),
+        )
+    if command == "skip-task":
+        return _repair(
+            instance_id,
+            lambda actor, reason: repair.skip_task(
+                instance_id,
+                actor,
+                form.get("element", ""),
+                _json_object(form.get("data", ""), "data"),
+                reason,
+            ),
+            _("Task skipped."),
+        )
+    return _repair(
+        instance_id,
+        lambda actor, reason: repair.set_variables(
+            instance_id, actor, _json_object(form.get("variables", ""), "variables"), reason
+        ),
+        _("Variables set."),
+    )
+
+
+def _json_object(text: str, name: str) -> dict[str, Any]:
+    """A JSON object typed into a form field (empty: {}); anything else is refused."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: not JSON", {name: [f"not JSON: {exc}"]}) from exc
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{name}: not an object", {name: ["must be a JSON object"]})
+    return value
+
+
+def _repair(instance_id: str, run: Any, done: str) -> Response:
+    """Run a repair with the form's reason; a refusal for bad input or state is flashed."""
+    try:
+        run(current_actor(), request.form.get("reason", ""))
+    except (InvalidInput, Conflict) as exc:
+        details = "; ".join(
+            f"{field}: {', '.join(map(str, v if isinstance(v, list) else [v]))}"
+            for field, v in exc.errors.items()
+        )
+        flash(f"{exc.message}" + (f" ({details})" if details else ""), "error")
+        return _back(instance_id)
+    flash(done, "success")
+    return _back(instance_id)

@@ -116,26 +116,38 @@ def test_timeline_context_menu_suspends_and_resumes(served: str, page: Page, sho
     bar = row.locator(".bar").first
     expect(bar).to_be_visible()
 
-    # The keyboard way: the bar's menu button, then arrows and Enter.
-    menu_button = row.locator("button.bar-menu").first
-    menu_button.focus()
-    page.keyboard.press("Enter")
+    # The keyboard way: Shift+F10 on the focused bar opens its context menu.
+    bar.focus()
+    page.keyboard.press("Shift+F10")
     menu = page.get_by_role("menu")
     expect(menu).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="Open")).to_be_focused()
     expect(menu.get_by_role("menuitem", name="Resume")).to_have_count(0)
-    expect(menu.get_by_role("menuitem", name="Open")).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="Reassign…")).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(menu.get_by_role("menuitem", name="Suspend")).to_be_focused()
     shot("menu")
-    menu.get_by_role("menuitem", name="Suspend").click()
+    page.keyboard.press("Enter")
     expect(page.locator(".flash.success")).to_contain_text("Instance suspended")
     assert instances.get(doc["_id"])["status"] == "suspended"
+    expect(page).to_have_url(re.compile(r"/ui/monitor\?zoom=day"))
 
     # The mouse way: a right click on the bar.
     page.locator(".tl-row", has_text="call_back").locator(".bar").first.click(button="right")
     menu = page.get_by_role("menu")
     expect(menu.get_by_role("menuitem", name="Suspend")).to_have_count(0)
-    expect(menu.get_by_role("menuitem", name="Reassign…")).to_have_count(0)
     menu.get_by_role("menuitem", name="Resume").click()
     expect(page.locator(".flash.success")).to_contain_text("Instance resumed")
     assert instances.get(doc["_id"])["status"] == "active"
-    expect(page).to_have_url(re.compile(r"/ui/monitor\?zoom=day"))
+
+    # The row's button: every command of the instance, Escape gives the focus back.
+    button = page.locator(".tl-row", has_text="call_back").locator("button.row-menu")
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(button).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("menuitem", name="Reassign “Call the customer”…")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("menu")).to_be_hidden()
+    expect(button).to_be_focused()
     shot("resumed")
