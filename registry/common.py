@@ -151,11 +151,17 @@ def stamp_created(doc: Document, actor: Actor) -> None:
     doc.version = 1
 
 
+def check_version(doc: Document, expected_version: int | None) -> None:
+    """Refuse a write that expects another version than the one read, even one that would
+    change nothing (a client holding a stale copy must learn it)."""
+    if expected_version is not None and expected_version != int(doc.version):
+        raise StaleObject("the object was changed by someone else", int(doc.version))
+
+
 def save_changed(doc: Document, actor: Actor, expected_version: int | None = None) -> None:
     """Write a changed object if nobody changed it since it was read (compare-and-set)."""
+    check_version(doc, expected_version)
     current = int(doc.version)
-    if expected_version is not None and expected_version != current:
-        raise StaleObject("the object was changed by someone else", current)
     doc.version = current + 1
     doc.updated_at = utcnow()
     doc.updated_by = actor.username

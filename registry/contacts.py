@@ -15,6 +15,7 @@ from .common import (
     check_emails,
     check_length,
     check_phones,
+    check_version,
     ensure_active,
     ensure_writable,
     filter_id,
@@ -112,6 +113,7 @@ def update(
     ensure_writable(actor, contact.access, "contact")
     ensure_active(contact, "contact")
     before = audit.snapshot(contact, AUDITED)
+    check_version(contact, expected_version)
     cleaned, errors = clean({**{k: getattr(contact, k) for k in EDITABLE}, **changes})
     errors.raise_if_any("the contact has invalid fields")
     apply(contact, cleaned)

@@ -18,6 +18,7 @@ from .common import (
     FieldErrors,
     check_currency,
     check_length,
+    check_version,
     ensure_active,
     ensure_writable,
     filter_id,
@@ -189,6 +190,7 @@ def update(
     """Change the given fields of a contract (the stage changes with `change_stage`)."""
     contract = get_writable(actor, contract_id)
     before = audit.snapshot(contract, AUDITED)
+    check_version(contract, expected_version)
     current = {k: getattr(contract, k) for k in EDITABLE}
     cleaned, errors = clean({**current, **changes}, actor)
     if cleaned["role"] != contract.role and contract.stage != "draft":
@@ -213,6 +215,7 @@ def change_stage(
     ensure_active(contract, "contract")
     if stage not in CONTRACT_STAGES:
         raise RegistryInvalid("unknown stage", {"stage": [f"one of: {', '.join(CONTRACT_STAGES)}"]})
+    check_version(contract, expected_version)
     if stage == contract.stage:
         return contract
     allowed = TRANSITIONS[contract.stage]

@@ -16,6 +16,7 @@ from . import audit, contracts
 from .common import (
     FieldErrors,
     check_length,
+    check_version,
     ensure_active,
     ensure_writable,
     filter_id,
@@ -171,6 +172,7 @@ def update(
     ensure_writable(actor, delivery.access, "delivery")
     ensure_active(delivery, "delivery")
     before = audit.snapshot(delivery, AUDITED)
+    check_version(delivery, expected_version)
     current = {
         "date": delivery.date,
         "status": delivery.status,

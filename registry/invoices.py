@@ -14,6 +14,7 @@ from .common import (
     FieldErrors,
     check_currency,
     check_length,
+    check_version,
     ensure_active,
     ensure_writable,
     filter_id,
@@ -123,6 +124,7 @@ def update(
     ensure_writable(actor, invoice.access, "invoice")
     ensure_active(invoice, "invoice")
     before = audit.snapshot(invoice, AUDITED)
+    check_version(invoice, expected_version)
     current = {
         "number": invoice.number,
         "date": invoice.date,

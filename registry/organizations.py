@@ -25,6 +25,7 @@ from .common import (
     check_length,
     check_phones,
     check_principals,
+    check_version,
     ensure_active,
     ensure_writable,
     load_readable,
@@ -303,6 +304,7 @@ def update(
     """Change the given fields of an organization; others keep their values."""
     org = get_writable(actor, organization_id)
     before = audit.snapshot(org, AUDITED)
+    check_version(org, expected_version)
     unknown = set(changes) - set(EDITABLE)
     errors = FieldErrors()
     for key in sorted(unknown):

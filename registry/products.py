@@ -15,6 +15,7 @@ from .common import (
     FieldErrors,
     check_currency,
     check_length,
+    check_version,
     ensure_active,
     merge_filters,
     object_id,
@@ -123,6 +124,7 @@ def update(
     product = get(actor, product_id)
     ensure_active(product, "product")
     before = audit.snapshot(product, AUDITED)
+    check_version(product, expected_version)
     current = {k: getattr(product, k) for k in EDITABLE}
     cleaned, errors = clean({**current, **changes})
     errors.raise_if_any("the product has invalid fields")

@@ -17,6 +17,7 @@ from . import audit, organizations, products
 from .common import (
     FieldErrors,
     check_length,
+    check_version,
     ensure_active,
     ensure_writable,
     filter_id,
@@ -99,6 +100,7 @@ def update(
     ensure_writable(actor, supplier.access, "supplier")
     ensure_active(supplier, "supplier")
     before = audit.snapshot(supplier, AUDITED)
+    check_version(supplier, expected_version)
     cleaned, errors = clean({**{k: getattr(supplier, k) for k in EDITABLE}, **changes})
     errors.raise_if_any("the supplier has invalid fields")
     for key, value in cleaned.items():

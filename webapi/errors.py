@@ -16,6 +16,8 @@ from werkzeug.exceptions import HTTPException
 from accounts import errors as account_errors
 from engine import errors as engine_errors
 
+from .etags import etag_of
+
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[Exception], int] = {
@@ -76,7 +78,10 @@ def _status_of(exc: engine_errors.EngineError) -> int:
 
 def handle_domain_error(exc: engine_errors.EngineError) -> Response:
     retry_after = getattr(exc, "retry_after", None)
-    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    current = exc.errors.get("current_version") if isinstance(exc.errors, dict) else None
+    if isinstance(current, int) and not isinstance(current, bool):
+        headers["ETag"] = etag_of(current)  # so a client can retry without another GET
     return error_response(_status_of(exc), exc.code, exc.message, exc.errors, headers)
 
 

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from registry import contacts, imports
 from webapi.auth import current_actor
+from webapi.etags import etag_doc, expected_version, tagged
 from webapi.registry_schemas import (
     ContactExportQuerySchema,
     ContactInSchema,
@@ -39,38 +40,42 @@ class Contacts(MethodView):
         return contacts.find(current_actor(), **args)
 
     @secured(blp)
+    @etag_doc(blp, 201)
     @blp.arguments(ContactInSchema)
     @blp.response(201, ContactSchema)
     @errors(blp, 403, 409, 422)
     def post(self, body: dict[str, Any]) -> Any:
         """Add a contact to an organization the caller may change."""
-        return contacts.create(current_actor(), body)
+        return tagged(contacts.create(current_actor(), body), 201)
 
 
 @blp.route("/<contact_id>")
 class Contact(MethodView):
     @secured(blp)
+    @etag_doc(blp)
     @blp.response(200, ContactSchema)
     @errors(blp, 404)
     def get(self, contact_id: str) -> Any:
         """A contact."""
-        return contacts.get(current_actor(), contact_id)
+        return tagged(contacts.get(current_actor(), contact_id))
 
     @secured(blp)
+    @etag_doc(blp, write=True)
     @blp.arguments(ContactPatchSchema)
     @blp.response(200, ContactSchema)
     @errors(blp, 403, 404, 409, 422)
     def patch(self, body: dict[str, Any], contact_id: str) -> Any:
         """Change some fields of a contact."""
-        version = body.pop("version", None)
-        return contacts.update(current_actor(), contact_id, body, version)
+        version = expected_version(body)
+        return tagged(contacts.update(current_actor(), contact_id, body, version))
 
     @secured(blp)
+    @etag_doc(blp)
     @blp.response(200, ContactSchema)
     @errors(blp, 403, 404)
     def delete(self, contact_id: str) -> Any:
         """Archive a contact."""
-        return contacts.archive(current_actor(), contact_id)
+        return tagged(contacts.archive(current_actor(), contact_id))
 
 
 @blp.route("/import")

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from sales import deals
 from webapi.auth import current_actor
+from webapi.etags import etag_doc, expected_version, tagged
 from webapi.sales_schemas import (
     DealInSchema,
     DealPageSchema,
@@ -35,47 +36,52 @@ class Deals(MethodView):
         return deals.find(current_actor(), **args)
 
     @secured(blp)
+    @etag_doc(blp, 201)
     @blp.arguments(DealInSchema)
     @blp.response(201, DealSchema)
     @errors(blp, 403, 409, 422)
     def post(self, body: dict[str, Any]) -> Any:
         """Open a deal with an organization the caller may change."""
-        return deals.create(current_actor(), body)
+        return tagged(deals.create(current_actor(), body), 201)
 
 
 @blp.route("/<deal_id>")
 class Deal(MethodView):
     @secured(blp)
+    @etag_doc(blp)
     @blp.response(200, DealSchema)
     @errors(blp, 404)
     def get(self, deal_id: str) -> Any:
         """One by id."""
-        return deals.get(current_actor(), deal_id)
+        return tagged(deals.get(current_actor(), deal_id))
 
     @secured(blp)
+    @etag_doc(blp, write=True)
     @blp.arguments(DealPatchSchema)
     @blp.response(200, DealSchema)
     @errors(blp, 403, 404, 409, 422)
     def patch(self, body: dict[str, Any], deal_id: str) -> Any:
-        """Change some fields; send `version` to refuse overwriting someone else's change."""
-        version = body.pop("version", None)
-        return deals.update(current_actor(), deal_id, body, version)
+        """Change some fields; `If-Match` (or `version`) refuses overwriting a newer change."""
+        version = expected_version(body)
+        return tagged(deals.update(current_actor(), deal_id, body, version))
 
 
 @blp.route("/<deal_id>/stage")
 class Stage(MethodView):
     @secured(blp)
+    @etag_doc(blp, write=True)
     @blp.arguments(MoveSchema)
     @blp.response(200, DealSchema)
     @errors(blp, 403, 404, 409, 422)
     def post(self, body: dict[str, Any], deal_id: str) -> Any:
         """Move the deal to another stage; losing needs `lost_reason`; a stage naming a
         procedure starts it (won → contract_approval on a contract made from the deal)."""
-        return deals.move(
+        moved = deals.move(
             current_actor(),
             deal_id,
             body["stage"],
-            body.get("version"),
+            expected_version(body),
             lost_reason=body.get("lost_reason"),
             probability=body.get("probability"),
         )
+        return tagged(moved)

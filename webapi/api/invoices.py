@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from registry import invoices
 from webapi.auth import current_actor
+from webapi.etags import etag_doc, expected_version, tagged
 from webapi.registry_schemas import (
     InvoiceInSchema,
     InvoicePageSchema,
@@ -34,28 +35,31 @@ class Invoices(MethodView):
         return invoices.find(current_actor(), **args)
 
     @secured(blp)
+    @etag_doc(blp, 201)
     @blp.arguments(InvoiceInSchema)
     @blp.response(201, InvoiceSchema)
     @errors(blp, 403, 409, 422)
     def post(self, body: dict[str, Any]) -> Any:
         """Issue or register an invoice under a contract the caller may change."""
-        return invoices.create(current_actor(), body)
+        return tagged(invoices.create(current_actor(), body), 201)
 
 
 @blp.route("/<invoice_id>")
 class Invoice(MethodView):
     @secured(blp)
+    @etag_doc(blp)
     @blp.response(200, InvoiceSchema)
     @errors(blp, 404)
     def get(self, invoice_id: str) -> Any:
         """One by id."""
-        return invoices.get(current_actor(), invoice_id)
+        return tagged(invoices.get(current_actor(), invoice_id))
 
     @secured(blp)
+    @etag_doc(blp, write=True)
     @blp.arguments(InvoicePatchSchema)
     @blp.response(200, InvoiceSchema)
     @errors(blp, 403, 404, 409, 422)
     def patch(self, body: dict[str, Any], invoice_id: str) -> Any:
-        """Change some fields; send `version` to refuse overwriting someone else's change."""
-        version = body.pop("version", None)
-        return invoices.update(current_actor(), invoice_id, body, version)
+        """Change some fields; `If-Match` (or `version`) refuses overwriting a newer change."""
+        version = expected_version(body)
+        return tagged(invoices.update(current_actor(), invoice_id, body, version))

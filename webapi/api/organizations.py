@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from registry import card, imports, organizations, repository
 from webapi.auth import current_actor
+from webapi.etags import etag_doc, expected_version, tagged
 from webapi.registry_schemas import (
     ImportFileSchema,
     ImportFormSchema,
@@ -42,48 +43,54 @@ class Organizations(MethodView):
         return organizations.find(current_actor(), **args)
 
     @secured(blp)
+    @etag_doc(blp, 201)
     @blp.arguments(OrganizationInSchema)
     @blp.response(201, OrganizationSchema)
     @errors(blp, 409, 422)
     def post(self, body: dict[str, Any]) -> Any:
         """Create an organization; the same INN and KPP twice answers 409 naming the first."""
-        return organizations.create(current_actor(), body)
+        return tagged(organizations.create(current_actor(), body), 201)
 
 
 @blp.route("/<organization_id>")
 class Organization(MethodView):
     @secured(blp)
+    @etag_doc(blp)
     @blp.response(200, OrganizationSchema)
     @errors(blp, 404)
     def get(self, organization_id: str) -> Any:
-        """An organization."""
-        return organizations.get(current_actor(), organization_id)
+        """An organization; its `ETag` is its version."""
+        return tagged(organizations.get(current_actor(), organization_id))
 
     @secured(blp)
+    @etag_doc(blp, write=True)
     @blp.arguments(OrganizationPatchSchema(partial=True))
     @blp.response(200, OrganizationSchema)
     @errors(blp, 403, 404, 409, 422)
     def patch(self, body: dict[str, Any], organization_id: str) -> Any:
-        """Change some fields; send `version` to refuse overwriting someone else's change."""
-        version = body.pop("version", None)
-        return organizations.update(current_actor(), organization_id, body, version)
+        """Change some fields; send `If-Match` (or `version`) to refuse overwriting someone
+        else's change."""
+        version = expected_version(body)
+        return tagged(organizations.update(current_actor(), organization_id, body, version))
 
     @secured(blp)
+    @etag_doc(blp)
     @blp.response(200, OrganizationSchema)
     @errors(blp, 403, 404, 409)
     def delete(self, organization_id: str) -> Any:
         """Archive an organization (refused with 409 while it has active contracts)."""
-        return organizations.archive(current_actor(), organization_id)
+        return tagged(organizations.archive(current_actor(), organization_id))
 
 
 @blp.route("/<organization_id>/restore")
 class Restore(MethodView):
     @secured(blp)
+    @etag_doc(blp)
     @blp.response(200, OrganizationSchema)
     @errors(blp, 403, 404)
     def post(self, organization_id: str) -> Any:
         """Bring an archived organization back."""
-        return organizations.restore(current_actor(), organization_id)
+        return tagged(organizations.restore(current_actor(), organization_id))
 
 
 @blp.route("/<organization_id>/card")

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from registry import suppliers
 from webapi.auth import current_actor
+from webapi.etags import etag_doc, expected_version, tagged
 from webapi.registry_schemas import (
     SupplierInSchema,
     SupplierPageSchema,
@@ -34,35 +35,39 @@ class Suppliers(MethodView):
         return suppliers.find(current_actor(), **args)
 
     @secured(blp)
+    @etag_doc(blp, 201)
     @blp.arguments(SupplierInSchema)
     @blp.response(201, SupplierSchema)
     @errors(blp, 403, 409, 422)
     def post(self, body: dict[str, Any]) -> Any:
         """Make an organization the caller may change a supplier."""
-        return suppliers.create(current_actor(), body)
+        return tagged(suppliers.create(current_actor(), body), 201)
 
 
 @blp.route("/<supplier_id>")
 class Supplier(MethodView):
     @secured(blp)
+    @etag_doc(blp)
     @blp.response(200, SupplierSchema)
     @errors(blp, 404)
     def get(self, supplier_id: str) -> Any:
         """One by id."""
-        return suppliers.get(current_actor(), supplier_id)
+        return tagged(suppliers.get(current_actor(), supplier_id))
 
     @secured(blp)
+    @etag_doc(blp, write=True)
     @blp.arguments(SupplierPatchSchema)
     @blp.response(200, SupplierSchema)
     @errors(blp, 403, 404, 409, 422)
     def patch(self, body: dict[str, Any], supplier_id: str) -> Any:
-        """Change some fields; send `version` to refuse overwriting someone else's change."""
-        version = body.pop("version", None)
-        return suppliers.update(current_actor(), supplier_id, body, version)
+        """Change some fields; `If-Match` (or `version`) refuses overwriting a newer change."""
+        version = expected_version(body)
+        return tagged(suppliers.update(current_actor(), supplier_id, body, version))
 
     @secured(blp)
+    @etag_doc(blp)
     @blp.response(200, SupplierSchema)
     @errors(blp, 403, 404, 409)
     def delete(self, supplier_id: str) -> Any:
         """Archive a supplier section."""
-        return suppliers.archive(current_actor(), supplier_id)
+        return tagged(suppliers.archive(current_actor(), supplier_id))
