@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from flask import Flask
 
 from engine import definitions
+from engine.actor import Actor
+from engine.models import utcnow
+from mail import orders
+from registry import organizations
+from sales import deals, pipelines
 from tests.conftest import bpmn
 from tests.ui.conftest import csrf_of
 
@@ -64,3 +70,39 @@ def test_arrows_move_a_widget_without_the_script(app: Flask, sign_in) -> None:
     again = manager.get("/ui/workpage?arrange=1").get_data(as_text=True)
     assert _layout(again) == ["my_tasks", "my_orders", "my_processes"]
     assert '<details id="arrange" open>' in again
+
+
+def test_my_orders_tree_and_my_deals(app: Flask, sign_in) -> None:
+    manager = Actor("manager", frozenset({"sales"}))
+    due = utcnow() + timedelta(days=3)
+    root = orders.create(manager, ["designer"], "Prepare the fair", due)
+    orders.create(manager, ["designer"], "Book the stand", due, parent_id=str(root["_id"]))
+    orders.create(Actor("designer"), ["designer"], "Not the manager's", due)
+    stages = [
+        {"key": "lead", "name": "Lead"},
+        {"key": "won", "name": "Won", "kind": "won"},
+        {"key": "lost", "name": "Lost", "kind": "lost"},
+    ]
+    pipelines.create(Actor("root", is_admin=True), {"key": "b2b", "name": "B2B", "stages": stages})
+    org = organizations.create(manager, {"name": "ООО «Ромашка»"})
+    deals.create(manager, {"pipeline": "b2b", "organization": str(org.id), "title": "Pumps"})
+    other = {"pipeline": "b2b", "organization": str(org.id), "title": "Valves"}
+    deals.create(manager, {**other, "responsible": "designer"})
+    client = sign_in("manager")
+    page = client.get("/ui/workpage").get_data(as_text=True)
+    client.post(
+        "/ui/workpage",
+        data={
+            "csrf_token": csrf_of(page),
+            "order": ["my_orders", "my_deals"],
+            "show": ["my_orders", "my_deals"],
+        },
+    )
+    page = client.get("/ui/workpage").get_data(as_text=True)
+    assert _widgets(page) == ["my_orders", "my_deals"]
+    tree = page[page.index('data-widget="my_orders"') : page.index('data-widget="my_deals"')]
+    # The sub-order is drawn inside its parent's item.
+    assert re.search(r"Prepare the fair.*<ul>\s*<li>.*Book the stand", tree, re.S)
+    assert "Not the manager" not in tree
+    mine = page[page.index('data-widget="my_deals"') :]
+    assert "Pumps" in mine and "Valves" not in mine
