@@ -104,6 +104,7 @@ class Recipient(Tracked):
     token = StringField(required=True)  # the unsubscribe link's secret
     sent_at = DateTimeField(null=True)
     error = StringField(null=True)
+    unsubscribed_at = DateTimeField(null=True)  # its link was used
     replied_at = DateTimeField(null=True)  # the latest reply recorded
     replies = IntField(default=0)
 
@@ -418,6 +419,9 @@ def unsubscribe(token: str) -> str:
     Recipient._get_collection().update_many(
         {"email": recipient.email, "status": "pending"}, {"$set": {"status": "unsubscribed"}}
     )
+    Recipient._get_collection().update_one(
+        {"_id": recipient.id, "unsubscribed_at": None}, {"$set": {"unsubscribed_at": utcnow()}}
+    )
     return recipient.email
 
 
@@ -435,8 +439,8 @@ def record_bounce(campaign_id: Any, address: str, reason: str = "") -> int:
 
 def statistics(actor: Actor, campaign_id: Any) -> dict[str, Any]:
     """What became of a campaign: recipients per status, e-mails sent, bounced,
-    unsubscribed through its link, recipients who replied, replies, call tasks per
-    outcome, and the deals that name it (those the actor may read) with the won amount."""
+    unsubscribed (before sending, or through its link), recipients who replied, replies,
+    call tasks per outcome, and the deals naming it (those the actor may read), won amount."""
     campaign = get(actor, campaign_id)
     recipients = Recipient._get_collection()
     rows = recipients.aggregate(
@@ -448,17 +452,22 @@ def statistics(actor: Actor, campaign_id: Any) -> dict[str, Any]:
                     "n": {"$sum": 1},
                     "sent": {"$sum": {"$cond": [{"$ne": ["$sent_at", None]}, 1, 0]}},
                     "replied": {"$sum": {"$cond": [{"$ne": ["$replied_at", None]}, 1, 0]}},
+                    "unsubscribed": {
+                        "$sum": {"$cond": [{"$ne": ["$unsubscribed_at", None]}, 1, 0]}
+                    },
                     "replies": {"$sum": "$replies"},
                 }
             },
         ]
     )
     statuses: dict[str, int] = {}
-    sent = replied = replies = 0
+    sent = replied = replies = unsubscribed = 0
     for row in rows:
         statuses[row["_id"]] = row["n"]
         sent, replied = sent + row["sent"], replied + row["replied"]
         replies += row["replies"]
+        # Not sent for an earlier unsubscribe, or unsubscribed through this campaign's link.
+        unsubscribed += row["n"] if row["_id"] == "unsubscribed" else row["unsubscribed"]
     calls: dict[str, int] = {}
     for row in CallTask._get_collection().aggregate(
         [
@@ -489,7 +498,7 @@ def statistics(actor: Actor, campaign_id: Any) -> dict[str, Any]:
         "statuses": statuses,
         "sent": sent,
         "bounced": statuses.get("bounced", 0),
-        "unsubscribed": Unsubscribe.objects(campaign=campaign.id).count(),
+        "unsubscribed": unsubscribed,
         "replied": replied,
         "replies": replies,
         "calls": calls,

@@ -334,7 +334,9 @@ class CampaignStatsSchema(ma.Schema):
     )
     sent = fields.Integer(metadata={"description": "e-mails the SMTP server accepted"})
     bounced = fields.Integer()
-    unsubscribed = fields.Integer(metadata={"description": "through this campaign's link"})
+    unsubscribed = fields.Integer(
+        metadata={"description": "not sent (unsubscribed earlier) or unsubscribed by its link"}
+    )
     replied = fields.Integer(metadata={"description": "recipients who replied"})
     replies = fields.Integer()
     calls = fields.Dict(

@@ -106,7 +106,12 @@ def test_a_campaign_to_200_contacts(smtp: Inbox) -> None:
     body = sample.get_content()
     assert "Здравствуйте, Контакт 7 из ООО «vip 0»!" in body
     assert "https://crm.example.test/api/v1/campaigns/unsubscribe/" in body
-    assert campaigns.statistics(MANAGER, campaign.id) == {"sent": 200, "unsubscribed": 5}
+    # The body's link opens a confirmation page; mail clients unsubscribe with one POST.
+    assert sample["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert sample["List-Unsubscribe"].startswith("<https://crm.example.test/api/v1/campaigns/")
+    stats = campaigns.statistics(MANAGER, campaign.id)
+    assert stats["statuses"] == {"sent": 200, "unsubscribed": 5}
+    assert (stats["sent"], stats["unsubscribed"], stats["bounced"]) == (200, 5, 0)
     # A job run again (a retry after a lost acknowledgement) sends nothing twice.
     for recipient in Recipient.objects(campaign=campaign.id):
         campaigns.send(recipient.id)
