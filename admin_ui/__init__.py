@@ -23,6 +23,7 @@ from . import (
     reports,
     sales,
     security,
+    start_commands,
     workpage,
 )
 from .blueprint import bp
@@ -41,6 +42,7 @@ __all__ = [
     "records_setup",
     "reports",
     "sales",
+    "start_commands",
     "workpage",
 ]
 
