@@ -230,11 +230,23 @@ def _commit(
     """Compare-and-set the instance, then project it; return the new document."""
     new_version = doc["version"] + 1
     _number_events(doc["_id"], new_version, doc["process_key"], doc.get("subject"), events)
-    changes["pending_events"] = list(doc.get("pending_events", [])) + events
-    repository.compare_and_set(doc["_id"], doc["version"], changes)
+    # `doc` came through `_touch`: the outbox it carries was not copied yet (or is empty).
+    _outbox(changes, list(doc.get("pending_events", [])) + events, doc.get("job_keys"))
     new_doc = {**doc, **changes, "version": new_version, "projection_pending": True}
+    changes["job_keys"] = new_doc["job_keys"] = repository.job_keys(new_doc)
+    changes["written_at"] = new_doc["written_at"] = utcnow()
+    repository.compare_and_set(doc["_id"], doc["version"], changes)
     _project_or_defer(new_doc)
     return _receive_buffered(new_doc) if receive_buffered else new_doc
+
+
+def _outbox(
+    changes: dict[str, Any], pending: list[dict[str, Any]], job_keys_before: list[str] | None
+) -> None:
+    """The fields of a write that let its projection be finished (or proven) later."""
+    changes["pending_events"] = pending
+    changes["projection_proof"] = pending[-1]["_id"] if pending else None
+    changes["previous_job_keys"] = list(job_keys_before or [])
 
 
 def _project_or_defer(doc: dict[str, Any]) -> None:
@@ -248,9 +260,16 @@ def _project_or_defer(doc: dict[str, Any]) -> None:
 
 def _touch(instance_id: ObjectId | str) -> dict[str, Any]:
     """Load an instance, first finishing a projection a crash left undone."""
-    doc = repository.load_instance(instance_id)
+    return _settled(repository.load_instance(instance_id))
+
+
+def _settled(doc: dict[str, Any], proof_found: bool | None = None) -> dict[str, Any]:
+    """`doc` with its outbox copied: proven copied already, or repaired now."""
+    if doc.get("pending_events") and repository.projected(doc, proof_found):
+        return {**doc, "pending_events": []}
     if doc.get("projection_pending"):
-        repository.project(doc)
+        repository.project(doc, clear=True)
+        return {**doc, "pending_events": [], "projection_pending": False}
     return doc
 
 
@@ -305,8 +324,10 @@ def start(
         doc["received_messages"] = [message.message_id]
     doc["version"] = 1
     _number_events(instance_id, 1, definition.key, subject, events)
-    doc["pending_events"] = events
+    _outbox(doc, events, [])
+    doc["job_keys"] = repository.job_keys(doc)
     doc["projection_pending"] = True
+    doc["written_at"] = utcnow()
     try:
         repository.insert_instance(doc)
     except DuplicateKeyError:
@@ -371,7 +392,10 @@ def get_task(guid: str, actor: Actor) -> HumanTask:
 def complete_task(guid: str, actor: Actor, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """Complete a READY user task with form data; return the instance document."""
     data = data_rules.check_data(data or {}, "data")
-    task = get_task(guid, actor)
+    task_doc, loaded, proof_found = repository.task_with_instance(str(guid))
+    task = HumanTask._from_son(task_doc) if task_doc is not None else None
+    if task is None or not _visible(task, actor):
+        raise TaskNotFound(f"no task {guid}")
     if task.status != "open":
         raise TaskNotActive(f"task {guid} is {task.status} already")
     substituted = _on_behalf_of(task, actor)
@@ -384,7 +408,9 @@ def complete_task(guid: str, actor: Actor, data: dict[str, Any] | None = None) -
     if errors:
         raise FormInvalid("the form has errors", errors)
     for _ in range(MAX_ATTEMPTS):
-        doc = _touch(task.instance_id)
+        # The instance read with the task serves the first attempt; a retry reads it anew.
+        doc = _settled(loaded, proof_found) if loaded is not None else _touch(task.instance_id)
+        loaded = None
         if doc["status"] in ("completed", "terminated"):
             raise TaskNotActive(f"task {guid} is no longer active: the instance is {doc['status']}")
         if doc["status"] != "active":

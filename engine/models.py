@@ -96,7 +96,12 @@ class ProcessInstance(Document):
     # were last copied to HumanTask. A crash between the two writes is repaired from these.
     pending_events = ListField(DictField())
     projected_version = IntField(default=0)
+    # True from a write until a repair clears it; the normal copy leaves it set and proves
+    # itself by its last event (`projection_proof`, the last pending event's id) existing.
     projection_pending = BooleanField(default=True)
+    projection_proof = StringField(null=True)
+    written_at = DateTimeField(null=True)  # when the last write was sent (the repair scan)
+    previous_job_keys = ListField(StringField())  # job_keys before the last write
     error = DictField(default=None, null=True)
     # Derived at each write too: messages the instance waits for ({name, correlation_key}),
     # who may see it (started_by, task candidates and assignees, who acted on it), and the
@@ -113,7 +118,7 @@ class ProcessInstance(Document):
             {"fields": ["started_by", "-started_at"]},
             {"fields": ["subject.type", "subject.id"]},
             {"fields": ["next_timer_at"], "sparse": True},
-            {"fields": ["projection_pending"]},
+            {"fields": ["projection_pending", "written_at"]},
             {"fields": ["status", "ended_at"]},
             {"fields": ["ended_at", "started_at"]},
             {"fields": ["waiting_messages.name", "waiting_messages.correlation_key"]},
@@ -184,4 +189,13 @@ class ProcessEvent(Document):
     }
 
 
-ALL_MODELS = (ProcessDefinition, ProcessInstance, HumanTask, ProcessEvent)
+class EngineMark(Document):
+    """A named point the engine's background work has reached (the repair checkpoint)."""
+
+    id = StringField(primary_key=True)
+    at = DateTimeField(required=True)
+
+    meta = {"collection": "engine_marks"}
+
+
+ALL_MODELS = (ProcessDefinition, ProcessInstance, HumanTask, ProcessEvent, EngineMark)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -11,7 +14,7 @@ from pymongo.errors import BulkWriteError
 
 from . import jobs
 from .errors import InstanceNotFound, VersionConflict
-from .models import NO_DUE, HumanTask, ProcessEvent, ProcessInstance
+from .models import NO_DUE, EngineMark, HumanTask, ProcessEvent, ProcessInstance, utcnow
 
 # Process keys of linear procedures (engine.linear_procedures): their private definition is
 # removed by a `linear_cleanup` job once the instance has ended.
@@ -41,6 +44,42 @@ def load_instance(instance_id: ObjectId | str) -> dict[str, Any]:
     if doc is None:
         raise InstanceNotFound(f"no instance {instance_id}")
     return doc
+
+
+def task_with_instance(guid: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None, bool]:
+    """A human task by guid, its instance, and whether the instance's projection proof is
+    stored: what completing a task needs, in one round trip."""
+    rows = list(
+        human_tasks().aggregate(
+            [
+                {"$match": {"task_guid": guid}},
+                {"$limit": 1},
+                {
+                    "$lookup": {
+                        "from": instances().name,
+                        "localField": "instance_id",
+                        "foreignField": "_id",
+                        "as": "_instance",
+                    }
+                },
+                {
+                    "$lookup": {
+                        "from": events().name,
+                        "localField": "_instance.projection_proof",
+                        "foreignField": "_id",
+                        "as": "_proof",
+                    }
+                },
+                {"$project": {"_proof.data": 0, "_proof.subject": 0}},
+            ]
+        )
+    )
+    if not rows:
+        return None, None, False
+    task = rows[0]
+    found = task.pop("_instance")
+    proof = task.pop("_proof")
+    return task, (found[0] if found else None), bool(proof)
 
 
 def insert_instance(doc: dict[str, Any]) -> None:
@@ -158,14 +197,18 @@ def _task_ops(doc: dict[str, Any], pending: list[dict[str, Any]]) -> list[Update
     return ops
 
 
-def project(doc: dict[str, Any]) -> None:
-    """Copy an instance's changes (its outbox of events) to HumanTask, ProcessEvent, Job.
+def project(doc: dict[str, Any], *, clear: bool = False) -> None:
+    """Copy an instance's changes (its outbox of events) to Job, HumanTask, ProcessEvent.
 
     Driven by the pending events, so its cost follows the size of the change, not of the
     instance; idempotent, so it is safe to repeat after a crash between the instance
-    write and this.
+    write and this. The events are inserted last and in order: when the last pending
+    event (the write's `projection_proof`) is stored, everything before it is too, so the
+    outbox needs no write of its own to say it was copied (`projected`). `clear` empties
+    it anyway: a repair does, and a write that has no event to prove it.
     """
     pending = doc.get("pending_events", [])
+    _schedule_jobs(doc)
     ops = _task_ops(doc, pending)
     if any(e["type"] in ("instance_suspended", "instance_resumed") for e in pending):
         ops.append(
@@ -174,66 +217,189 @@ def project(doc: dict[str, Any]) -> None:
                 {"$set": {"instance_suspended": doc["status"] == "suspended"}},
             )
         )
-    if ops:
-        human_tasks().bulk_write(ops, ordered=True)
-    if pending:
-        try:
-            events().insert_many(pending, ordered=False)
-        except BulkWriteError as exc:
-            # Events carry deterministic ids: a duplicate is an event copied before a crash.
-            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                raise
-    job_keys = _schedule_jobs(doc)
     if doc["process_key"].startswith(LINEAR_KEY_PREFIX) and any(
         e["type"] in ENDED_EVENTS for e in pending
     ):
         # One job per instance (the key makes a repeated projection a no-op).
         jobs.enqueue("linear_cleanup", f"linear_cleanup:{doc['_id']}", None, doc["_id"])
-    instances().update_one(
-        {"_id": doc["_id"], "version": doc["version"]},
-        {
-            "$set": {
-                "projected_version": doc["version"],
-                "pending_events": [],
-                "projection_pending": False,
-                "job_keys": job_keys,
-            }
-        },
-    )
+    if ops:
+        human_tasks().bulk_write(ops, ordered=True)
+    if pending:
+        _insert_events(pending)
+    _remember_projected(doc)
+    if clear or not pending:
+        instances().update_one(
+            {"_id": doc["_id"], "version": doc["version"]},
+            {
+                "$set": {
+                    "projected_version": doc["version"],
+                    "pending_events": [],
+                    "projection_pending": False,
+                }
+            },
+        )
 
 
-def _schedule_jobs(doc: dict[str, Any]) -> list[str]:
-    """Jobs for the instance's next timer and its waiting async service tasks.
+def _insert_events(pending: list[dict[str, Any]]) -> None:
+    try:
+        events().insert_many(pending, ordered=True)
+    except BulkWriteError as exc:
+        # Events carry deterministic ids: a duplicate is an event copied before (a repeated
+        # projection). The ordered insert stopped there; insert the rest, skipping copies.
+        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+            raise
+        try:
+            events().insert_many(pending, ordered=False)
+        except BulkWriteError as again:
+            if any(e.get("code") != 11000 for e in again.details.get("writeErrors", [])):
+                raise
 
-    Returns the keys of the jobs the instance needs now; pending jobs it needed before and
-    no longer does (an answered deadline, a terminated instance) are deleted.
+
+# (instance id, version) pairs this process copied completely: touching one of them
+# again needs neither a repair nor a look at its proof. Bounded; losing it costs a read.
+_PROJECTED: OrderedDict[tuple[ObjectId, int], None] = OrderedDict()
+_PROJECTED_KEPT = 20_000
+_PROJECTED_LOCK = threading.Lock()
+
+
+def _remember_projected(doc: dict[str, Any]) -> None:
+    with _PROJECTED_LOCK:
+        _PROJECTED[(doc["_id"], doc["version"])] = None
+        while len(_PROJECTED) > _PROJECTED_KEPT:
+            _PROJECTED.popitem(last=False)
+
+
+def _known_projected(doc: dict[str, Any]) -> bool:
+    if not doc.get("projection_pending"):
+        return True
+    with _PROJECTED_LOCK:
+        return (doc["_id"], doc["version"]) in _PROJECTED
+
+
+def projected(doc: dict[str, Any], proof_found: bool | None = None) -> bool:
+    """Whether the instance's last write was copied completely to its projections.
+
+    `proof_found` is whether its proof event exists, when the caller read that already.
     """
+    if _known_projected(doc):
+        return True
+    proof = doc.get("projection_proof")
+    if not proof:
+        return False
+    if proof_found is None:
+        proof_found = events().find_one({"_id": proof}, {"_id": 1}) is not None
+    if proof_found:
+        _remember_projected(doc)
+    return proof_found
+
+
+def job_keys(doc: dict[str, Any]) -> list[str]:
+    """The keys of the jobs an instance needs in the state `doc` describes."""
     iid = doc["_id"]
     keys = []
     if doc["status"] == "active" and doc.get("next_timer_at") is not None:
         # One job per instance version: a later write (or a resume) schedules anew.
-        key = f"timer:{iid}:{doc['version']}"
-        jobs.enqueue("timer", key, doc["next_timer_at"], iid)
-        keys.append(key)
+        keys.append(f"timer:{iid}:{doc['version']}")
     if doc["status"] in ("active", "suspended"):
-        for call in doc.get("async_calls") or []:
-            key = f"async:{iid}:{call['guid']}"
-            if key not in (doc.get("job_keys") or []):
-                jobs.enqueue(
-                    "async_service",
-                    key,
-                    None,
-                    iid,
-                    {"guid": call["guid"], "task": call["name"], "operator": call["operator"]},
-                )
-            keys.append(key)
-    stale = [k for k in doc.get("job_keys") or [] if k not in keys]
-    if stale:
-        jobs.cancel_keys(stale)
+        keys.extend(f"async:{iid}:{call['guid']}" for call in doc.get("async_calls") or [])
     return keys
 
 
+def _schedule_jobs(doc: dict[str, Any]) -> None:
+    """Jobs for the instance's next timer and its waiting async service tasks.
+
+    The write stored the keys of the jobs the instance needs now (`job_keys`) and of those
+    it needed before (`previous_job_keys`): new ones are created, pending ones it no longer
+    needs (an answered deadline, a terminated instance) are deleted.
+    """
+    iid = doc["_id"]
+    if "previous_job_keys" in doc:
+        keys, before = doc.get("job_keys") or [], doc["previous_job_keys"] or []
+    else:  # written before the keys were stored with the write: `job_keys` are the old ones
+        keys, before = job_keys(doc), doc.get("job_keys") or []
+    for key in keys:
+        if key.startswith("timer:"):
+            jobs.enqueue("timer", key, doc["next_timer_at"], iid)
+    for call in doc.get("async_calls") or []:
+        key = f"async:{iid}:{call['guid']}"
+        if key in keys and key not in before:
+            jobs.enqueue(
+                "async_service",
+                key,
+                None,
+                iid,
+                {"guid": call["guid"], "task": call["name"], "operator": call["operator"]},
+            )
+    stale = [k for k in before if k not in keys]
+    if stale:
+        jobs.cancel_keys(stale)
+
+
+# A written instance keeps `projection_pending` (clearing it would cost a write of its
+# own); the repair scan reads only the writes made since its checkpoint, and their proofs.
+# A write is stamped (`written_at`) just before it is sent; the checkpoint stays
+# REPAIR_SETTLE behind the clock, so a write still on its way is not passed over.
+REPAIR_SETTLE = timedelta(seconds=5)
+_CHECKPOINT = "projection_repair"
+_checkpoint: dict[str, Any] = {"at": None, "saved": None, "legacy_done": False}
+_CHECKPOINT_LOCK = threading.Lock()
+CHECKPOINT_SAVE_EVERY = timedelta(seconds=30)
+
+
 def unprojected_instance_ids(limit: int = 100) -> list[ObjectId]:
-    """Instances whose last write was not copied to the projections (a crash in between)."""
-    cursor = instances().find({"projection_pending": True}, {"_id": 1}).limit(limit)
-    return [d["_id"] for d in cursor]
+    """Instances whose last write may not have been copied to the projections (a crash
+    in between), among the writes since the checkpoint (a touch repairs any one too)."""
+    since = _repair_checkpoint()
+    docs = list(
+        instances()
+        .find(
+            {"projection_pending": True, "written_at": {"$gte": since}},
+            {k: 1 for k in ("version", "projection_pending", "projection_proof", "written_at")},
+        )
+        .sort([("written_at", 1)])
+        .limit(limit)
+    )
+    unknown = [d for d in docs if not _known_projected(d)]
+    proofs = [d["projection_proof"] for d in unknown if d.get("projection_proof")]
+    found = set()
+    if proofs:
+        found = {e["_id"] for e in events().find({"_id": {"$in": proofs}}, {"_id": 1})}
+    unproven = [d["_id"] for d in unknown if d.get("projection_proof") not in found]
+    settled = utcnow() - REPAIR_SETTLE
+    reached = settled if len(docs) < limit else min(docs[-1]["written_at"], settled)
+    if len(docs) == limit and reached <= since:
+        reached = since + timedelta(milliseconds=1)  # a page of one millisecond: move on
+    _advance_checkpoint(reached)
+    return unproven + _legacy_unprojected(limit)
+
+
+def _legacy_unprojected(limit: int) -> list[ObjectId]:
+    # Instances written before writes were stamped are cleared by their projection; one
+    # left pending by a crash has no stamp. Looked for once per process.
+    if _checkpoint["legacy_done"]:
+        return []
+    cursor = instances().find({"projection_pending": True, "written_at": None}, {"_id": 1})
+    found = [d["_id"] for d in cursor.limit(limit)]
+    _checkpoint["legacy_done"] = len(found) < limit
+    return found
+
+
+def _repair_checkpoint() -> datetime:
+    with _CHECKPOINT_LOCK:
+        if _checkpoint["at"] is None:
+            mark = EngineMark.objects(id=_CHECKPOINT).first()
+            _checkpoint["at"] = _checkpoint["saved"] = mark.at if mark else datetime(1970, 1, 1)
+        return _checkpoint["at"]
+
+
+def _advance_checkpoint(reached: datetime) -> None:
+    with _CHECKPOINT_LOCK:
+        if reached <= _checkpoint["at"]:
+            return
+        _checkpoint["at"] = reached
+        if reached - _checkpoint["saved"] < CHECKPOINT_SAVE_EVERY:
+            return  # kept in memory; a restart rescans at most this much
+        _checkpoint["saved"] = reached
+    EngineMark._get_collection().update_one(
+        {"_id": _CHECKPOINT}, {"$max": {"at": reached}}, upsert=True
+    )
