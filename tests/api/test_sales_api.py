@@ -23,8 +23,8 @@ def call(
     client: FlaskClient, method: str, url: str, headers: dict[str, str], status: int, **kw: Any
 ) -> Any:
     response = client.open(f"/api/v1{url}", method=method, headers=headers, **kw)
-    assert response.status_code == status, response.get_json()
-    return response.get_json()
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json(silent=True)
 
 
 def setup(client: FlaskClient, users: Headers) -> tuple[str, str]:
@@ -339,3 +339,126 @@ def test_campaigns_over_http(client: FlaskClient, users: Headers) -> None:
         client, "GET", f"/pipelines/b2b/analytics?campaign={made['id']}", users["alice"], 200
     )
     assert funnel["won"] == 1
+
+
+def test_sales_plans_over_http(client: FlaskClient, users: Headers) -> None:
+    org, _ = setup(client, users)
+    mine = call(
+        client,
+        "POST",
+        "/sales-plans",
+        users["alice"],
+        201,
+        json={"month": "2026-05", "amount": "100"},
+    )
+    assert (mine["manager"], mine["amount"], mine["pipeline"]) == ("alice", "100.00", None)
+    call(
+        client,
+        "POST",
+        "/sales-plans",
+        users["alice"],
+        409,
+        json={"month": "2026-05", "amount": "1"},
+    )
+    bad = call(
+        client,
+        "POST",
+        "/sales-plans",
+        users["alice"],
+        422,
+        json={"month": "2026-5", "amount": "x", "colour": "red"},
+    )
+    assert {"month", "amount", "colour"} <= set(bad["errors"])
+    others = {"manager": "bob", "month": "2026-05", "amount": "5"}
+    call(client, "POST", "/sales-plans", users["alice"], 403, json=others)
+    bobs = call(client, "POST", "/sales-plans", users["admin"], 201, json=others)
+    call(client, "GET", f"/sales-plans/{bobs['id']}", users["alice"], 404)
+    call(client, "PATCH", f"/sales-plans/{mine['id']}", users["alice"], 409, json={"version": 7})
+    changed = call(
+        client,
+        "PATCH",
+        f"/sales-plans/{mine['id']}",
+        users["alice"],
+        200,
+        json={"amount": "200", "version": 1},
+    )
+    assert (changed["amount"], changed["version"]) == ("200.00", 2)
+    listed = call(client, "GET", "/sales-plans?month_from=2026-01", users["alice"], 200)
+    assert [p["id"] for p in listed["items"]] == [mine["id"]]
+    deal = call(
+        client,
+        "POST",
+        "/deals",
+        users["alice"],
+        201,
+        json={"pipeline": "b2b", "organization": org, "title": "Сейчас", "amount": "50.00"},
+    )
+    call(client, "POST", f"/deals/{deal['id']}/stage", users["alice"], 200, json={"stage": "won"})
+    month = deal["created_at"][:7]
+    call(
+        client, "POST", "/sales-plans", users["alice"], 201, json={"month": month, "amount": "100"}
+    )
+    figures = call(
+        client,
+        "GET",
+        f"/sales-plans/analytics?month_from={month}&month_to={month}",
+        users["alice"],
+        200,
+    )
+    assert figures["rows"] == [
+        {
+            "manager": "alice",
+            "month": month,
+            "plan": "100.00",
+            "fact": "50.00",
+            "won_deals": 1,
+            "percent": "50.0",
+        }
+    ]
+    call(client, "GET", "/sales-plans/analytics?month_from=2026-13", users["alice"], 422)
+    call(client, "DELETE", f"/sales-plans/{mine['id']}", users["bob"], 404)
+    call(client, "DELETE", f"/sales-plans/{mine['id']}", users["alice"], 204)
+
+
+def test_call_tasks_over_http(client: FlaskClient, users: Headers) -> None:
+    org = call(
+        client, "POST", "/organizations", users["bob"], 201, json={"name": "Бета", "tags": ["t"]}
+    )
+    call(
+        client,
+        "POST",
+        "/contacts",
+        users["bob"],
+        201,
+        json={"organization": org["id"], "name": "Вера", "phones": ["+7 900 111-22-33"]},
+    )
+    segment = call(
+        client,
+        "POST",
+        "/segments",
+        users["alice"],
+        201,
+        json={"name": "T", "target": "contacts", "conditions": {"tags": ["t"]}},
+    )
+    body = {"name": "Обзвон", "segment": segment["id"], "channel": "call", "template": "{{ name }}"}
+    made = call(client, "POST", "/campaigns", users["alice"], 201, json=body)
+    call(client, "POST", f"/campaigns/{made['id']}/launch", users["alice"], 200)
+    assert call(client, "GET", "/campaigns/calls", users["alice"], 200)["items"] == []
+    (task,) = call(client, "GET", "/campaigns/calls", users["bob"], 200)["items"]
+    assert (task["script"], task["phones"], task["assignee"]) == (
+        "Вера",
+        ["+7 900 111-22-33"],
+        "bob",
+    )
+    url = f"/campaigns/calls/{task['id']}/outcome"
+    call(client, "POST", url, users["alice"], 404, json={"outcome": "reached"})
+    call(client, "POST", url, users["bob"], 422, json={"outcome": "maybe"})
+    done = call(
+        client, "POST", url, users["bob"], 200, json={"outcome": "callback", "note": "Завтра"}
+    )
+    assert (done["status"], done["outcome"]) == ("done", "callback")
+    call(client, "POST", url, users["bob"], 409, json={"outcome": "reached"})
+    stats = call(client, "GET", f"/campaigns/{made['id']}", users["alice"], 200)
+    assert stats["calls"] == {"callback": 1}
+    listed = call(client, "GET", "/campaigns", users["carol"], 200)
+    assert [c["channel"] for c in listed["items"]] == ["call"]
