@@ -43,3 +43,10 @@ class TooManyAttempts(AccountError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message, {"retry_after": retry_after})
         self.retry_after = retry_after
+
+
+class SignInLocked(TooManyAttempts):
+    """The user name failed to sign in ten times or more in a row and is locked for a
+    while (doubling with each further failure); `retry_after` is in seconds."""
+
+    code = "sign_in_locked"

@@ -54,6 +54,7 @@ def login() -> str | Response | tuple[str, int]:
             username=username,
             error=_("Wrong user name or password."),
         ), 401
+    signin_limit.record_success(username)
     sign_in(user)
     return redirect(next_url)
 
