@@ -56,16 +56,34 @@ ROUND_TRIPS = RoundTrips()
 monitoring.register(ROUND_TRIPS)
 
 
+class ServerCpu:
+    """CPU seconds used by the embedded database process of the running scenario."""
+
+    pid: int | None = None
+
+    @classmethod
+    def seconds(cls) -> float:
+        if cls.pid is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{cls.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # not Linux, or the process is gone
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def fresh_database(name: str) -> Iterator[str]:
     """An empty embedded database process for one scenario; yields its URI."""
     server = EmbeddedDatabase(":memory:").start()
+    ServerCpu.pid = server.process.pid if server.process else None
     try:
         database.connect(server.uri, f"bench_{name}")
         yield server.uri
     finally:
         database.disconnect()
         server.stop()
+        ServerCpu.pid = None
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
