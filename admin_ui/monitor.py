@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from engine import access, definitions, instances, jobs, lifecycle, queries, repair
 from engine.actor import Actor
-from engine.errors import Conflict, InvalidInput, NotAllowed
+from engine.errors import Conflict, EngineError, InvalidInput, NotAllowed
 from engine.models import utcnow
 
 from . import queries as ui_queries
@@ -129,7 +129,11 @@ def _row_commands(doc: dict[str, Any], actor: Actor) -> dict[str, Any]:
     status = doc.get("status")
     control = access.may_control(doc, actor)
     commands: list[dict[str, str]] = [
-        {"kind": "link", "label": _("Open"), "url": url_for("ui.instance", instance_id=iid)}
+        {
+            "kind": "link",
+            "label": _("Open the instance"),
+            "url": url_for("ui.instance", instance_id=iid),
+        }
     ]
     if control and status == "active":
         commands.append(_post(_("Suspend"), "ui.instance_command", iid, action="suspend"))
@@ -204,29 +208,51 @@ def row_commands(
 
 @bp.route("/monitor/instances/<instance_id>")
 def instance(instance_id: str) -> str:
-    """An instance: its diagram with the open tasks marked, variables, history, commands."""
+    """An instance: its diagram with tokens and incidents marked, variables, history, and
+    the commands and repairs the user may give."""
     actor = current_actor()
     doc = queries.instance_detail(instance_id, actor)
     # A linear procedure's definition is removed after its run; its history still draws.
     definition = definitions.find(
         doc["process_key"], doc["definition_version"], include_removed=True
     )
-    done = sorted(
-        {
-            str(e["data"].get("bpmn_id"))
-            for e in doc["events"]
-            if e["type"] == "task_created" and e.get("data", {}).get("bpmn_id")
-        }
-        - {t["bpmn_id"] for t in doc.get("open_tasks", [])}
-    )
+    tokens = _tokens(doc, actor)
+    live = doc["status"] in LIVE
+    may_repair = live and _may_repair(doc, actor)
     return render_template(
         "monitor/instance.html",
         instance=doc,
         definition=definition,
-        active=[t["bpmn_id"] for t in doc.get("open_tasks", [])],
-        done=done,
+        tokens=tokens,
+        active=sorted(k for k, v in tokens["elements"].items() if v.get("active")),
+        done=sorted(
+            k for k, v in tokens["elements"].items() if v.get("completed") and not v.get("active")
+        ),
         may_control=access.may_control(doc, actor),
+        may_repair=may_repair,
+        principals=ui_queries.executor_choices() if may_repair else [],
     )
+
+
+def _tokens(doc: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """Tokens per element and the elements with incidents; from the history when the
+    stored state is gone (an instance past its retention keeps only its events)."""
+    try:
+        state = repair.diagram_state(str(doc["_id"]), actor)
+        incidents = set(state["incidents"]) | {
+            k for k, v in state["elements"].items() if v.get("error")
+        }
+        return {"elements": state["elements"], "incidents": sorted(incidents)}
+    except EngineError:
+        created = {
+            str(e["data"].get("bpmn_id"))
+            for e in doc["events"]
+            if e["type"] == "task_created" and e.get("data", {}).get("bpmn_id")
+        }
+        open_ids = {t["bpmn_id"] for t in doc.get("open_tasks", [])}
+        elements = {k: {"completed": 1} for k in created - open_ids}
+        elements.update({k: {"active": 1} for k in open_ids})
+        return {"elements": elements, "incidents": []}
 
 
 @bp.route("/monitor/instances/<instance_id>/<action>", methods=["POST"])
@@ -336,7 +362,7 @@ def instance_repair(instance_id: str, command: str) -> Response:
         lambda actor, reason: repair.set_variables(
             instance_id, actor, _json_object(form.get("variables", ""), "variables"), reason
         ),
-        _("Variables set."),
+        _("Variables set: the steps holding a token carry them from now on."),
     )
 
 

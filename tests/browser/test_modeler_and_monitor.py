@@ -121,7 +121,7 @@ def test_timeline_context_menu_suspends_and_resumes(served: str, page: Page, sho
     page.keyboard.press("Shift+F10")
     menu = page.get_by_role("menu")
     expect(menu).to_be_visible()
-    expect(menu.get_by_role("menuitem", name="Open")).to_be_focused()
+    expect(menu.get_by_role("menuitem", name="Open the instance")).to_be_focused()
     expect(menu.get_by_role("menuitem", name="Resume")).to_have_count(0)
     expect(menu.get_by_role("menuitem", name="Reassign…")).to_be_visible()
     page.keyboard.press("ArrowDown")

@@ -1,0 +1,70 @@
+/* The instance page: the diagram with tokens (orange, with their count), done steps (green)
+   and incidents (red); confirmation of the destructive forms (data-confirm); the reassign
+   form's task picker. No inline script, so the page works under script-src 'self'. */
+(function () {
+  "use strict";
+
+  function list(el, name) {
+    try { return JSON.parse(el.dataset[name] || "[]"); } catch (e) { return []; }
+  }
+
+  function mark(canvas, ids, marker) {
+    ids.forEach(function (id) {
+      try { canvas.addMarker(id, marker); } catch (e) { /* not drawn in this diagram */ }
+    });
+  }
+
+  function badge(overlays, id, text, incident) {
+    var span = document.createElement("span");
+    span.className = "token-count" + (incident ? " incident" : "");
+    span.textContent = text;
+    try {
+      overlays.add(id, "tokens", { position: { bottom: 12, right: 12 }, html: span });
+    } catch (e) { /* not drawn */ }
+  }
+
+  var el = document.getElementById("diagram");
+  if (el && window.BpmnJS) {
+    var viewer = new window.BpmnJS({ container: el });
+    fetch(el.dataset.diagram, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(response.status + " " + response.statusText); }
+        return response.text();
+      })
+      .then(function (xml) { return viewer.importXML(xml); })
+      .then(function () {
+        var canvas = viewer.get("canvas");
+        var overlays = viewer.get("overlays");
+        canvas.zoom("fit-viewport", "auto");
+        var incidents = list(el, "incidents");
+        var tokens = {};
+        try { tokens = JSON.parse(el.dataset.tokens || "{}"); } catch (e) { tokens = {}; }
+        mark(canvas, list(el, "done"), "done-task");
+        mark(canvas, list(el, "active"), "active-task");
+        mark(canvas, incidents, "incident-task");
+        Object.keys(tokens).forEach(function (id) {
+          if (incidents.indexOf(id) >= 0) { badge(overlays, id, "!", true); }
+          else if (tokens[id].active) { badge(overlays, id, String(tokens[id].active), false); }
+        });
+        el.dataset.loaded = "true";
+      })
+      .catch(function (error) {
+        el.dataset.loaded = "error";
+        el.textContent = String(error && error.message || error);
+      });
+  }
+
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
+    });
+  });
+
+  var reassign = document.getElementById("reassign-form");
+  if (reassign) {
+    var task = document.getElementById("rr-task");
+    var sync = function () { reassign.action = reassign.dataset.action.replace("GUID", task.value); };
+    task.addEventListener("change", sync);
+    sync();
+  }
+})();
