@@ -312,3 +312,21 @@ def reassign_by_head(actor: Actor, guid: str, to: str, reason: str) -> HumanTask
     TaskDelegation.objects(task_guid=task.task_guid).delete()  # the head's word ends it
     task.reload()
     return task
+
+
+def department_tasks(actor: Actor, name: str, limit: int = 100) -> list[HumanTask]:
+    """The open tasks assigned to the members of a department, earliest due first, for
+    its head (and admins): what the head may reassign."""
+    found = Department.objects(name=str(name)).only("head", "members").first()
+    if found is None:
+        raise DelegationNotFound(f"no department {name}")
+    if not actor.is_admin and found.head != actor.username:
+        raise DelegationNotAllowed("only the department's head sees its tasks")
+    # One indexed walk per member (status, assignee, due_at): a long $in would scan.
+    tasks: list[HumanTask] = []
+    for member in found.members:
+        tasks += list(
+            HumanTask.objects(status="open", assignee=member).order_by("due_at").limit(limit)
+        )
+    tasks.sort(key=lambda t: (t.due_at is None, t.due_at or t.created_at, t.task_guid))
+    return tasks[:limit]

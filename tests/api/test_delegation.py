@@ -149,6 +149,10 @@ def test_the_head_reassigns_a_members_task(client, users, deploy, departments):
     alice, bob = users["alice"], users["bob"]
     iid = _start(client, alice)
     guid = _task_id(client, alice)
+    listed = client.get("/api/v1/departments/sales/tasks", headers=bob)
+    assert [(t["id"], t["assignee"]) for t in listed.get_json()["items"]] == [(guid, "alice")]
+    assert client.get("/api/v1/departments/sales/tasks", headers=alice).status_code == 403
+    assert client.get("/api/v1/departments/nope/tasks", headers=bob).status_code == 404
     path = f"/api/v1/tasks/{guid}/reassign"
     body = {"user": "dave", "reason": "alice is overloaded"}
     for outsider in (users["carol"], alice, _bearer("dora"), _bearer("dave")):

@@ -9,10 +9,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from accounts import delegation, org, substitutes, workpage
 from accounts import operators as org_operators  # noqa: F401 - registers org_lane
-from accounts import org, substitutes, workpage
 from webapi.auth import current_actor
-from webapi.schemas import StrictSchema, UtcDateTime
+from webapi.schemas import StrictSchema, TaskSchema, UtcDateTime
 
 from .common import errors, secured
 
@@ -130,6 +130,21 @@ class OneDepartment(MethodView):
             args.get("members", []),
             args.get("positions", []),
         )
+
+
+class DepartmentTasksSchema(Schema):
+    items = fields.List(fields.Nested(TaskSchema))
+
+
+@blp.route("/departments/<name>/tasks")
+class DepartmentTasks(MethodView):
+    @secured(blp)
+    @blp.response(200, DepartmentTasksSchema)
+    @errors(blp, 403, 404)
+    def get(self, name: str) -> Any:
+        """Open tasks of the department's members, earliest due first (its head, admins):
+        what the head may reassign (`POST /tasks/<id>/reassign`)."""
+        return {"items": delegation.department_tasks(current_actor(), name)}
 
 
 class HolderSchema(Schema):
