@@ -239,6 +239,7 @@ def by_group(actor: Actor, pipeline_id: Any, by: str = "source") -> dict[str, An
                 "funnel": [
                     {
                         "stage": stage.key,
+                        "kind": stage.kind,
                         "reached": found["reached"].get(stage.key, 0),
                         "conversion": _conversion(stages, stage, found["reached"]),
                     }

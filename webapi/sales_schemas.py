@@ -183,6 +183,7 @@ class GroupQuerySchema(StrictSchema):
 
 class GroupStageSchema(ma.Schema):
     stage = fields.String()
+    kind = fields.String()
     reached = fields.Integer()
     conversion = fields.Decimal(as_string=True, allow_none=True)
 
