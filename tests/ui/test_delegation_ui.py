@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from flask import Flask
 
+from accounts import service as accounts
+from accounts import substitutes
 from engine import definitions
+from engine.actor import Actor
 from engine.models import HumanTask, ProcessEvent
 from tests.conftest import bpmn
 from tests.ui.conftest import csrf_of
@@ -71,3 +76,37 @@ def test_delegation_round_trip_on_the_task_page(app: Flask, sign_in) -> None:
         ("manager", "delegation_rejected", None),
         ("designer", "returned_for_acceptance", "manager"),
     ]
+
+
+def test_a_substitute_sees_on_whose_behalf_and_may_delegate(app: Flask, sign_in) -> None:
+    definitions.deploy(bpmn("approval.bpmn"), "approval.bpmn", "cli")
+    manager = sign_in("manager")
+    token = csrf_of(manager.get("/ui/procedures").get_data(as_text=True))
+    manager.post("/ui/procedures/bpmn/approval/start", data={"csrf_token": token})
+    task = HumanTask.objects(status="open", assignee="manager").get()
+    now = datetime.now(UTC)
+    substitutes.set_substitute(
+        Actor("manager"), "designer", now - timedelta(hours=1), now + timedelta(days=1)
+    )
+    designer = sign_in("designer")
+    page = designer.get(f"/ui/tasks/{task.task_guid}").get_data(as_text=True)
+    assert 'data-on-behalf-of="manager"' in page
+    assert f'action="/ui/tasks/{task.task_guid}/delegate"' in page
+    given = designer.post(
+        f"/ui/tasks/{task.task_guid}/delegate",
+        data={"csrf_token": csrf_of(page), "user": "carol"},
+    )
+    assert given.status_code == 302  # carol does not exist: back to the task with the error
+    accounts.create_user("carol", "carol-password", [])
+    designer.post(
+        f"/ui/tasks/{task.task_guid}/delegate",
+        data={"csrf_token": csrf_of(page), "user": "carol"},
+    )
+    [event] = ProcessEvent.objects(instance_id=task.instance_id, type="task_reassigned")
+    assert (event.actor, event.data["delegator"], event.data["on_behalf_of"]) == (
+        "designer",
+        "manager",
+        "manager",
+    )
+    own = manager.get(f"/ui/tasks/{task.task_guid}")
+    assert own.status_code == 404  # with carol now
