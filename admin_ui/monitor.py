@@ -160,7 +160,7 @@ def _row_commands(doc: dict[str, Any], actor: Actor) -> dict[str, Any]:
     }
 
 
-def _post(label: str, endpoint: str, instance_id: str, **values: str) -> dict[str, str]:
+def _post(label: str, endpoint: str, instance_id: str, **values: Any) -> dict[str, str]:
     return {
         "kind": "post",
         "label": label,
