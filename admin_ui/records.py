@@ -360,7 +360,6 @@ def record_edit(card_id: str) -> str | Response | tuple[str, int]:
     versions shown, never saved over the other person's change."""
     actor = current_actor()
     card = cards.writable_card(actor, card_id)
-    people = [p for p in executor_choices() if not p.value.startswith("group:")]
     if request.method == "GET":
         return render_template(
             "records/edit.html",
@@ -368,7 +367,6 @@ def record_edit(card_id: str) -> str | Response | tuple[str, int]:
             values=_card_values(card),
             errors={},
             form="edit",
-            people=people,
         )
     values = {k: v.strip() for k, v in request.form.items() if k != "csrf_token"}
     try:
@@ -388,7 +386,6 @@ def record_edit(card_id: str) -> str | Response | tuple[str, int]:
             theirs=theirs,
             differing=differing,
             conflict=True,
-            people=people,
         ), 409
     except InvalidInput as exc:
         return render_template(
@@ -397,7 +394,6 @@ def record_edit(card_id: str) -> str | Response | tuple[str, int]:
             values=values,
             errors=field_errors(exc),
             form="edit",
-            people=people,
         ), 422
     flash(_("The card is saved."), "success")
     return _back(card_id, "documents")

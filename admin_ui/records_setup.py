@@ -197,7 +197,7 @@ def records_nomenclature_new() -> Response | tuple[str, int]:
     _clerk_only()
     values = _posted()
     try:
-        year = _whole(values.get("year"), "year")
+        year = _whole(values.get("year"), "year") or 0
         created = nomenclature.create_nomenclature(current_actor(), year, values.get("title", ""))
     except InvalidInput as exc:
         return _nomenclature_page("", "version", values, field_errors(exc), 422)
