@@ -247,7 +247,9 @@ def sales_campaigns() -> str | Response | tuple[str, int]:
         return render_template("sales/campaigns.html", **context)
     form = request.form
     values = {k: form.get(k, "").strip() for k in form if k != "csrf_token"}
-    body = {k: values.get(k, "") for k in ("name", "segment", "channel", "subject", "template")}
+    body: dict[str, Any] = {
+        k: values.get(k, "") for k in ("name", "segment", "channel", "subject", "template")
+    }
     body["send_at"] = _send_at(values.get("send_at", ""))
     try:
         made = campaigns.create(actor, body)

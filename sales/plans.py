@@ -84,7 +84,8 @@ def next_month(month: str) -> str:
 
 def months(first: str, last: str) -> list[str]:
     """Every month from `first` to `last`, both included."""
-    out, current = [], first
+    out: list[str] = []
+    current = first
     while current <= last and len(out) < MAX_MONTHS:
         out.append(current)
         current = next_month(current)
