@@ -117,6 +117,11 @@ def departments_of(username: str) -> list[Department]:
     return list(Department.objects(members=username).order_by("name"))
 
 
+def headed_by(username: str) -> list[Department]:
+    """The departments the user heads (one indexed lookup)."""
+    return list(Department.objects(head=username).order_by("name"))
+
+
 def head_of(username: str) -> str | None:
     """The user's manager: the head of their department; for a head, the head of the
     parent department (upwards until someone else heads it). None if there is nobody."""

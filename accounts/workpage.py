@@ -16,6 +16,7 @@ WIDGETS = (
     "my_deals",
     "appeals_overdue",
     "recent_organizations",
+    "department_tasks",
 )
 DEFAULT = ["my_tasks", "my_processes"]
 

@@ -90,3 +90,20 @@ def delegation_reject(guid: str) -> Response:
         return _back(guid)
     flash(_("Returned to %(user)s.", user=record.delegate), "success")
     return redirect(url_for("ui.mailbox"))
+
+
+@bp.route("/tasks/<guid>/reassign", methods=["POST"])
+def reassign_task(guid: str) -> Response:
+    """The head gives a member's task to another member (from the workpage)."""
+    try:
+        task = delegation.reassign_by_head(
+            current_actor(),
+            guid,
+            request.form.get("user", "").strip(),
+            request.form.get("reason", ""),
+        )
+    except InvalidInput as exc:
+        flash_error(exc)
+    else:
+        flash(_("“%(name)s” now goes to %(user)s.", name=task.name, user=task.assignee), "success")
+    return redirect(url_for("ui.workpage_page"))

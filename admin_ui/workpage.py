@@ -9,7 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from accounts import workpage
+from accounts import delegation, org, workpage
 from documents import appeals
 from engine import queries
 from engine.actor import Actor
@@ -44,6 +44,15 @@ def _my_deals(actor: Actor) -> list[Any]:
     return deals.find(actor, responsible=actor.username, stage_kind="open", limit=SHOWN).items
 
 
+def _department_tasks(actor: Actor) -> list[dict[str, Any]]:
+    # For heads: their members' open tasks, each with the members it may go to.
+    return [
+        {"task": task, "department": d.name, "members": list(d.members)}
+        for d in org.headed_by(actor.username)
+        for task in delegation.department_tasks(actor, d.name, limit=SHOWN)
+    ]
+
+
 def _appeals_overdue(actor: Actor) -> list[Any]:
     return appeals.list_appeals(actor, overdue=True, limit=SHOWN)
 
@@ -59,6 +68,7 @@ DATA: dict[str, Callable[[Actor], list[Any]]] = {
     "my_deals": _my_deals,
     "appeals_overdue": _appeals_overdue,
     "recent_organizations": _recent_organizations,
+    "department_tasks": _department_tasks,
 }
 
 
@@ -70,6 +80,7 @@ def titles() -> dict[str, str]:
         "my_deals": _("My deals"),
         "appeals_overdue": _("Overdue appeals"),
         "recent_organizations": _("Recent organizations"),
+        "department_tasks": _("My department's tasks"),
     }
 
 

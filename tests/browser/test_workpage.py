@@ -43,6 +43,7 @@ def test_the_arranged_workpage_survives_signing_out(served: str, page: Page, sho
         "my_deals",
         "appeals_overdue",
         "recent_organizations",
+        "department_tasks",
     ]
     # Drag "recent organizations" onto the upper half of the first row: it goes first.
     page.locator("[data-arrange] li[data-name=recent_organizations]").drag_to(
@@ -62,6 +63,7 @@ def test_the_arranged_workpage_survives_signing_out(served: str, page: Page, sho
         "my_processes",
         "my_orders",
         "appeals_overdue",
+        "department_tasks",
     ]
     page.get_by_role("checkbox", name="Мои сделки").check()
     page.get_by_role("checkbox", name="Недавние организации").check()

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from flask import Flask
 
+from accounts import org
+from accounts import service as accounts
 from engine import definitions
 from engine.actor import Actor
-from engine.models import utcnow
+from engine.models import HumanTask, utcnow
 from mail import orders
 from registry import organizations
 from sales import deals, pipelines
@@ -106,3 +108,38 @@ def test_my_orders_tree_and_my_deals(app: Flask, sign_in) -> None:
     assert "Not the manager" not in tree
     mine = page[page.index('data-widget="my_deals"') :]
     assert "Pumps" in mine and "Valves" not in mine
+
+
+def test_a_head_reassigns_a_members_task_from_the_workpage(app: Flask, sign_in) -> None:
+    definitions.deploy(bpmn("approval.bpmn"), "approval.bpmn", "cli")
+    accounts.create_user("dave", "dave-password", ["sales"])
+    org.save_department("sales", head="designer", members=["manager", "dave"])
+    manager = sign_in("manager")
+    token = csrf_of(manager.get("/ui/workpage").get_data(as_text=True))
+    manager.post("/ui/procedures/bpmn/approval/start", data={"csrf_token": token})
+    task = HumanTask.objects(status="open", assignee="manager").get()
+    head = sign_in("designer")
+    page = head.get("/ui/workpage").get_data(as_text=True)
+    head.post(
+        "/ui/workpage",
+        data={
+            "csrf_token": csrf_of(page),
+            "order": ["department_tasks"],
+            "show": ["department_tasks"],
+        },
+    )
+    page = head.get("/ui/workpage").get_data(as_text=True)
+    assert f'data-task="{task.task_guid}"' in page
+    assert '<option value="dave">' in page and '<option value="manager">' not in page
+    path = f"/ui/tasks/{task.task_guid}/reassign"
+    no_reason = head.post(path, data={"csrf_token": csrf_of(page), "user": "dave"})
+    assert no_reason.status_code == 302
+    assert HumanTask.objects(task_guid=task.task_guid).get().assignee == "manager"
+    refused = manager.post(path, data={"csrf_token": token, "user": "dave", "reason": "x"})
+    assert refused.status_code == 403
+    moved = head.post(path, data={"csrf_token": csrf_of(page), "user": "dave", "reason": "load"})
+    assert moved.status_code == 302
+    assert HumanTask.objects(task_guid=task.task_guid).get().assignee == "dave"
+    after = head.get("/ui/workpage").get_data(as_text=True)
+    assert f'data-task="{task.task_guid}"' in after  # still a member's task, now dave's
+    assert '<option value="manager">' in after
