@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -89,7 +89,10 @@ def monitor() -> str:
     now = utcnow()
     rows = ui_queries.timeline_rows(page.items, now)
     actor = current_actor()
-    menus = {str(row.instance["_id"]): _row_commands(row.instance, actor) for row in rows}
+    deployers: dict[Any, bool] = {}  # definition id -> may repair: one lookup per definition
+    menus = {
+        str(row.instance["_id"]): _row_commands(row.instance, actor, deployers) for row in rows
+    }
     template = (
         "monitor/_timeline.html"
         if request.headers.get("HX-Target") == "timeline"
@@ -113,45 +116,66 @@ def monitor() -> str:
     )
 
 
-def _may_repair(doc: dict[str, Any], actor: Actor) -> bool:
+def _may_repair(doc: dict[str, Any], actor: Actor, known: dict[Any, bool] | None = None) -> bool:
     # Designers and admins need no lookup; anyone else only for an instance with something
-    # to repair (the rule asks who deployed the definition: one query).
+    # to repair (the rule asks who deployed the definition: one query per definition).
     if actor.is_admin or access.DESIGNERS in actor.groups:
         return True
     if not (doc.get("open_tasks") or doc.get("incident")) or doc.get("status") not in LIVE:
         return False
-    return repair.may_repair(doc, actor)
+    known = {} if known is None else known
+    if doc["definition_id"] not in known:
+        known[doc["definition_id"]] = repair.may_repair(doc, actor)
+    return known[doc["definition_id"]]
 
 
-def _row_commands(doc: dict[str, Any], actor: Actor) -> dict[str, Any]:
+def _labels() -> dict[str, str]:
+    """The menu's labels in the request's language, translated once per request (fifty rows
+    would otherwise translate the same five words fifty times)."""
+    found: dict[str, str] | None = g.get("monitor_labels")
+    if found is None:
+        found = {
+            "open": _("Open the instance"),
+            "suspend": _("Suspend"),
+            "resume": _("Resume"),
+            "retry": _("Retry the incident"),
+            "terminate": _("Cancel the instance…"),
+            "reassign": _("Reassign…"),
+        }
+        g.monitor_labels = found
+    return found
+
+
+def _row_commands(doc: dict[str, Any], actor: Actor, known: dict[Any, bool]) -> dict[str, Any]:
     """The commands of one timeline row valid for its state and the user's rights."""
+    label = _labels()
     iid = str(doc["_id"])
     status = doc.get("status")
     control = access.may_control(doc, actor)
     commands: list[dict[str, str]] = [
         {
             "kind": "link",
-            "label": _("Open the instance"),
+            "label": label["open"],
             "url": url_for("ui.instance", instance_id=iid),
         }
     ]
     if control and status == "active":
-        commands.append(_post(_("Suspend"), "ui.instance_command", iid, action="suspend"))
+        commands.append(_post(label["suspend"], "ui.instance_command", iid, action="suspend"))
     if control and status == "suspended":
-        commands.append(_post(_("Resume"), "ui.instance_command", iid, action="resume"))
-    may_repair = _may_repair(doc, actor)
+        commands.append(_post(label["resume"], "ui.instance_command", iid, action="resume"))
+    may_repair = _may_repair(doc, actor, known)
     incident = doc.get("incident") or {}
     if may_repair and incident.get("id") and status in LIVE:
         commands.append(
             _post(
-                _("Retry the incident"),
+                label["retry"],
                 "ui.instance_retry",
                 iid,
                 incident_id=str(incident["id"]),
             )
         )
     if control and status in LIVE:
-        terminate = _post(_("Cancel the instance…"), "ui.instance_command", iid, action="terminate")
+        terminate = _post(label["terminate"], "ui.instance_command", iid, action="terminate")
         terminate["kind"] = "confirm"
         commands.append(terminate)
     return {
@@ -177,7 +201,7 @@ def bar_commands(menu: dict[str, Any], instance_id: str, guid: str, open_guids: 
             1,
             {
                 "kind": "reassign",
-                "label": _("Reassign…"),
+                "label": _labels()["reassign"],
                 "url": url_for("ui.instance_reassign", instance_id=instance_id, guid=guid),
             },
         )
