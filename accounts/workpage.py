@@ -17,6 +17,7 @@ WIDGETS = (
     "appeals_overdue",
     "recent_organizations",
     "department_tasks",
+    "delegated_tasks",
 )
 DEFAULT = ["my_tasks", "my_processes"]
 

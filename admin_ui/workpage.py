@@ -53,6 +53,10 @@ def _department_tasks(actor: Actor) -> list[dict[str, Any]]:
     ]
 
 
+def _delegated_tasks(actor: Actor) -> list[dict[str, Any]]:
+    return delegation.listed(actor, "delegator", limit=SHOWN)
+
+
 def _appeals_overdue(actor: Actor) -> list[Any]:
     return appeals.list_appeals(actor, overdue=True, limit=SHOWN)
 
@@ -69,6 +73,7 @@ DATA: dict[str, Callable[[Actor], list[Any]]] = {
     "appeals_overdue": _appeals_overdue,
     "recent_organizations": _recent_organizations,
     "department_tasks": _department_tasks,
+    "delegated_tasks": _delegated_tasks,
 }
 
 
@@ -81,6 +86,7 @@ def titles() -> dict[str, str]:
         "appeals_overdue": _("Overdue appeals"),
         "recent_organizations": _("Recent organizations"),
         "department_tasks": _("My department's tasks"),
+        "delegated_tasks": _("Tasks I delegated"),
     }
 
 

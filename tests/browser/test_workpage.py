@@ -44,6 +44,7 @@ def test_the_arranged_workpage_survives_signing_out(served: str, page: Page, sho
         "appeals_overdue",
         "recent_organizations",
         "department_tasks",
+        "delegated_tasks",
     ]
     # Drag "recent organizations" onto the upper half of the first row: it goes first.
     page.locator("[data-arrange] li[data-name=recent_organizations]").drag_to(
@@ -64,6 +65,7 @@ def test_the_arranged_workpage_survives_signing_out(served: str, page: Page, sho
         "my_orders",
         "appeals_overdue",
         "department_tasks",
+        "delegated_tasks",
     ]
     page.get_by_role("checkbox", name="Мои сделки").check()
     page.get_by_role("checkbox", name="Недавние организации").check()

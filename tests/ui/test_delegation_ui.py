@@ -50,6 +50,12 @@ def test_delegation_round_trip_on_the_task_page(app: Flask, sign_in) -> None:
         f"{path}/delegation/submit", data={"csrf_token": csrf_of(theirs), "decision": "approve"}
     )
     assert sent.status_code == 302
+    manager.post(
+        "/ui/workpage",
+        data={"csrf_token": token, "order": ["delegated_tasks"], "show": ["delegated_tasks"]},
+    )
+    workpage = manager.get("/ui/workpage").get_data(as_text=True)
+    assert f'<a href="{path}">Review the request</a> · <strong>' in workpage  # to accept
     review = manager.get(path).get_data(as_text=True)
     assert f'action="{path}/delegation/accept"' in review and "approve" in review
     rejected = manager.post(
