@@ -6,13 +6,14 @@ import random
 from collections.abc import Iterator
 from datetime import timedelta
 
+from accounts.models import User
 from engine.actor import Actor
 from engine.errors import EngineError
 from engine.models import utcnow
 from registry.demo import DEMO_BATCH
 from registry.models import Organization, Product
 
-from . import campaigns, deals, pipelines, segments
+from . import campaigns, deals, pipelines, plans, segments
 from .models import Deal, Pipeline
 
 SEED = 20261214
@@ -95,10 +96,26 @@ def load(manager: Actor, count: int = 100) -> Iterator[str]:
         f"sales demo: 2 pipelines, {count} deals, {won_started} contract approvals started"
         + (f", {failed} moves refused" if failed else "")
     )
-    yield _campaign(manager)
+    yield _campaign(manager, rng)
+    yield _plans(manager, rng)
 
 
-def _campaign(manager: Actor) -> str:
+def _plans(manager: Actor, rng: random.Random) -> str:
+    """Monthly plans (random amounts) of the demo manager for the past five months and the
+    next three, so plan versus fact shows both sides."""
+    if not User.objects(username=manager.username, active=True).only("id").first():
+        return "sales demo: no plans (the manager is not a user)"
+    admin = Actor("system", is_admin=True)
+    month = (utcnow().replace(day=1) - timedelta(days=160)).strftime("%Y-%m")
+    for _ in range(9):
+        amount = rng.randint(20, 80) * 10_000
+        plans.create(admin, {"manager": manager.username, "month": month, "amount": amount})
+        month = plans.next_month(month)
+    made = 9
+    return f"sales demo: {made} monthly plans of {manager.username}"
+
+
+def _campaign(manager: Actor, rng: random.Random) -> str:
     """One finished campaign to the contacts of the demo's clients (sent now, or skipped
     without an SMTP server)."""
     segment = segments.create(
@@ -117,7 +134,11 @@ def _campaign(manager: Actor) -> str:
     campaigns.launch(manager, campaign.id)
     for recipient in campaigns.Recipient.objects(campaign=campaign.id).only("id"):
         campaigns.send(recipient.id)
-    statuses = campaigns.statistics(manager, campaign.id)
+    # A few deals came from the campaign, so the funnel per campaign has something to show.
+    ids = [d.id for d in Deal.objects(stage_kind__ne="lost").only("id").order_by("id")]
+    for deal_id in rng.sample(ids, min(len(ids), 8)):
+        Deal.objects(id=deal_id).update(set__campaign=campaign.id, set__source="campaign")
+    statuses = campaigns.statistics(manager, campaign.id)["statuses"]
     return f"sales demo: campaign «{campaign.name}» finished: {statuses}"
 
 

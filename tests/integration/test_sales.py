@@ -22,7 +22,7 @@ from registry import operators as _registry_operators  # noqa: F401 - subject ty
 from registry.errors import RegistryForbidden, RegistryInvalid, StaleObject
 from registry.models import Action, Contact, Contract, Organization
 from reports import sources
-from sales import analytics, campaigns, deals, demo, pipelines, segments
+from sales import analytics, campaigns, deals, demo, pipelines, plans, segments
 from sales.errors import DealClosed, DealNotFound
 from sales.models import Deal
 
@@ -294,8 +294,16 @@ def test_demo_adds_two_pipelines_with_100_deals_once() -> None:
     manager = Actor("alice", frozenset({"sales"}))
     list(registry_demo.load(manager, count=10))
     lines = list(demo.load(manager))
-    assert lines[-2].startswith("sales demo: 2 pipelines, 100 deals, 3 contract approvals")
-    assert lines[-1].startswith("sales demo: campaign «Осенняя рассылка» finished")
+    assert lines[-3].startswith("sales demo: 2 pipelines, 100 deals, 3 contract approvals")
+    assert lines[-2].startswith("sales demo: campaign «Осенняя рассылка» finished")
+    assert lines[-1] == "sales demo: 9 monthly plans of alice"
+    assert plans.plan_versus_fact(manager, month_from="2000-01", month_to="2000-12")["rows"] == []
+    figures = plans.plan_versus_fact(
+        ADMIN,
+        month_from=(utcnow() - timedelta(days=200)).strftime("%Y-%m"),
+        month_to=(utcnow() + timedelta(days=300)).strftime("%Y-%m"),
+    )
+    assert len([r for r in figures["rows"] if r["plan"]]) == 9 and figures["fact"] > 0
     (campaign,) = campaigns.Campaign.objects()
     assert campaign.recipients > 0
     assert not campaigns.Recipient.objects(campaign=campaign.id, status="pending").count()
