@@ -72,6 +72,11 @@ def test_skip_a_failed_task_with_output_data_resolves_its_incident(alice: Actor)
     assert instances.variables(doc)["receipt"] == "manual-42"
     assert doc["incident"] is None and jobs.list_incidents() == []
     assert test_ops.side_effects() == 0
+    # The stuck instance goes on to its end.
+    doc = instances.complete_task(doc["open_tasks"][0]["guid"], alice, {})
+    assert doc["status"] == "completed"
+    [entry] = monitor.audit(monitor.AuditFilter(type="repair_skip_task"), ADMIN)
+    assert entry["actor"] == "root" and entry["data"]["reason"] == "booked by hand"
 
 
 def test_cancel_activity_set_variables_and_reassign(alice: Actor, bob: Actor) -> None:
@@ -159,3 +164,50 @@ def test_retention_archives_old_instances_except_under_legal_hold(alice: Actor) 
     assert instances.get(running)["state"]  # running instances are never archived
     assert retention.archive_completed(utcnow() + timedelta(seconds=1)) == 0
     assert ProcessEvent.objects(type="legal_hold_set").count() == 1
+
+
+def test_every_repair_is_in_the_audit_log_with_who_and_why(alice: Actor) -> None:
+    definitions.deploy(bpmn("parallel.bpmn"), "p.bpmn", "d")
+    definitions.deploy(bpmn("approval.bpmn"), "a.bpmn", "d")
+    parallel = str(instances.start("parallel", alice)["_id"])
+    approval = instances.start("approval", alice)
+    check = next(t for t in instances.get(parallel)["open_tasks"] if t["bpmn_id"] == "check")
+    repair.set_variables(parallel, ADMIN, {"priority": "high"}, reason="r1")
+    repair.reassign_task(parallel, ADMIN, check["guid"], "dora", None, reason="r2")
+    repair.cancel_activity(parallel, ADMIN, "quote", reason="r3")
+    repair.move_token(str(approval["_id"]), ADMIN, "review", "execute", reason="r4")
+    repair.move_token(str(approval["_id"]), ADMIN, "execute", "review", reason="r5")
+    definitions.deploy(
+        bpmn("approval.bpmn").replace(b"Review the request", b"Review v2"), "a.bpmn", "d"
+    )
+    assert repair.migrate("approval", 1, 2, ADMIN, dry_run=False, reason="r6").migrated == 1
+    instances.suspend(parallel, ADMIN)
+    instances.resume(parallel, ADMIN)
+    test_ops.control(fail=True)
+    definitions.deploy(bpmn("async_service.bpmn"), "s.bpmn", "d")
+    failing = str(instances.start("async_call", alice, {"amount": 1})["_id"])
+    jobs.Job.objects(kind="async_service").update(set__max_attempts=1)
+    jobs.run_due("test")
+    repair.skip_task(failing, ADMIN, "call", {"receipt": "r"}, reason="r7")
+    done = instances.complete_task(instances.get(failing)["open_tasks"][0]["guid"], alice, {})
+    retention.set_legal_hold(str(done["_id"]), ADMIN, True, "r8")
+
+    logged = monitor.audit(monitor.AuditFilter(actor="root"), ADMIN)
+    reasons: dict[str, list[str | None]] = {}
+    for entry in logged:
+        if not entry["type"].startswith("task_"):  # the tasks a repair opened or closed
+            reasons.setdefault(entry["type"], []).append((entry["data"] or {}).get("reason"))
+    assert {t: sorted(r, key=str) for t, r in reasons.items()} == {
+        "repair_set_variables": ["r1"],
+        "repair_reassign_task": ["r2"],
+        "repair_cancel_activity": ["r3"],
+        "repair_move_token": ["r4", "r5"],
+        "repair_migrate": ["r6"],
+        "instance_suspended": [None],  # suspend and resume take no reason (yet)
+        "instance_resumed": [None],
+        "repair_skip_task": ["r7"],
+        "legal_hold_set": ["r8"],
+    }
+    assert all(e["at"] and e["actor"] == "root" for e in logged)
+    # Alice sees the repairs of her instances too; the log has no way to change them.
+    assert len(monitor.audit(monitor.AuditFilter(instance_id=parallel), alice)) > 3
