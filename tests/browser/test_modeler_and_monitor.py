@@ -151,3 +151,32 @@ def test_timeline_context_menu_suspends_and_resumes(served: str, page: Page, sho
     expect(page.get_by_role("menu")).to_be_hidden()
     expect(button).to_be_focused()
     shot("resumed")
+
+    # Reassign from the menu: a dialog asks to whom and why.
+    page.keyboard.press("Enter")
+    page.get_by_role("menuitem", name="Reassign “Call the customer”…").click()
+    dialog = page.get_by_role("dialog", name="Reassign the task")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("To").select_option("manager")
+    dialog.get_by_label("Reason").fill("Dana is away")
+    shot("reassign")
+    dialog.get_by_role("button", name="Reassign").click()
+    expect(page.locator(".flash.success")).to_contain_text("Task reassigned")
+    assert instances.get(doc["_id"])["open_tasks"][0]["assignee"] == "manager"
+
+    # The instance page: the token on the diagram, the reassignment with its reason.
+    bar = page.locator(".tl-row", has_text="call_back").locator(".bar").first
+    bar.click(button="right")
+    page.get_by_role("menuitem", name="Open the instance").click()
+    expect(page.locator("#diagram[data-loaded=true]")).to_be_visible()
+    expect(page.locator("#diagram .token-count")).to_have_text("1")
+    expect(page.locator("ol.history")).to_contain_text("Dana is away")
+    page.get_by_text("Set variables").first.click()
+    page.get_by_label("Variables (a JSON object merged into the data)").fill('{"urgent": true}')
+    page.locator("#rv-reason").fill("the customer called again")
+    page.get_by_role("button", name="Set variables").click()
+    expect(page.locator(".flash.success")).to_contain_text("Variables set")
+    expect(page.locator("ol.history")).to_contain_text("the customer called again")
+    expect(page.locator("#diagram .token-count")).to_have_text("1")  # drawn again
+    page.locator("#diagram").scroll_into_view_if_needed()
+    shot("instance")
