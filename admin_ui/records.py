@@ -248,8 +248,10 @@ def register(kind: str) -> str | Response | tuple[str, int]:
     return redirect(url_for("ui.record_card", card_id=str(card.id)))
 
 
-def _card_data(actor: Actor, card: RegistrationCard, tab: str) -> dict[str, Any]:
-    """What the card page and each of its tabs show."""
+def _card_data(
+    actor: Actor, card: RegistrationCard, tab: str, picking: bool = False
+) -> dict[str, Any]:
+    """What the card page and each of its tabs show (`picking`: documents to link too)."""
     card_id = card.id
     data: dict[str, Any] = {
         "card": card,
@@ -260,10 +262,11 @@ def _card_data(actor: Actor, card: RegistrationCard, tab: str) -> dict[str, Any]
     if tab == "documents":
         data["documents"] = cards.linked_documents(actor, card_id)
         data["files"] = signatures.files_of_document(actor, card.document_id)
-        linked = {card.document_id, *card.linked_document_ids}
-        data["linkable"] = [
-            c for c in cards.list_cards(actor, limit=LINKABLE_SHOWN) if c.document_id not in linked
-        ]
+        data["linkable"] = None
+        if picking:  # only on request: the recent cards are the card page's dearest query
+            linked = {card.document_id, *card.linked_document_ids}
+            recent = cards.list_cards(actor, limit=LINKABLE_SHOWN)
+            data["linkable"] = [c for c in recent if c.document_id not in linked]
     elif tab == "acquaintance":
         data["entries"] = cards.acquaintances(actor, card_id)
     elif tab == "transfers":
@@ -297,7 +300,8 @@ def _card_page(
         abort(404)
     actor = current_actor()
     card = cards.get_card(actor, card_id)
-    data = _card_data(actor, card, tab)
+    picking = request.args.get("link") == "1" or form == "link"
+    data = _card_data(actor, card, tab, picking)
     data.update(form=form, errors=errors or {}, values=values or {})
     if request.headers.get("HX-Target") == "tab-panel" and request.method == "GET":
         return render_template("records/_tab.html", **data), status

@@ -144,7 +144,13 @@ def test_link_attach_sign_and_verify_in_place(sign_in: SignIn) -> None:
     base = f"/ui/records/cards/{card_id}"
     other = cards.get_card(WRITER, other_id)
 
-    assert client.post(f"{base}/links", data={"csrf_token": token}).status_code == 422
+    assert "f-document_id" not in client.get(base).get_data(as_text=True)  # asked for only
+    picker = client.get(f"{base}?tab=documents&link=1").get_data(as_text=True)
+    assert f'<option value="{other.document_id}"' in picker
+    refused = client.post(f"{base}/links", data={"csrf_token": token})
+    assert refused.status_code == 422 and 'id="f-document_id-errors"' in refused.get_data(
+        as_text=True
+    )
     client.post(f"{base}/links", data={"csrf_token": token, "document_id": str(other.document_id)})
     assert cards.get_card(WRITER, card_id).linked_document_ids == [other.document_id]
     assert "ВХ2-1" in client.get(base).get_data(as_text=True)
