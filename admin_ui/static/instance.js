@@ -36,7 +36,13 @@
         var canvas = viewer.get("canvas");
         var overlays = viewer.get("overlays");
         canvas.zoom("fit-viewport", "auto");
-        var incidents = list(el, "incidents");
+        // The engine names an incident's task by its name or its id: find the elements.
+        var incidents = [];
+        list(el, "incidents").forEach(function (named) {
+          viewer.get("elementRegistry").filter(function (e) {
+            return e.id === named || (e.businessObject && e.businessObject.name === named);
+          }).forEach(function (e) { if (incidents.indexOf(e.id) < 0) { incidents.push(e.id); } });
+        });
         var tokens = {};
         try { tokens = JSON.parse(el.dataset.tokens || "{}"); } catch (e) { tokens = {}; }
         mark(canvas, list(el, "done"), "done-task");

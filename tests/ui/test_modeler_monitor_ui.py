@@ -10,11 +10,14 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import definitions, instances, queries
+from engine import definitions, instances, jobs, queries
 from engine.actor import Actor
+from tests.conftest import bpmn
+from tests.support import operators as test_ops
 
 from .conftest import csrf_of
 
@@ -230,3 +233,34 @@ def test_only_repairers_retry_incidents(app: Flask, sign_in: SignIn) -> None:
     designer = sign_in("designer")
     other = csrf_of(designer.get("/ui/monitor").get_data(as_text=True))
     assert designer.post(url, data={"csrf_token": other}).status_code == 404
+
+
+def test_retry_an_incident_from_the_timeline(
+    app: Flask, sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs, "BACKOFF_BASE_SECONDS", 0)
+    test_ops.control(fail=True)
+    definitions.deploy(bpmn("async_service.bpmn"), "a.bpmn", "designer")
+    iid = str(instances.start("async_call", DESIGNER, {"amount": 5})["_id"])
+    for _ in range(jobs.DEFAULT_MAX_ATTEMPTS):
+        jobs.run_due("test-worker")
+    incident = jobs.list_incidents("open", instances.get(iid)["_id"])[0]
+    designer = sign_in("designer")
+    page = designer.get("/ui/monitor?zoom=day").get_data(as_text=True)
+    retry = f"/ui/monitor/instances/{iid}/incidents/{incident.id}/retry"
+    assert retry in _menus(page, "url")[0]
+    shown = designer.get(f"/ui/monitor/instances/{iid}").get_data(as_text=True)
+    assert "ledger is offline" in shown and retry in shown
+    test_ops.control()  # the ledger is back
+    token = csrf_of(page)
+    assert designer.post(retry, data={"next": "/ui/monitor"}).status_code == 400
+    done = designer.post(retry, data={"csrf_token": token, "next": "/ui/monitor"})
+    assert done.status_code == 303 and done.headers["Location"] == "/ui/monitor"
+    assert jobs.get_incident(incident.id).status == "retrying"
+    assert jobs.run_due("test-worker") == 1
+    assert jobs.get_incident(incident.id).status == "resolved"
+    assert instances.get(iid)["incident"] is None
+    # Retrying again is a conflict shown on the page, not an error page.
+    again = designer.post(retry, data={"csrf_token": token, "next": "/ui/monitor"})
+    assert again.status_code == 303
+    assert "is resolved" in designer.get("/ui/monitor").get_data(as_text=True)
