@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bson import ObjectId
 
 from accounts import service as accounts
 from engine import definitions
@@ -368,3 +369,73 @@ def test_segments_on_the_demo_match_an_independent_count() -> None:
     with pytest.raises(RegistryInvalid) as bad:
         segments.create(manager, {"name": "X", "conditions": {"colour": "red"}})
     assert "conditions.colour" in bad.value.errors
+
+
+def test_funnel_per_source_and_campaign_matches_an_independent_count(org: Any) -> None:
+    stages = [dict(s) for s in STAGES]
+    stages[3].pop("process_key")  # winning here needs no procedure
+    pipelines.create(ADMIN, {"key": "p2", "name": "P2", "stages": stages})
+    made_campaigns = [
+        campaigns.Campaign(name=f"Кампания {i}", segment=ObjectId(), template="x").save()
+        for i in range(2)
+    ]
+    rng = random.Random(41)
+    walks = [
+        ["lead"],
+        ["lead", "offer"],
+        ["lead", "offer", "talks", "won"],
+        ["lead", "won"],
+        ["lead", "lost"],
+        ["lead", "offer", "lost"],
+        ["lead", "offer", "talks", "lost", "lead"],  # reopened: reaches lead twice
+    ]
+    hidden = organizations.create(ADMIN, {"name": "Hidden", "restricted": True})
+    for i in range(40):
+        actor, target = (ADMIN, hidden) if i % 7 == 0 else (ALICE, org)
+        campaign = rng.choice([None, *made_campaigns])
+        made = deals.create(
+            actor,
+            {
+                "pipeline": "p2",
+                "organization": str(target.id),
+                "title": f"Deal {i}",
+                "amount": str(rng.randint(1, 100_000) / 100),
+                "source": "" if campaign else rng.choice(["web", "call", ""]),
+                "campaign": str(campaign.id) if campaign else None,
+            },
+        )
+        for stage in rng.choice(walks)[1:]:
+            deals.move(actor, made.id, stage, lost_reason="price")
+    mine = [d for d in Deal.objects() if d.organization == org.id]
+    for by in ("source", "campaign"):
+        got = {g["key"]: g for g in analytics.by_group(ALICE, "p2", by)["groups"]}
+        expected_keys = {str(getattr(d, by) or "") for d in mine}
+        assert set(got) == expected_keys, by
+        for key, group in got.items():
+            members = [d for d in mine if str(getattr(d, by) or "") == key]
+            won = [d for d in members if d.stage_kind == "won"]
+            lost = [d for d in members if d.stage_kind == "lost"]
+            assert (group["deals"], group["won"], group["lost"]) == (
+                len(members),
+                len(won),
+                len(lost),
+            )
+            assert group["won_amount"] == sum((d.amount for d in won), Decimal("0.00"))
+            closed = len(won) + len(lost)
+            rate = round(Decimal(len(won)) / closed, 4) if closed else None
+            assert group["win_rate"] == rate
+            reached = {
+                s: len([d for d in members if s in {e.stage for e in d.stage_log}])
+                for s in ("lead", "offer", "talks", "won", "lost")
+            }
+            rows = {row["stage"]: row for row in group["funnel"]}
+            assert {s: rows[s]["reached"] for s in reached} == reached, (by, key)
+            for here, following in (("lead", ["offer"]), ("offer", ["talks"]), ("talks", ["won"])):
+                want = (
+                    round(Decimal(sum(reached[f] for f in following)) / reached[here], 4)
+                    if reached[here]
+                    else None
+                )
+                assert rows[here]["conversion"] == want, (by, key, here)
+            if by == "campaign" and key:
+                assert group["name"] == campaigns.Campaign.objects(id=key).get().name
