@@ -117,8 +117,8 @@ class ProcessInstance(Document):
             {"fields": ["status", "-started_at"]},
             {"fields": ["started_by", "-started_at"]},
             {"fields": ["subject.type", "subject.id"]},
-            {"fields": ["next_timer_at"], "sparse": True},
             {"fields": ["projection_pending", "written_at"]},
+            {"fields": ["written_at"]},  # the timeline's look-back (engine.monitor)
             {"fields": ["status", "ended_at"]},
             {"fields": ["ended_at", "started_at"]},
             {"fields": ["waiting_messages.name", "waiting_messages.correlation_key"]},
@@ -149,6 +149,7 @@ class HumanTask(Document):
     completed_by = StringField(null=True)
     completed_at = DateTimeField(null=True)
     instance_suspended = BooleanField(default=False)
+    reassigned = BooleanField(default=False)  # handed on since created (completion checks)
 
     meta = {
         "collection": "human_tasks",

@@ -228,11 +228,11 @@ def visible_instance(instance_id: str | ObjectId, actor: Actor) -> dict[str, Any
         raise InstanceNotFound(f"no instance {instance_id}") from exc
     doc = repository.instances().find_one(
         _and({"_id": oid}, access.instance_filter(actor)),
-        {"_id": 1, "projection_pending": 1, "started_by": 1},
+        {"_id": 1, "projection_pending": 1, "started_by": 1, "version": 1, "projection_proof": 1},
     )
     if doc is None:
         raise InstanceNotFound(f"no instance {instance_id}")
-    if doc.get("projection_pending"):
+    if not repository.projected(doc):
         instances.get(oid)  # finish a copy to tasks and events that a crash left undone
     return doc
 

@@ -141,6 +141,7 @@ def _task_ops(doc: dict[str, Any], pending: list[dict[str, Any]]) -> list[Update
                         "$set": _task_fields(doc, task),
                         "$setOnInsert": {
                             "status": "open",
+                            "reassigned": False,
                             "assignee": task.get("assignee"),
                             "owners": _owners(task),
                             "created_at": task.get("created_at", event["at"]),
@@ -183,6 +184,7 @@ def _task_ops(doc: dict[str, Any], pending: list[dict[str, Any]]) -> list[Update
                             "assignee": data["assignee"],
                             "candidates": data["candidates"],
                             "owners": _owners(data),
+                            "reassigned": True,
                         }
                     },
                 )

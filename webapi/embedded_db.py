@@ -60,7 +60,10 @@ class EmbeddedDatabase:
 
     @property
     def uri(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+        # No retryable writes: with one local server there is no failover to retry across,
+        # its record of them is lost on a restart anyway, and keeping it costs every write
+        # (the server prunes up to 10,000 records on each one; docs/performance.md).
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
 
     def answers(self) -> bool:
         """Whether a database already answers on this port (another command started it)."""
