@@ -1096,6 +1096,43 @@ def deal_funnel(actor: Actor, params: dict[str, Any]) -> ReportData:
     )
 
 
+DEAL_GROUP_COLUMNS = (
+    Column("name", "Source or campaign"),
+    Column("deals", "Deals", "int"),
+    Column("open", "Open", "int"),
+    Column("won", "Won", "int"),
+    Column("lost", "Lost", "int"),
+    Column("win_rate", "Win rate, %", "number"),
+    Column("won_amount", "Won amount", "money"),
+)
+
+
+def deal_funnel_groups(actor: Actor, params: dict[str, Any]) -> ReportData:
+    """A pipeline's deals per source or per campaign (sales.analytics.by_group)."""
+    figures = sales_analytics.by_group(actor, params["pipeline"], params.get("by") or "source")
+    rows = [
+        {
+            **{k: v for k, v in group.items() if k != "funnel"},
+            "name": group["name"] or "—",
+            "win_rate": None if group["win_rate"] is None else group["win_rate"] * 100,
+        }
+        for group in figures["groups"]
+    ]
+    return _data(
+        "deal_funnel_groups",
+        params,
+        [
+            Section(
+                "groups",
+                "By source or campaign",
+                list(DEAL_GROUP_COLUMNS),
+                rows,
+                _sum_rows(rows, DEAL_GROUP_COLUMNS, skip=("win_rate",)),
+            )
+        ],
+    )
+
+
 PLAN_FACT_COLUMNS = (
     Column("manager", "Manager"),
     Column("month", "Month"),
@@ -1237,6 +1274,16 @@ SOURCES: dict[str, Source] = {
             ),
         ),
         Source(
+            "deal_funnel_groups",
+            "Deals per source or campaign",
+            (
+                Param("pipeline", "text", "Pipeline", required=True),
+                Param("by", "choice", "Group by", choices=sales_analytics.GROUPINGS),
+            ),
+            DEAL_GROUP_COLUMNS,
+            deal_funnel_groups,
+        ),
+        Source(
             "sales_plan_fact",
             "Sales plan versus fact",
             (*PERIOD, MANAGER, Param("pipeline", "text", "Pipeline")),
@@ -1258,6 +1305,7 @@ SCANNED: dict[str, Any] = {
     "appeals": CitizenAppeal,
     "assignments": Assignment,
     "deal_funnel": Deal,
+    "deal_funnel_groups": Deal,
     "sales_plan_fact": Deal,
 }
 

@@ -439,3 +439,7 @@ def test_funnel_per_source_and_campaign_matches_an_independent_count(org: Any) -
                 assert rows[here]["conversion"] == want, (by, key, here)
             if by == "campaign" and key:
                 assert group["name"] == campaigns.Campaign.objects(id=key).get().name
+    # The same groups as a built-in report (reports/sources.py).
+    report = sources.run(ALICE, "deal_funnel_groups", {"pipeline": "p2", "by": "campaign"})
+    assert report.sections[0].totals["deals"] == len(mine)
+    assert {row["name"] for row in report.rows} == {"Кампания 0", "Кампания 1", "—"}
