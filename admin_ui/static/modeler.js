@@ -422,6 +422,31 @@
     };
   }
 
+  // --------------------------------------------------------------------- process
+
+  /* The process the panel edits with nothing selected (the diagram's root) or with a pool
+     selected (its process). */
+  function showProcess(element) {
+    var group = $("props-process");
+    var target = element || modeler.get("canvas").getRootElement();
+    var process = target && target.businessObject &&
+      (target.type === "bpmn:Participant" ? target.businessObject.processRef : target.businessObject);
+    if (!process || process.$type !== "bpmn:Process") { group.hidden = true; return; }
+    group.hidden = false;
+    $("proc-id").value = process.id;
+    $("proc-name").value = process.name || "";
+    $("proc-startable").value = process.get("crm:startableBy") || "";
+    $("proc-subjects").value = process.get("crm:subjectTypes") || "";
+    function write(props) { modeling.updateModdleProperties(target, process, props); }
+    $("proc-name").onchange = function () { write({ name: $("proc-name").value || undefined }); };
+    $("proc-startable").onchange = function () {
+      write({ "crm:startableBy": $("proc-startable").value.trim().replace(/\s+/g, " ") || undefined });
+    };
+    $("proc-subjects").onchange = function () {
+      write({ "crm:subjectTypes": $("proc-subjects").value.trim().replace(/\s+/g, " ") || undefined });
+    };
+  }
+
   // ----------------------------------------------------------------------- panel
 
   function showProps(element) {
@@ -429,8 +454,11 @@
     var form = $("props-form");
     var empty = $("props-empty");
     if (!element || element.type === "bpmn:Process" || element.type === "label") {
-      form.hidden = true; empty.hidden = false; selected = null; return;
+      form.hidden = true; empty.hidden = false; selected = null;
+      showProcess(null);
+      return;
     }
+    if (element.type === "bpmn:Participant") { showProcess(element); } else { $("props-process").hidden = true; }
     var bo = element.businessObject;
     form.hidden = false; empty.hidden = true;
     $("prop-type").textContent = element.type.replace("bpmn:", "");
@@ -462,7 +490,7 @@
   // Undo and redo change the element behind the panel's back: redraw it, unless the user
   // is typing in it (the panel's own writes come through here too).
   modeler.on("commandStack.changed", function () {
-    if (selected && !panel.contains(document.activeElement)) { showProps(selected); }
+    if (!panel.contains(document.activeElement)) { showProps(selected); }
   });
   nameInput.addEventListener("input", function () {
     if (selected) { modeling.updateLabel(selected, nameInput.value); }
@@ -573,6 +601,7 @@
       return modeler.importXML(got[0]);
     }).then(function () {
       modeler.get("canvas").zoom("fit-viewport", "auto");
+      showProps(null);
       el.dataset.loaded = "true";
     }).catch(function (error) {
       el.dataset.loaded = "error";

@@ -31,6 +31,13 @@ def test_properties_panel_sets_an_operator_parameter_and_deploys_it(
     modeler = page.locator("#modeler[data-loaded=true]")
     expect(modeler).to_be_visible()
 
+    # Nothing selected: the procedure's own settings.
+    expect(page.get_by_label("Key (process id)")).to_have_value("stage_review")
+    page.get_by_label("Who may start it (crm:startableBy)").fill("group:sales  manager")
+    page.get_by_label("Who may start it (crm:startableBy)").press("Tab")
+    page.get_by_label("Object types it starts on (crm:subjectTypes)").fill("organization")
+    page.get_by_label("Object types it starts on (crm:subjectTypes)").press("Tab")
+
     # A service task: its operator comes from the server's list, with its parameters.
     page.locator("#modeler .djs-element[data-element-id=load_info]").click()
     expect(page.get_by_label("Service operator")).to_have_value("instance_info")
@@ -83,6 +90,9 @@ def test_properties_panel_sets_an_operator_parameter_and_deploys_it(
     expect(page.locator("#modeler .djs-element.deploy-problem")).to_have_count(0)
 
     root = etree.fromstring(definitions.find("stage_review", 2).source.encode())
+    process = root.find(f"{{{BPMN}}}process")
+    assert process.get(f"{{{CRM}}}startableBy") == "group:sales manager"
+    assert process.get(f"{{{CRM}}}subjectTypes") == "organization"
     task = root.find(f".//{{{BPMN}}}serviceTask[@id='load_info']")
     operator = task.find(f".//{{{SPIFF}}}serviceTaskOperator")
     assert operator.get("id") == "set_stage"
