@@ -20,6 +20,8 @@ says who did what and on whose behalf:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -172,6 +174,25 @@ def _open(
     return record, task
 
 
+@contextmanager
+def _step(record: TaskDelegation, to_state: str, **changes: Any) -> Iterator[None]:
+    """Move the record from its state to `to_state` with one compare-and-set (so of two
+    concurrent answers one wins and the other is refused), and back if the step fails."""
+    before = {"state": record.state, **{k: getattr(record, k) for k in changes}}
+    sets = {f"set__{k}": v for k, v in {"state": to_state, **changes}.items()}
+    if not TaskDelegation.objects(id=record.id, state=record.state).update_one(
+        **sets, set__updated_at=utcnow()
+    ):
+        raise DelegationConflict("the delegation changed meanwhile; reload it")
+    try:
+        yield
+    except BaseException:
+        TaskDelegation.objects(id=record.id, state=to_state).update_one(
+            **{f"set__{k}": v for k, v in before.items()}
+        )
+        raise
+
+
 def submit(actor: Actor, guid: str, data: dict[str, Any]) -> TaskDelegation:
     """The delegate's form data goes back to the delegator for acceptance."""
     record, task = _open(actor, guid, "delegate", "delegated", "delegate")
@@ -181,20 +202,16 @@ def submit(actor: Actor, guid: str, data: dict[str, Any]) -> TaskDelegation:
     errors = validate_form_data(task.form, data)
     if errors:
         raise FormInvalid("the form has errors", errors)
-    _move(
-        task,
-        actor,
-        record.delegator,
-        "returned_for_acceptance",
-        delegate=actor.username,
-        on_behalf_of=record.delegator,
-        fields=sorted(data),
-    )
-    TaskDelegation.objects(id=record.id).update_one(
-        set__state="awaiting_acceptance",
-        set__data=data_rules.to_json_text(data),
-        set__updated_at=utcnow(),
-    )
+    with _step(record, "awaiting_acceptance", data=data_rules.to_json_text(data)):
+        _move(
+            task,
+            actor,
+            record.delegator,
+            "returned_for_acceptance",
+            delegate=actor.username,
+            on_behalf_of=record.delegator,
+            fields=sorted(data),
+        )
     record.reload()
     return record
 
@@ -208,7 +225,8 @@ def data_of(record: TaskDelegation) -> dict[str, Any]:
 def accept(actor: Actor, guid: str) -> dict[str, Any]:
     """The delegator accepts: the task completes with the delegate's data."""
     record, _held = _open(actor, guid, "delegator", "awaiting_acceptance", "delegator")
-    result = instances.complete_task(guid, actor, data_of(record))
+    with _step(record, "accepting"):
+        result = instances.complete_task(guid, actor, data_of(record))
     record.delete()
     return result
 
@@ -218,17 +236,15 @@ def reject(actor: Actor, guid: str, comment: str) -> TaskDelegation:
     if not comment or not comment.strip():
         raise InvalidInput("say why", {"comment": ["is required to reject"]})
     record, task = _open(actor, guid, "delegator", "awaiting_acceptance", "delegator")
-    _move(
-        task,
-        actor,
-        record.delegate,
-        "delegation_rejected",
-        delegator=actor.username,
-        comment=comment.strip(),
-    )
-    TaskDelegation.objects(id=record.id).update_one(
-        set__state="delegated", set__comment=comment.strip(), set__updated_at=utcnow()
-    )
+    with _step(record, "delegated", comment=comment.strip()):
+        _move(
+            task,
+            actor,
+            record.delegate,
+            "delegation_rejected",
+            delegator=actor.username,
+            comment=comment.strip(),
+        )
     record.reload()
     return record
 
@@ -236,7 +252,8 @@ def reject(actor: Actor, guid: str, comment: str) -> TaskDelegation:
 def recall(actor: Actor, guid: str) -> None:
     """The delegator takes a delegated task back before the delegate is done."""
     record, task = _open(actor, guid, "delegator", "delegated", "delegate")
-    _move(task, actor, record.delegator, "delegation_recalled", delegate=record.delegate)
+    with _step(record, "recalling"):
+        _move(task, actor, record.delegator, "delegation_recalled", delegate=record.delegate)
     record.delete()
 
 
@@ -266,7 +283,8 @@ def _completion_check(task: HumanTask, actor: Actor) -> dict[str, Any]:
                 f"the task returns to {found.delegator} for acceptance: submit it"
             )
         return {"on_behalf_of": found.delegator, "delegated_by": found.delegator}
-    if found.state == "awaiting_acceptance" and task.assignee == found.delegator == actor.username:
+    accepting = found.state in ("awaiting_acceptance", "accepting")
+    if accepting and task.assignee == found.delegator == actor.username:
         return {"delegate": found.delegate}
     return {}
 

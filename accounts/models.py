@@ -119,7 +119,8 @@ class TaskDelegation(Document):
     delegator = StringField(required=True)  # the task's assignee, to whom it returns
     delegate = StringField(required=True)
     return_for_acceptance = BooleanField(default=False)
-    state = StringField(required=True, default="delegated")  # or awaiting_acceptance
+    # delegated | awaiting_acceptance; accepting and recalling while that step runs
+    state = StringField(required=True, default="delegated")
     data = StringField(default="{}")  # the delegate's form data, JSON text (any keys)
     comment = StringField(default="")  # the delegator's note, or why they rejected
     created_at = DateTimeField(default=utcnow)

@@ -3,9 +3,15 @@ task, over HTTP; every step is in the instance's audit log with on whose behalf.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+from accounts import delegation
 from accounts import service as accounts
+from accounts.models import TaskDelegation
+from engine.actor import Actor
+from engine.errors import Conflict
 
 
 def _start(client, headers, key="approval"):
@@ -174,3 +180,45 @@ def test_the_head_reassigns_a_members_task(client, users, deploy, departments):
         "alice is overloaded",
     )
     assert _post(client, bob, "/api/v1/tasks/nope/reassign", body).status_code == 404
+
+
+def _race(fn, n=2):
+    """Run `fn` in n threads at once; the results or the exceptions they raised."""
+    barrier = threading.Barrier(n)
+    outcomes = []
+
+    def run():
+        barrier.wait()
+        try:
+            outcomes.append(fn())
+        except Exception as exc:  # the test looks at which ones failed
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return outcomes
+
+
+def test_concurrent_answers_give_one_success(client, users, deploy):
+    deploy("approval.bpmn")
+    alice, bob = Actor("alice", frozenset({"sales"})), Actor("bob", frozenset({"sales"}))
+    iid = _start(client, users["alice"])
+    guid = _task_id(client, users["alice"])
+    delegation.delegate(alice, guid, "bob", return_for_acceptance=True)
+    sent = _race(lambda: delegation.submit(bob, guid, {"decision": "approve"}))
+    assert sum(isinstance(o, TaskDelegation) for o in sent) == 1, sent
+    assert all(isinstance(o, (TaskDelegation, Conflict)) for o in sent), sent
+    accepted = _race(lambda: delegation.accept(alice, guid))
+    assert sum(isinstance(o, dict) for o in accepted) == 1, accepted
+    assert all(isinstance(o, (dict, Conflict)) for o in accepted), accepted
+    returned = [
+        e
+        for e in _events(client, users["alice"], iid, "task_reassigned")
+        if e["data"]["action"] == "returned_for_acceptance"
+    ]
+    assert len(returned) == 1
+    assert len(_events(client, users["alice"], iid, "task_completed")) == 1
+    assert TaskDelegation.objects(task_guid=guid).count() == 0
