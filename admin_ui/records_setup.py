@@ -198,7 +198,9 @@ def records_nomenclature_new() -> Response | tuple[str, int]:
     values = _posted()
     try:
         year = _whole(values.get("year"), "year") or 0
-        created = nomenclature.create_nomenclature(current_actor(), year, values.get("title", ""))
+        created = nomenclature.create_nomenclature(
+            current_actor(), year, values.get("version_title", "")
+        )
     except InvalidInput as exc:
         return _nomenclature_page("", "version", values, field_errors(exc), 422)
     flash(

@@ -21,6 +21,17 @@ CLERK = Actor("clerk", frozenset({"office"}))
 TABLET = {"width": 768, "height": 1024}
 
 
+UNLABELLED = """() => Array.from(document.querySelectorAll(
+    "input:not([type=hidden]), select, textarea")).filter(el =>
+    !(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+    && !el.getAttribute("aria-labelledby")).map(el => el.name || el.id)"""
+
+
+def _unlabelled(page: Page) -> list[str]:
+    """Form controls without a label on the page (should be none)."""
+    return list(page.evaluate(UNLABELLED))
+
+
 def _fits(page: Page) -> bool:
     """No horizontal scrolling of the page itself."""
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
@@ -44,7 +55,9 @@ def test_clerk_edits_a_card_hands_it_over_and_files_it(served: str, page: Page, 
 
     sign_in(page, served, "clerk")
     page.goto(url)
+    assert _unlabelled(page) == []
     page.get_by_role("link", name="Изменить карточку").click()
+    assert _unlabelled(page) == []
     page.locator("#f-resolution").fill("Подготовить ответ до пятницы")
     page.locator("#f-executors").fill("executor, nobody")
     page.locator("#f-deadline").fill("2030-12-10")
@@ -80,6 +93,8 @@ def test_clerk_edits_a_card_hands_it_over_and_files_it(served: str, page: Page, 
     shot("acquaintance")
 
     page.locator("#tab-transfers").click()
+    expect(page.locator("#f-to_person")).to_be_visible()
+    assert _unlabelled(page) == []
     page.locator("#f-to_person").fill("Петров П. П.")
     page.locator("#f-reason").fill("на подпись руководителю")
     page.get_by_role("button", name="Передать").click()
@@ -126,6 +141,7 @@ def test_clerk_extends_an_appeal(served: str, page: Page, shot: Shot) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
 
     row.get_by_role("link", name=f"№ {appeal.number}").click()
+    assert _unlabelled(page) == []
     page.locator("details.action summary", has_text="Продлить срок").click()
     page.locator("#f-days").fill("45")
     page.locator("#f-extension_reason").fill("Запрошены сведения в администрации")
@@ -152,6 +168,7 @@ def test_clerk_sets_up_a_journal_with_a_live_number_preview(
     sign_in(page, served, "clerk")
     page.goto(f"{served}/ui/records")
     page.get_by_role("link", name="Новый журнал").click()
+    assert _unlabelled(page) == []
     page.locator("#f-code").fill("ИСХ")
     page.locator("#f-kind").select_option("outgoing")
     page.locator("#f-name").fill("Исходящие письма")
@@ -170,3 +187,15 @@ def test_clerk_sets_up_a_journal_with_a_live_number_preview(
     page.locator("#journal-form button[type=submit]").click()
     expect(page.locator(".flash.success")).to_contain_text("ИСХ")
     expect(page.locator("table.list").first).to_contain_text("Исходящие письма")
+    page.get_by_role("link", name="Номенклатура дел").click()
+    assert _unlabelled(page) == []
+    page.locator("#f-year").fill(str(utcnow().year))
+    page.get_by_role("button", name="Создать").click()
+    page.locator("#f-index").fill("01-05")
+    page.locator("#f-title").fill("Переписка")
+    page.get_by_role("button", name="Добавить дело").click()
+    expect(page.locator("#f-retention_years-errors")).to_be_visible()  # years or permanent
+    page.locator("#f-permanent").check()
+    page.get_by_role("button", name="Добавить дело").click()
+    expect(page.locator("table.list")).to_contain_text("постоянно")
+    shot("nomenclature")
