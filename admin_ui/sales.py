@@ -300,6 +300,25 @@ def sales_campaign_launch(campaign_id: str) -> Response:
     return redirect(url_for("ui.sales_campaign", campaign_id=campaign_id))
 
 
+@bp.route("/sales/campaigns/<campaign_id>/responses", methods=["POST"])
+def sales_campaign_response(campaign_id: str) -> Response:
+    """Record a reply someone received (logged as an e-mail action on the organization)."""
+    try:
+        campaigns.record_response(
+            current_actor(),
+            campaign_id,
+            {"email": request.form.get("email", ""), "content": request.form.get("content", "")},
+        )
+    except EngineError as error:
+        if isinstance(error, NotFound):
+            abort(404)
+        why = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in error.errors.items())
+        flash(_("The reply was not recorded: %(why)s", why=why or error.message), "error")
+    else:
+        flash(_("Reply recorded."), "success")
+    return redirect(url_for("ui.sales_campaign", campaign_id=campaign_id))
+
+
 # -------------------------------------------------------------------------------- calls
 
 

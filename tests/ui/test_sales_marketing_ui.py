@@ -124,6 +124,15 @@ def test_campaign_pages_create_launch_and_statuses(sign_in: Callable[[str], Flas
     assert "c2@example.test" in only and "c0@example.test" not in only
     listing = client.get("/ui/sales/campaigns").get_data(as_text=True)
     assert "Весна" in listing
+    # A reply received by someone is recorded from the page: an e-mail action, counted.
+    replied = client.post(
+        f"/ui/sales/campaigns/{campaign.id}/responses",
+        data={"csrf_token": token, "email": "c0@example.test", "content": "Да, интересно"},
+    )
+    assert replied.status_code == 302
+    assert Action.objects(kind="email", content="Да, интересно").count() == 1
+    detail = client.get(f"/ui/sales/campaigns/{campaign.id}").get_data(as_text=True)
+    assert 'id="responses"' in detail and campaigns.statistics(MANAGER, campaign.id)["replied"] == 1
 
 
 def test_call_tasks_page_records_the_outcome(sign_in: Callable[[str], FlaskClient]) -> None:
