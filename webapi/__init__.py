@@ -14,7 +14,7 @@ from accounts.login import MODELS as LOGIN_MODELS
 from engine.idempotency import MODELS as IDEMPOTENCY_MODELS
 from engine.message_store import MODELS as MESSAGE_MODELS
 
-from . import database, documents_setup, errors, guards, hardening, mail_setup
+from . import database, documents_setup, errors, guards, hardening, mail_setup, query_params
 from .api import reference, register_blueprints
 from .config import Settings
 
@@ -76,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     errors.register(app)
     app.before_request(guards.check_json_body)
+    app.before_request(query_params.check_query_parameters)
     register_blueprints(api)
     app.extensions["crm_api"] = api
     app.register_blueprint(reference.bp)

@@ -61,8 +61,9 @@ def test_operators_in_query_parameters_are_422_or_match_nothing(
             for value in OPERATORS:
                 tried += 1
                 if value == "[$ne]":
-                    # PHP-style `name[$ne]=x` is just an unknown name: ignored, so the
-                    # answer must be the unfiltered one (the operator never applied).
+                    # PHP-style `name[$ne]=x` is an unknown name: refused with 422
+                    # (webapi.query_params); were it ignored, the answer would have to be
+                    # the unfiltered one (the operator never applied).
                     response = client.get(path, headers=admin, query_string={f"{name}[$ne]": "x"})
                     if path not in plain:
                         plain[path] = client.get(path, headers=admin).get_json(silent=True)
