@@ -479,8 +479,37 @@
     list.hidden = !list.childNodes.length;
   }
 
+  /* Keyboard users cannot pick shapes on the canvas: this list selects any element. */
+  var picker = $("prop-pick");
+  function fillPicker() {
+    var keep = selected ? selected.id : "";
+    Array.prototype.slice.call(picker.options, 1).forEach(function (o) { o.remove(); });
+    registry.filter(function (e) {
+      return e.type !== "label" && e.businessObject && e.type !== "bpmn:Process" &&
+        e.type.indexOf("bpmndi") < 0 && e !== modeler.get("canvas").getRootElement();
+    }).sort(function (a, b) {
+      return (a.businessObject.name || a.id).localeCompare(b.businessObject.name || b.id);
+    }).forEach(function (e) {
+      var name = e.businessObject.name;
+      picker.appendChild(make("option", {
+        value: e.id, text: (name ? name + " — " : "") + e.type.replace("bpmn:", "") + " " + e.id
+      }));
+    });
+    picker.value = keep;
+  }
+  picker.addEventListener("change", function () {
+    var target = picker.value ? registry.get(picker.value) : null;
+    if (target) {
+      modeler.get("selection").select(target);
+      try { modeler.get("canvas").scrollToElement(target); } catch (e) { /* older canvas */ }
+    } else {
+      modeler.get("selection").select(null);
+    }
+  });
+
   modeler.on("selection.changed", function (event) {
     showProps(event.newSelection.length === 1 ? event.newSelection[0] : null);
+    picker.value = selected ? selected.id : "";
   });
   modeler.on("element.changed", function (event) {
     if (selected && event.element === selected && document.activeElement !== nameInput) {
@@ -491,6 +520,7 @@
   // is typing in it (the panel's own writes come through here too).
   modeler.on("commandStack.changed", function () {
     if (!panel.contains(document.activeElement)) { showProps(selected); }
+    if (document.activeElement !== picker) { fillPicker(); }
   });
   nameInput.addEventListener("input", function () {
     if (selected) { modeling.updateLabel(selected, nameInput.value); }
@@ -602,6 +632,7 @@
     }).then(function () {
       modeler.get("canvas").zoom("fit-viewport", "auto");
       showProps(null);
+      fillPicker();
       el.dataset.loaded = "true";
     }).catch(function (error) {
       el.dataset.loaded = "error";
