@@ -92,7 +92,7 @@
   }
 
   document.addEventListener("contextmenu", function (event) {
-    var bar = event.target.closest && event.target.closest(".tl-track .bar");
+    var bar = event.target.closest && event.target.closest(".tl-track .bar, .tl-track .tl-incident");
     if (!bar) { return; }
     event.preventDefault();
     // A keyboard-opened context menu has no pointer position: place it under the bar.

@@ -249,6 +249,7 @@ def test_retry_an_incident_from_the_timeline(
     page = designer.get("/ui/monitor?zoom=day").get_data(as_text=True)
     retry = f"/ui/monitor/instances/{iid}/incidents/{incident.id}/retry"
     assert retry in _menus(page, "url")[0]
+    assert 'class="tl-incident"' in page  # a mark with the menu, though the row has no bar
     shown = designer.get(f"/ui/monitor/instances/{iid}").get_data(as_text=True)
     assert "ledger is offline" in shown and retry in shown
     test_ops.control()  # the ledger is back
