@@ -1,0 +1,95 @@
+"""The monitor's timeline: the copy of the instances it keeps for designers and admins
+answers exactly as the database query does, and follows every write."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from engine import definitions, instances, monitor, repository
+from engine.actor import Actor
+from engine.models import utcnow
+from tests.conftest import bpmn
+
+pytestmark = pytest.mark.usefixtures("db")
+ADMIN = Actor("root", is_admin=True)
+
+
+def _window(**filters: Any) -> monitor.TimelineWindow:
+    now = utcnow()
+    return monitor.TimelineWindow(now - timedelta(hours=1), now + timedelta(hours=2), **filters)
+
+
+def _from_database(window: monitor.TimelineWindow) -> dict[str, Any]:
+    # An old window start sends the same question to the database.
+    held, monitor.HELD_HORIZON = monitor.HELD_HORIZON, timedelta(0)
+    try:
+        return monitor.timeline(window, ADMIN)
+    finally:
+        monitor.HELD_HORIZON = held
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    def shape(t: dict[str, Any]) -> list[Any]:
+        return [
+            {**r, "end": None, "bars": [{**x, "start": None, "end": None} for x in r["bars"]]}
+            for r in t["rows"]
+        ]
+
+    return shape(a) == shape(b)
+
+
+def test_the_held_copy_follows_every_write(alice: Actor, bob: Actor) -> None:
+    definitions.deploy(bpmn("approval.bpmn"), "a.bpmn", "d")
+    first = instances.start("approval", alice)
+    assert [r["instance_id"] for r in monitor.timeline(_window(), ADMIN)["rows"]] == [
+        str(first["_id"])
+    ]
+    # Started, completed, ended, suspended after the copy was read: all seen at once.
+    second = instances.start("approval", bob, subject={"type": "contract", "id": "c-1"})
+    instances.complete_task(first["open_tasks"][0]["guid"], alice, {"decision": "approve"})
+    third = instances.start("approval", alice)
+    instances.complete_task(third["open_tasks"][0]["guid"], alice, {"decision": "reject"})
+    instances.suspend(second["_id"], ADMIN)
+    held = monitor.timeline(_window(), ADMIN)
+    rows = {r["instance_id"]: r for r in held["rows"]}
+    assert [r["instance_id"] for r in held["rows"]] == [
+        str(d["_id"]) for d in (first, second, third)
+    ]
+    assert [b["element"] for b in rows[str(first["_id"])]["bars"]] == ["review", "execute"]
+    assert rows[str(third["_id"])]["running"] is False
+    assert rows[str(second["_id"])]["status"] == "suspended"
+    assert _same(held, _from_database(_window()))
+    # Filters give what the database query gives.
+    for filters in (
+        {"process_key": "approval"},
+        {"process_key": "other"},
+        {"subject_type": "contract", "subject_id": "c-1"},
+        {"user": "bob"},
+    ):
+        window = _window(**filters)
+        assert _same(monitor.timeline(window, ADMIN), _from_database(window))
+    assert len(monitor.timeline(_window(user="bob"), ADMIN)["rows"]) == 1
+
+
+def test_a_new_database_is_read_anew(alice: Actor, db_uri: str) -> None:
+    definitions.deploy(bpmn("approval.bpmn"), "a.bpmn", "d")
+    instances.start("approval", alice)
+    assert len(monitor.timeline(_window(), ADMIN)["rows"]) == 1
+    repository.instances().delete_many({})  # behind the engine's back
+    monitor.HELD_MAX_AGE, age = timedelta(0), monitor.HELD_MAX_AGE
+    try:
+        assert monitor.timeline(_window(), ADMIN)["rows"] == []
+    finally:
+        monitor.HELD_MAX_AGE = age
+
+
+def test_others_are_answered_by_the_database_query(alice: Actor, bob: Actor) -> None:
+    definitions.deploy(bpmn("approval.bpmn"), "a.bpmn", "d")
+    mine = instances.start("approval", alice)
+    instances.start("approval", Actor("carol"))
+    monitor.timeline(_window(), ADMIN)  # the copy holds both
+    assert [r["instance_id"] for r in monitor.timeline(_window(), alice)["rows"]] == [
+        str(mine["_id"])
+    ]
+    assert monitor.timeline(_window(), bob)["rows"] == []
