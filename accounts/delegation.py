@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from mongoengine.errors import NotUniqueError
+
 from engine import data as data_rules
 from engine import instances, runtime
 from engine.actor import Actor
@@ -124,7 +126,11 @@ def delegate(
         raise InvalidInput("one cannot delegate to oneself", {"user": ["is the assignee"]})
     if TaskDelegation.objects(task_guid=task.task_guid, delegate=delegator).first():
         raise DelegationConflict("a delegated task cannot be delegated further")
-    TaskDelegation.objects(task_guid=task.task_guid).delete()  # an old, finished round
+    # A round waiting for the delegator's acceptance ends when they delegate anew; any
+    # other record of this task is a running round (the unique index refuses a second).
+    TaskDelegation.objects(
+        task_guid=task.task_guid, delegator=delegator, state="awaiting_acceptance"
+    ).delete()
     record = TaskDelegation(
         task_guid=task.task_guid,
         instance_id=task.instance_id,
@@ -134,7 +140,10 @@ def delegate(
         return_for_acceptance=bool(return_for_acceptance),
         comment=comment.strip(),
     )
-    record.save(force_insert=True)
+    try:
+        record.save(force_insert=True)
+    except NotUniqueError as exc:  # delegated by a concurrent request just now
+        raise DelegationConflict("the task was delegated meanwhile") from exc
     try:
         _move(
             task,

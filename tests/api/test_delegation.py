@@ -207,7 +207,9 @@ def test_concurrent_answers_give_one_success(client, users, deploy):
     alice, bob = Actor("alice", frozenset({"sales"})), Actor("bob", frozenset({"sales"}))
     iid = _start(client, users["alice"])
     guid = _task_id(client, users["alice"])
-    delegation.delegate(alice, guid, "bob", return_for_acceptance=True)
+    given = _race(lambda: delegation.delegate(alice, guid, "bob", return_for_acceptance=True))
+    assert sum(isinstance(o, TaskDelegation) for o in given) == 1, given
+    assert all(isinstance(o, (TaskDelegation, Conflict)) for o in given), given
     sent = _race(lambda: delegation.submit(bob, guid, {"decision": "approve"}))
     assert sum(isinstance(o, TaskDelegation) for o in sent) == 1, sent
     assert all(isinstance(o, (TaskDelegation, Conflict)) for o in sent), sent
