@@ -33,7 +33,6 @@ _INSTANCE_FIELDS = {
     "started_at": 1,
     "ended_at": 1,
     "timers": 1,
-    "incident": 1,
     "participants": 1,
     **{
         f"open_tasks.{f}": 1
@@ -243,7 +242,9 @@ def _row(
         "start": doc["started_at"],
         "end": ended or now,
         "running": ended is None,
-        "has_incident": bool(doc.get("incident")),
+        # From the incidents read with every timeline: the instance's own `incident` field
+        # is written by background jobs without a `written_at` stamp.
+        "has_incident": bool(incidents),
         "incidents": incidents,
         "bars": bars,
     }

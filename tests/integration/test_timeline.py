@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from engine import definitions, instances, monitor, repository
+from engine import definitions, instances, jobs, monitor, repair, repository
 from engine.actor import Actor
 from engine.models import utcnow
 from tests.conftest import bpmn
+from tests.support import operators as test_ops
 
 pytestmark = pytest.mark.usefixtures("db")
 ADMIN = Actor("root", is_admin=True)
@@ -93,3 +94,18 @@ def test_others_are_answered_by_the_database_query(alice: Actor, bob: Actor) -> 
         str(mine["_id"])
     ]
     assert monitor.timeline(_window(), bob)["rows"] == []
+
+
+def test_an_incident_shows_on_its_row_as_soon_as_it_opens(alice: Actor) -> None:
+    test_ops.control(fail=True)
+    definitions.deploy(bpmn("async_service.bpmn"), "a.bpmn", "d")
+    doc = instances.start("async_call", alice, {"amount": 1})
+    [row] = monitor.timeline(_window(), ADMIN)["rows"]
+    assert row["has_incident"] is False and row["incidents"] == []
+    jobs.Job.objects(kind="async_service").update(set__max_attempts=1)
+    jobs.run_due("test")  # the failure is written by a job, not by the engine
+    [row] = monitor.timeline(_window(), ADMIN)["rows"]
+    assert row["has_incident"] is True and row["incidents"][0]["error"]
+    repair.skip_task(str(doc["_id"]), ADMIN, "call", {"receipt": "r"}, reason="by hand")
+    [row] = monitor.timeline(_window(), ADMIN)["rows"]
+    assert row["has_incident"] is False
