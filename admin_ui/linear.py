@@ -28,6 +28,7 @@ from .security import current_actor
 
 PREVIEW_KEY = "linear_preview"
 STEP_FIELD = re.compile(r"^steps-(\d+)-([a-z_]+)$")
+STEP_ERROR = re.compile(r"^steps\[(\d+)\]\.([a-z_]+)$")
 SUBJECT_TYPES = ("organization", "document", "contract")
 
 
@@ -95,11 +96,69 @@ def _checked(form: MultiDict[str, str]) -> tuple[str, list[linear.Step]]:
     return title, steps
 
 
+# engine.linear's messages, translated; the numbers are kept.
+_MESSAGES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^a user name or group:NAME$"), "executor"),
+    (re.compile(r"^at least one step is required$"), "one_step"),
+    (re.compile(r"^at most (\d+) steps$"), "max_steps"),
+    (re.compile(r"^at most (\d+) characters$"), "max_chars"),
+    (re.compile(r"^contains control characters$"), "control"),
+    (re.compile(r"^between 0 and (\d+)$"), "days"),
+    (re.compile(r"^required when on_reject is back$"), "back_required"),
+    (re.compile(r"^must be the number of an earlier step \(1 to (\d+)\)$"), "back_range"),
+    (re.compile(r"^only with on_reject: back$"), "back_only"),
+    (re.compile(r"^no such user$"), "no_user"),
+]
+
+
+def linear_message(message: str) -> str:
+    """A message of the builder's checks in the request's language."""
+    for pattern, kind in _MESSAGES:
+        found = pattern.match(message)
+        if not found:
+            continue
+        n = found.group(1) if found.groups() else ""
+        texts = {
+            "executor": _("choose a user or a group"),
+            "one_step": _("at least one step is required"),
+            "max_steps": _("at most %(n)s steps", n=n),
+            "max_chars": _("must be at most %(n)s characters", n=n),
+            "control": _("contains control characters"),
+            "days": _("from 0 to %(n)s", n=n),
+            "back_required": _("choose the step to go back to"),
+            "back_range": _("must be the number of an earlier step (1 to %(n)s)", n=n),
+            "back_only": _("only when a rejection goes back"),
+            "no_user": _("there is no such user"),
+        }
+        return str(texts[kind])
+    return form_message(message)
+
+
 def _messages(exc: InvalidInput) -> dict[str, list[str]]:
     return {
-        str(k): [form_message(str(m)) for m in (v if isinstance(v, list) else [v])]
+        str(k): [linear_message(str(m)) for m in (v if isinstance(v, list) else [v])]
         for k, v in (exc.errors or {}).items()
     }
+
+
+def _labels(errors: dict[str, list[str]]) -> dict[str, str]:
+    """Each erroneous field as the form names it ("Step 2 · Executor"), for the preview."""
+    names = {
+        "title": _("Title"),
+        "executor": _("Executor"),
+        "instructions": _("Instructions"),
+        "working_days": _("Duration, working days"),
+        "duration": _("Duration, working days"),
+        "on_reject": _("On rejection"),
+        "back_to": _("Step number"),
+    }
+    labels: dict[str, str] = {"title": _("Procedure title"), "steps": _("Steps")}
+    for field in errors:
+        found = STEP_ERROR.match(field)
+        if found:
+            step = _("Step %(n)s", n=int(found.group(1)) + 1)
+            labels[field] = f"{step} · {names.get(found.group(2), found.group(2))}"
+    return {k: v for k, v in labels.items() if k in errors}
 
 
 def _page(
@@ -131,7 +190,8 @@ def linear_preview() -> Response | tuple[Response, int]:
         title, steps = _checked(request.form)
         xml = linear.build_bpmn(PREVIEW_KEY, title, steps)
     except InvalidInput as exc:
-        return jsonify({"errors": _messages(exc)}), 422
+        errors = _messages(exc)
+        return jsonify({"errors": errors, "labels": _labels(errors)}), 422
     return Response(xml, mimetype="application/xml")
 
 
@@ -193,7 +253,8 @@ def linear_prototype_share(procedure_id: str) -> Response | tuple[str, int]:
     unknown = [name for name in users if not _known_user(name)]
     try:
         if unknown:
-            raise InvalidInput("unknown users", {"users": [f"no such user: {', '.join(unknown)}"]})
+            missing = _("no such user: %(names)s", names=", ".join(unknown))
+            raise InvalidInput("unknown users", {"users": [missing]})
         linear_procedures.share(procedure_id, actor, users, groups)
     except InvalidInput as exc:
         return _share_page(procedure, chosen, _messages(exc), 422)

@@ -27,12 +27,17 @@
     });
   }
 
-  function showProblems(errors) {
+  // Errors say which field in the page's language (the server sends the labels); a form
+  // nobody has touched yet shows none.
+  var touched = false;
+
+  function showProblems(errors, labels) {
     problems.textContent = "";
     Object.keys(errors || {}).forEach(function (field) {
       var item = document.createElement("li");
       var step = /^steps\[(\d+)\]\.(\w+)$/.exec(field);
-      item.textContent = (step ? "#" + (Number(step[1]) + 1) + " " + step[2] : field) + ": " + errors[field].join(", ");
+      var name = (labels && labels[field]) || (step ? "#" + (Number(step[1]) + 1) + " " + step[2] : field);
+      item.textContent = name + ": " + errors[field].join(", ");
       problems.appendChild(item);
     });
   }
@@ -42,14 +47,14 @@
     preview.dataset.loaded = "loading";
     fetch(form.dataset.preview, { method: "POST", body: new FormData(form), credentials: "same-origin" })
       .then(function (response) {
-        if (response.status === 422) { return response.json().then(function (body) { return { errors: body.errors }; }); }
+        if (response.status === 422) { return response.json().then(function (body) { return { errors: body.errors, labels: body.labels }; }); }
         if (!response.ok) { throw new Error(response.status + " " + response.statusText); }
         return response.text().then(function (xml) { return { xml: xml }; });
       })
       .then(function (result) {
         if (ticket !== pending) { return null; }  // an older answer: a newer one is coming
         if (result.errors) {
-          showProblems(result.errors);
+          showProblems(touched ? result.errors : {}, result.labels);
           preview.dataset.loaded = "invalid";
           return null;
         }
@@ -68,6 +73,7 @@
   }
 
   function later() {
+    touched = true;
     clearTimeout(timer);
     timer = setTimeout(redraw, 300);
   }

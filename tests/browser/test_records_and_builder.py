@@ -119,7 +119,7 @@ def test_user_builds_a_three_step_linear_procedure(served: str, page: Page, shot
     shot("builder-preview")
 
     page.locator("#steps-1-executor").select_option("")  # an error shows next to the preview
-    expect(page.locator("#preview-errors")).to_contain_text("#2")
+    expect(page.locator("#preview-errors")).to_contain_text("Step 2 · Executor")
     page.locator("#steps-1-executor").select_option("group:sales")
     expect(page.locator("#preview-errors")).to_be_empty()
     page.locator("input[name=save_as_prototype]").check()
