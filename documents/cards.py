@@ -270,16 +270,21 @@ def update_card(
     if "under_control" in values:
         values["controller"] = (card.controller or actor.username) if controlled else None
     now = utcnow()
-    if expected_updated_at is not None and now <= expected_updated_at:
-        now = expected_updated_at + timedelta(milliseconds=1)  # the token must still change
+    step = timedelta(milliseconds=1)  # the database keeps milliseconds: the token must move
+    if expected_updated_at is not None and now < expected_updated_at + step:
+        now = expected_updated_at + step
     query: dict[str, Any] = {"id": card.id}
     if expected_updated_at is not None:
         query["updated_at"] = expected_updated_at
     update = {f"set__{key}": value for key, value in values.items()}
     if not RegistrationCard.objects(**query).update_one(**update, set__updated_at=now):
+        stored = RegistrationCard.objects(id=card.id).only("updated_at").first()
         raise CardChanged(
             "the card was changed by someone else since you opened it",
-            {"updated_at": ["changed meanwhile"]},
+            {
+                "updated_at": ["changed meanwhile"],
+                "current_version": office.version_of(stored.updated_at) if stored else None,
+            },
         )
     card.reload()
     return card

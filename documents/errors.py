@@ -85,6 +85,12 @@ class CardChanged(Conflict):
     code = "card_changed"
 
 
+class DocumentChanged(Conflict):
+    """The document was changed by someone else since the editor loaded it."""
+
+    code = "document_changed"
+
+
 class CardStateConflict(Conflict):
     """The card's status does not allow this step."""
 

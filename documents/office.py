@@ -8,8 +8,10 @@ readable by everyone and changed by its author. Cards and appeals copy their doc
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+
+from mongoengine.errors import SaveConditionError
 
 from accounts.access import AccessList, can_write, make_access
 from engine import autostart
@@ -17,7 +19,7 @@ from engine.actor import Actor
 from engine.models import utcnow
 
 from . import files, repository
-from .errors import DocumentNotFound, DocumentsInvalid, NotAllowed
+from .errors import DocumentChanged, DocumentNotFound, DocumentsInvalid, NotAllowed
 from .models import (
     DOCUMENT_KINDS,
     CitizenAppeal,
@@ -28,6 +30,8 @@ from .models import (
     RegistrationCard,
     RegistrationJournal,
 )
+
+_EPOCH = datetime(1970, 1, 1)  # the database's datetimes are naive UTC
 
 EDITABLE = ("title", "summary", "correspondent", "addressee", "document_date", "pages")
 
@@ -169,9 +173,28 @@ def list_documents(
     return list(found.skip(offset).limit(limit))
 
 
-def update_document(actor: Actor, document_id: Any, changes: dict[str, Any]) -> OfficeDocument:
-    """Change a document's requisites."""
+def version_of(updated_at: datetime) -> int:
+    """The version token of a document or card: its `updated_at` in whole milliseconds
+    (what the database stores), which every change of it moves."""
+    return (updated_at.replace(tzinfo=None) - _EPOCH) // timedelta(milliseconds=1)
+
+
+def at_version(version: int) -> datetime:
+    """The `updated_at` a version token stands for."""
+    return _EPOCH + timedelta(milliseconds=version)
+
+
+def update_document(
+    actor: Actor, document_id: Any, changes: dict[str, Any], expected_version: int | None = None
+) -> OfficeDocument:
+    """Change a document's requisites; with `expected_version` (see `version_of`), only if
+    nobody changed it since (compare-and-set, else DocumentChanged)."""
     doc = writable_document(actor, document_id)
+    current = version_of(doc.updated_at)
+    if expected_version is not None and expected_version != current:
+        raise DocumentChanged(
+            "the document was changed by someone else", {"current_version": current}
+        )
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise DocumentsInvalid(
@@ -186,8 +209,18 @@ def update_document(actor: Actor, document_id: Any, changes: dict[str, Any]) -> 
             value = value.strip()
             doc.title_lower = value.lower()
         setattr(doc, key, value)
-    doc.updated_at = utcnow()
-    doc.save()
+    now = utcnow()
+    # The token must move even if the clock has not (two changes in one millisecond).
+    doc.updated_at = now if version_of(now) > current else at_version(current + 1)
+    condition = {"updated_at": at_version(current)} if expected_version is not None else None
+    try:
+        doc.save(save_condition=condition)
+    except SaveConditionError as exc:
+        stored = OfficeDocument.objects(id=doc.id).only("updated_at").first()
+        raise DocumentChanged(
+            "the document was changed by someone else",
+            {"current_version": version_of(stored.updated_at) if stored else None},
+        ) from exc
     return doc
 
 

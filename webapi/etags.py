@@ -37,9 +37,12 @@ def etag_of(version: int) -> str:
     return f'"{int(version)}"'
 
 
-def tagged(obj: Any, status: int = 200) -> tuple[Any, int, dict[str, str]]:
-    """A view's answer: `obj` with its `ETag` header."""
-    return obj, status, {"ETag": etag_of(obj.version)}
+def tagged(
+    obj: Any, status: int = 200, version: int | None = None
+) -> tuple[Any, int, dict[str, str]]:
+    """A view's answer: `obj` with its `ETag` header (its `version`, unless another token
+    is given: documents and cards use their `updated_at` in milliseconds)."""
+    return obj, status, {"ETag": etag_of(obj.version if version is None else version)}
 
 
 def if_match() -> int | None:

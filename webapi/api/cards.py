@@ -7,8 +7,9 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from documents import cards
+from documents import cards, office
 from webapi.auth import current_actor
+from webapi.etags import etag_doc, if_match, tagged
 from webapi.records_schemas import (
     AcquaintanceListSchema,
     AcquaintanceSchema,
@@ -46,17 +47,25 @@ class Cards(MethodView):
 @blp.route("/<card_id>")
 class Card(MethodView):
     @secured(blp)
+    @etag_doc(blp)
     @blp.response(200, CardSchema)
     def get(self, card_id: str) -> Any:
-        """A card (404 if the caller may not see its document)."""
-        return cards.get_card(current_actor(), card_id)
+        """A card (404 if the caller may not see its document); its `ETag` moves with every
+        change."""
+        card = cards.get_card(current_actor(), card_id)
+        return tagged(card, version=office.version_of(card.updated_at))
 
     @secured(blp)
+    @etag_doc(blp, write=True)
     @blp.arguments(CardUpdateInput)
     @blp.response(200, CardSchema)
     def patch(self, args: dict[str, Any], card_id: str) -> Any:
-        """Change resolution, executors, deadline, summary or the correspondent's number."""
-        return cards.update_card(current_actor(), card_id, args)
+        """Change resolution, executors, deadline, summary or the correspondent's number;
+        a stale `If-Match` answers 409."""
+        version = if_match()
+        expected = office.at_version(version) if version is not None else None
+        card = cards.update_card(current_actor(), card_id, args, expected)
+        return tagged(card, version=office.version_of(card.updated_at))
 
 
 @blp.route("/<card_id>/control")

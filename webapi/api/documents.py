@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from documents import cards, journals, office, signatures, templates
 from webapi.auth import current_actor
+from webapi.etags import etag_doc, if_match, tagged
 from webapi.records_schemas import (
     AttachInput,
     CardSchema,
@@ -54,17 +55,22 @@ class Documents(MethodView):
 @blp.route("/<document_id>")
 class Document(MethodView):
     @secured(blp)
+    @etag_doc(blp)
     @blp.response(200, DocumentSchema)
     def get(self, document_id: str) -> Any:
-        """A document (404 if the caller may not see it)."""
-        return office.get_document(current_actor(), document_id)
+        """A document (404 if the caller may not see it); its `ETag` moves with every
+        change."""
+        doc = office.get_document(current_actor(), document_id)
+        return tagged(doc, version=office.version_of(doc.updated_at))
 
     @secured(blp)
+    @etag_doc(blp, write=True)
     @blp.arguments(DocumentUpdateInput)
     @blp.response(200, DocumentSchema)
     def patch(self, args: dict[str, Any], document_id: str) -> Any:
-        """Change a document's requisites."""
-        return office.update_document(current_actor(), document_id, args)
+        """Change a document's requisites; a stale `If-Match` answers 409."""
+        doc = office.update_document(current_actor(), document_id, args, if_match())
+        return tagged(doc, version=office.version_of(doc.updated_at))
 
 
 @blp.route("/<document_id>/restriction")
