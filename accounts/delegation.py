@@ -102,6 +102,11 @@ def _move(task: HumanTask, actor: Actor, to: str, action: str, **data: Any) -> N
     instances.change(task.instance_id, actor, mutate, ("active",), reassign={guid: new})
 
 
+def _is(actor: Actor, name: str | None) -> bool:
+    """Whether the actor is `name` or stands in for them now (a substitute)."""
+    return bool(name) and (actor.username == name or name in actor.on_behalf_of)
+
+
 def _acts_for(task: HumanTask, actor: Actor) -> str | None:
     """Whom the actor acts for when handing on this task: "" for oneself; None if not
     allowed (only the assignee, or their substitute, hands a task on)."""
@@ -164,7 +169,9 @@ def delegate(
 def get(actor: Actor, guid: str) -> TaskDelegation:
     """The task's delegation, for its delegator, its delegate and admins."""
     found = TaskDelegation.objects(task_guid=str(guid)).first()
-    if found is None or not (actor.is_admin or actor.username in (found.delegator, found.delegate)):
+    if found is None or not (
+        actor.is_admin or _is(actor, found.delegator) or _is(actor, found.delegate)
+    ):
         raise DelegationNotFound(f"task {guid} is not delegated")
     return found
 
@@ -175,7 +182,7 @@ def _open(
     """The delegation the actor (in `role`) may act on now: in `state`, with the task open
     and held by `holder` (the delegate or the delegator)."""
     record = get(actor, guid)
-    if getattr(record, role) != actor.username:
+    if not _is(actor, getattr(record, role)):
         raise DelegationNotAllowed(f"only the {role} may do this")
     task = _task(guid)
     if record.state != state or task.assignee != getattr(record, holder):
@@ -217,7 +224,7 @@ def submit(actor: Actor, guid: str, data: dict[str, Any]) -> TaskDelegation:
             actor,
             record.delegator,
             "returned_for_acceptance",
-            delegate=actor.username,
+            delegate=record.delegate,
             on_behalf_of=record.delegator,
             fields=sorted(data),
         )
@@ -251,7 +258,7 @@ def reject(actor: Actor, guid: str, comment: str) -> TaskDelegation:
             actor,
             record.delegate,
             "delegation_rejected",
-            delegator=actor.username,
+            delegator=record.delegator,
             comment=comment.strip(),
         )
     record.reload()
@@ -286,14 +293,18 @@ def _completion_check(task: HumanTask, actor: Actor) -> dict[str, Any]:
     found = TaskDelegation.objects(task_guid=task.task_guid).first()
     if found is None:
         return {}
-    if found.state == "delegated" and task.assignee == found.delegate == actor.username:
+    if found.state == "delegated" and task.assignee == found.delegate:
+        if not _is(actor, found.delegate):
+            return {}  # an admin
         if found.return_for_acceptance:
             raise AcceptanceRequired(
                 f"the task returns to {found.delegator} for acceptance: submit it"
             )
-        return {"on_behalf_of": found.delegator, "delegated_by": found.delegator}
+        if actor.username == found.delegate:
+            return {"on_behalf_of": found.delegator, "delegated_by": found.delegator}
+        return {"delegated_by": found.delegator}  # the delegate's substitute: on_behalf_of
     accepting = found.state in ("awaiting_acceptance", "accepting")
-    if accepting and task.assignee == found.delegator == actor.username:
+    if accepting and task.assignee == found.delegator and _is(actor, found.delegator):
         return {"delegate": found.delegate}
     return {}
 

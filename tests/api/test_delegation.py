@@ -4,6 +4,7 @@ task, over HTTP; every step is in the instance's audit log with on whose behalf.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -224,3 +225,35 @@ def test_concurrent_answers_give_one_success(client, users, deploy):
     assert len(returned) == 1
     assert len(_events(client, users["alice"], iid, "task_completed")) == 1
     assert TaskDelegation.objects(task_guid=guid).count() == 0
+
+
+def test_the_delegates_substitute_may_not_skip_acceptance(client, users, deploy):
+    deploy("approval.bpmn")
+    alice, bob, carol = users["alice"], users["bob"], users["carol"]
+    iid = _start(client, alice)
+    guid = _task_id(client, alice)
+    body = {"user": "bob", "return_for_acceptance": True}
+    assert _post(client, alice, f"/api/v1/tasks/{guid}/delegate", body).status_code == 200
+    now = datetime.now(UTC)
+    period = {"user": "carol", "from": (now - timedelta(hours=1)).isoformat()}
+    period["to"] = (now + timedelta(days=1)).isoformat()
+    assert client.put("/api/v1/me/substitute", headers=bob, json=period).status_code == 200
+    assert _inbox(client, carol) == [("Review the request", "bob")]
+    direct = _post(
+        client, carol, f"/api/v1/tasks/{guid}/complete", {"data": {"decision": "approve"}}
+    )
+    assert direct.status_code == 409 and direct.get_json()["code"] == "acceptance_required"
+    sent = _post(
+        client, carol, f"/api/v1/tasks/{guid}/delegation/submit", {"data": {"decision": "approve"}}
+    )
+    assert sent.status_code == 200, sent.get_json()
+    [event] = [
+        e
+        for e in _events(client, alice, iid, "task_reassigned")
+        if e["data"]["action"] == "returned_for_acceptance"
+    ]
+    assert (event["actor"], event["data"]["delegate"], event["data"]["on_behalf_of"]) == (
+        "carol",
+        "bob",
+        "alice",
+    )
