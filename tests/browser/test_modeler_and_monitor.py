@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lxml import etree
-from playwright.sync_api import Page, expect
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 from engine import definitions, instances
 from engine.actor import Actor
@@ -22,10 +22,23 @@ CRM = "urn:bpmcrm:bpmn"
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 
+def _csp_violations(page: Page) -> list[str]:
+    """Collects what the browser reports against the strict script policy."""
+    found: list[str] = []
+
+    def watch(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            found.append(f"{page.url}: {message.text}")
+
+    page.on("console", watch)
+    return found
+
+
 def test_properties_panel_sets_an_operator_parameter_and_deploys_it(
     served: str, page: Page, shot: Shot
 ) -> None:
     definitions.deploy((DATA / "stage_review.bpmn").read_bytes(), "stage_review.bpmn", "designer")
+    violations = _csp_violations(page)
     sign_in(page, served, "designer")
     page.goto(f"{served}/ui/procedures/bpmn/stage_review/1/edit")
     modeler = page.locator("#modeler[data-loaded=true]")
@@ -110,12 +123,14 @@ def test_properties_panel_sets_an_operator_parameter_and_deploys_it(
     assert flow.find(f"{{{BPMN}}}conditionExpression").text == "score >= 0"
     stored = definitions.find("stage_review", 2)
     assert [f["id"] for f in stored.forms["review"]["fields"]] == ["verdict", "score"]
+    assert not violations, violations
 
 
 def test_timeline_context_menu_suspends_and_resumes(served: str, page: Page, shot: Shot) -> None:
     designer = Actor("designer", frozenset({"designers"}))
     definitions.deploy((DATA / "call_back.bpmn").read_bytes(), "call_back.bpmn", "designer")
     doc = instances.start("call_back", designer)
+    violations = _csp_violations(page)
     sign_in(page, served, "designer")
     page.goto(f"{served}/ui/monitor?zoom=day")
     row = page.locator(".tl-row", has_text="call_back")
@@ -186,3 +201,4 @@ def test_timeline_context_menu_suspends_and_resumes(served: str, page: Page, sho
     expect(page.locator("#diagram .token-count")).to_have_text("1")  # drawn again
     page.locator("#diagram").scroll_into_view_if_needed()
     shot("instance")
+    assert not violations, violations
