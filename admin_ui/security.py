@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from accounts import service as accounts
@@ -23,6 +24,7 @@ from accounts.errors import UserNotFound
 from accounts.models import User
 from engine.access import DESIGNERS
 from engine.actor import Actor
+from mail.text import sanitize_html
 
 from .blueprint import bp
 
@@ -50,6 +52,14 @@ def init_app(app: Flask) -> None:
     if app.config.get("SESSION_COOKIE_NAME") in (None, "session"):
         app.config["SESSION_COOKIE_NAME"] = "crm_session"
     app.session_interface = UiSessionInterface()
+    app.jinja_env.filters["rich"] = rich_text
+
+
+def rich_text(value: str | None) -> Markup:
+    """Stored rich text (mail bodies, comments, reports) sanitized again as it is shown:
+    every write path sanitizes it, but a page must not depend on that (a restore, an old
+    record, a procedure's operator writing straight to the database)."""
+    return Markup(sanitize_html(value or ""))  # noqa: S704 - whitelist-sanitized just now
 
 
 def csrf_token() -> str:

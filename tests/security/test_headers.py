@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 
 from accounts import service as accounts
@@ -104,3 +104,30 @@ def test_debug_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert Settings.from_env().debug is True
     monkeypatch.setenv("CRM_DEBUG", "0")
     assert Settings.from_env().debug is False
+
+
+def test_scripts_are_allowed_from_this_site_only(client: FlaskClient) -> None:
+    csp = client.get("/ui/login").headers["Content-Security-Policy"]
+    script_src = next(p for p in csp.split("; ") if p.startswith("script-src"))
+    assert script_src == "script-src 'self'"
+    assert "unsafe-inline" not in script_src and "unsafe-eval" not in script_src
+
+
+def test_a_page_that_asks_for_a_nonce_gets_it_named_in_its_policy(app: Flask) -> None:
+    def inline() -> str:
+        return render_template_string('<script nonce="{{ csp_nonce() }}">run()</script>')
+
+    app.add_url_rule("/nonce-test", "nonce_test", inline)
+    client = app.test_client()
+    first, second = client.get("/nonce-test"), client.get("/nonce-test")
+    nonces = []
+    for response in (first, second):
+        nonce = re.search(r'nonce="([^"]+)"', response.get_data(as_text=True))
+        assert nonce
+        assert (
+            f"script-src 'self' 'nonce-{nonce.group(1)}'"
+            in response.headers["Content-Security-Policy"]
+        )
+        nonces.append(nonce.group(1))
+    assert nonces[0] != nonces[1]  # one per response, never reused
+    assert "nonce-" not in client.get("/ui/login").headers["Content-Security-Policy"]
