@@ -22,7 +22,7 @@ from engine.models import utcnow
 
 from . import queries as ui_queries
 from .blueprint import bp
-from .security import current_actor, safe_next
+from .security import current_actor, is_designer, safe_next
 
 ZOOMS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 STATUSES = ("active", "suspended", "completed", "terminated")
@@ -85,10 +85,10 @@ def monitor() -> str:
     where = queries.InstanceFilter(
         status=status if status in STATUSES else None, process_key=process_key or None
     )
-    page = queries.list_instances(current_actor(), where, ROWS)
+    actor = current_actor()
+    page = queries.list_instances(actor, where, ROWS)
     now = utcnow()
     rows = ui_queries.timeline_rows(page.items, now)
-    actor = current_actor()
     deployers: dict[Any, bool] = {}  # definition id -> may repair: one lookup per definition
     menus = {
         str(row.instance["_id"]): _row_commands(row.instance, actor, deployers) for row in rows
@@ -112,7 +112,12 @@ def monitor() -> str:
             str(row.instance["_id"]): {t["guid"] for t in row.instance.get("open_tasks") or []}
             for row in rows
         },
-        principals=ui_queries.executor_choices() if template == "monitor/index.html" else [],
+        # The reassign dialog's people and groups (it stays when htmx swaps the rows), for
+        # those who may reassign: designers and admins, or a deployer with such a row.
+        principals=ui_queries.executor_choices()
+        if template == "monitor/index.html"
+        and (is_designer() or any(m["reassign"] for m in menus.values()))
+        else [],
     )
 
 
