@@ -280,6 +280,7 @@ def sales_campaign(campaign_id: str) -> str:
         recipients=recipients,
         calls=calls,
         responses=campaigns.responses(actor, campaign_id) if manager else [],
+        pipelines=pipelines.find(actor),
         may_manage=manager,
         status=status,
         outcomes=OUTCOMES,
@@ -317,6 +318,43 @@ def sales_campaign_response(campaign_id: str) -> Response:
     else:
         flash(_("Reply recorded."), "success")
     return redirect(url_for("ui.sales_campaign", campaign_id=campaign_id))
+
+
+@bp.route("/sales/campaigns/<campaign_id>/deals", methods=["POST"])
+def sales_campaign_deal(campaign_id: str) -> Response:
+    """Open a deal from a reply: its organization and contact, the campaign as source."""
+    actor = current_actor()
+    campaign = campaigns.get(actor, campaign_id)
+    reply = next(
+        (
+            r
+            for r in campaigns.responses(actor, campaign.id)
+            if str(r.id) == request.form.get("reply")
+        ),
+        None,
+    )
+    if reply is None:
+        abort(404)
+    try:
+        made = deals.create(
+            actor,
+            {
+                "pipeline": request.form.get("pipeline", ""),
+                "organization": str(reply.organization),
+                "contacts": [str(reply.contact)],
+                "title": request.form.get("title", "").strip() or campaign.name,
+                "amount": request.form.get("amount", "").strip() or None,
+                "campaign": str(campaign.id),
+            },
+        )
+    except EngineError as error:
+        if isinstance(error, NotFound):
+            abort(404)
+        why = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in error.errors.items())
+        flash(_("The deal was not opened: %(why)s", why=why or error.message), "error")
+        return redirect(url_for("ui.sales_campaign", campaign_id=campaign_id))
+    flash(_("Deal opened: %(title)s.", title=made.title), "success")
+    return redirect(url_for("ui.sales_deals", campaign=campaign_id))
 
 
 # -------------------------------------------------------------------------------- calls

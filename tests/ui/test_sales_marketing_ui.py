@@ -14,6 +14,7 @@ from registry import contacts, organizations
 from registry.models import Action
 from sales import campaigns, deals, pipelines, plans, segments
 from sales.campaigns import CallTask, Campaign, Recipient
+from sales.models import Deal
 from sales.segments import Segment
 
 from .conftest import csrf_of
@@ -133,6 +134,17 @@ def test_campaign_pages_create_launch_and_statuses(sign_in: Callable[[str], Flas
     assert Action.objects(kind="email", content="Да, интересно").count() == 1
     detail = client.get(f"/ui/sales/campaigns/{campaign.id}").get_data(as_text=True)
     assert 'id="responses"' in detail and campaigns.statistics(MANAGER, campaign.id)["replied"] == 1
+    # A deal opened from the reply names the campaign (its source) and the contact.
+    pipelines.create(Actor("root", is_admin=True), {"key": "b2b", "name": "B2B", "stages": STAGES})
+    reply = campaigns.responses(MANAGER, campaign.id)[0]
+    opened = client.post(
+        f"/ui/sales/campaigns/{campaign.id}/deals",
+        data={"csrf_token": token, "reply": str(reply.id), "pipeline": "b2b", "amount": "700"},
+    )
+    assert opened.status_code == 302
+    (deal,) = Deal.objects(campaign=campaign.id)
+    assert (deal.source, deal.contacts, deal.title) == ("campaign", [reply.contact], "Весна")
+    assert campaigns.statistics(MANAGER, campaign.id)["deals"] == 1
 
 
 def test_call_tasks_page_records_the_outcome(sign_in: Callable[[str], FlaskClient]) -> None:
