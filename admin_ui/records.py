@@ -35,7 +35,14 @@ from .security import current_actor, current_user
 OFFICE = "office"  # the records clerks' group (webapi/api/records_common.py has the same)
 CARD_TABS = ("documents", "acquaintance", "transfers", "signatures")
 CARDS_SHOWN = 50
-LINKABLE_SHOWN = 50  # recent cards offered for linking to a card
+LINKABLE_SHOWN = 50
+# An appeal card's deadline and control are set by the appeal (registration, extension).
+APPEAL_FIXED = (
+    "deadline",
+    "under_control",
+    "correspondent_number",
+    "correspondent_date",
+)  # recent cards offered for linking to a card
 # The UI's upload cap: the API's file setting when there is one.
 DEFAULT_MAX_FILE = 20 * 1024 * 1024
 
@@ -375,6 +382,8 @@ def record_edit(card_id: str) -> str | Response | tuple[str, int]:
     values = {k: v.strip() for k, v in request.form.items() if k != "csrf_token"}
     try:
         changes, token = _card_changes(values)
+        if card.kind == "appeal":  # its term and control follow 59-FZ (appeal actions)
+            changes = {k: v for k, v in changes.items() if k not in APPEAL_FIXED}
         cards.update_card(actor, card_id, changes, expected_updated_at=token)
     except CardChanged:
         current = cards.get_card(actor, card_id)

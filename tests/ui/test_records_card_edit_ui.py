@@ -237,7 +237,17 @@ def test_appeal_deadlines_and_actions(sign_in: SignIn) -> None:
 
 def test_appeal_redirect(sign_in: SignIn) -> None:
     client = sign_in("manager")
-    appeal_id, _, token = _appeal(client)
+    appeal_id, card_id, token = _appeal(client)
+    before = cards.get_card(WRITER, card_id)
+    form = _edit_form(client, card_id)
+    assert 'id="f-deadline"' not in client.get(f"/ui/records/cards/{card_id}/edit").get_data(
+        as_text=True
+    )
+    saved = client.post(f"/ui/records/cards/{card_id}/edit", data={**form, "summary": "Дорога"})
+    assert saved.status_code == 302
+    after = cards.get_card(WRITER, card_id)  # the 59-FZ term and control are kept
+    assert after.summary == "Дорога" and after.deadline == before.deadline
+    assert after.under_control
     url = f"/ui/records/appeals/{appeal_id}/redirect"
     empty = client.post(url, data={"csrf_token": token, "to_organization": ""})
     assert empty.status_code == 422 and 'id="f-to_organization-errors"' in empty.get_data(
