@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fault lint fuzz bench install clean services-test assets
+.PHONY: run test test-fault lint fuzz bench install clean services-test assets soak
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 2; }
@@ -75,6 +75,11 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## make soak: 10 minutes of mixed load on a served app with a Celery worker (not in CI);
+## CRM_SOAK_SECONDS shortens it. Errors, each process's RSS, job backlog: docs/reliability.md
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,411 @@
+"""Soak: mixed load against the served app and its worker for a while (`make soak`).
+
+Starts, each in its own process, on a throw-away data directory: the embedded database
+(SecantusDB), `redis-server`, `crm serve` (waitress, 8 threads), a Celery worker and
+Celery beat (when `redis-server` is missing, `crm serve` runs its in-process worker
+instead). Then CLIENTS threads loop over a mix of what people and systems do: create and
+search organizations, start `incoming_call` (with an Idempotency-Key) and complete its
+task, send a message (notifications for the worker), read the mailbox over the API, open
+UI pages with a session, and ask for a background report (a job for the worker).
+
+Reported (stdout and bench/results/soak.json): requests and errors by operation with
+latency percentiles; each process's resident memory (RSS, with its children) after the
+warm-up and at the end; the job backlog (due jobs not done) sampled every 10 s.
+Verdict: no error, every process's RSS within 10% of its post-warm-up value, a backlog
+that does not grow. The warm-up (the first 60 s; 30% of a run shorter than 3 min) is
+excluded from the memory baseline: modules load and caches and pools fill there.
+
+    CRM_SOAK_SECONDS=600 (default) CRM_SOAK_CLIENTS=4 python -m bench.soak
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from http.cookiejar import CookieJar
+from pathlib import Path
+from typing import Any
+
+import pymongo
+
+from accounts import service as accounts
+from webapi import database as webdb
+from webapi.embedded_db import EmbeddedDatabase, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SECONDS = float(os.environ.get("CRM_SOAK_SECONDS", "600"))
+CLIENTS = int(os.environ.get("CRM_SOAK_CLIENTS", "4"))
+RESULTS = ROOT / "bench" / "results" / "soak.json"
+DB_NAME = "soak"
+RSS_TOLERANCE = 0.10
+BIN = Path(sys.executable).parent
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in KB (0 once it is gone)."""
+    total = 0
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        found = re.search(r"VmRSS:\s+(\d+)", status)
+        total += int(found.group(1)) if found else 0
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return total
+    return total + sum(rss_kb(int(child)) for child in children)
+
+
+class Client:
+    """One simulated user: an API token and a UI session."""
+
+    def __init__(self, base: str, token: str, username: str, password: str) -> None:
+        self.base, self.token = base, token
+        self.username, self.password = username, password
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                raw = response.read()
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            raw, status = exc.read(), exc.code
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def page(self, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        try:
+            with self.opener.open(self.base + path, data=data, timeout=60) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(errors="replace")
+
+    def sign_in(self) -> None:
+        status, html = self.page("/ui/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        assert status == 200 and token, "no login page"
+        status, _ = self.page(
+            "/ui/login",
+            {"username": self.username, "password": self.password, "csrf_token": token[1]},
+        )
+        assert status == 200, f"sign-in answered {status}"  # the redirect was followed
+
+
+class Load:
+    """The mix of operations; each returns (operation, ok, detail)."""
+
+    def __init__(self, client: Client, number: int) -> None:
+        self.client, self.number, self.n = client, number, 0
+        self.orgs: list[dict[str, Any]] = []
+
+    def create_organization(self) -> tuple[bool, str]:
+        self.n += 1
+        name = f"Soak {self.number}-{self.n} {uuid.uuid4().hex[:6]}"
+        status, body = self.client.call("POST", "/api/v1/organizations", {"name": name})
+        if status == 201:
+            self.orgs.append({"id": body["id"], "title": name})
+            self.orgs = self.orgs[-50:]
+        return status == 201, f"{status}"
+
+    def search_organizations(self) -> tuple[bool, str]:
+        status, _ = self.client.call("GET", f"/api/v1/organizations?q=Soak%20{self.number}")
+        return status == 200, f"{status}"
+
+    def call_and_complete(self) -> tuple[bool, str]:
+        if not self.orgs:
+            return self.create_organization()
+        org = random.choice(self.orgs)
+        status, body = self.client.call(
+            "POST",
+            "/api/v1/instances",
+            {
+                "process_key": "incoming_call",
+                "subject": {"type": "organization", "id": org["id"], "title": org["title"]},
+            },
+            {"Idempotency-Key": uuid.uuid4().hex},
+        )
+        if status != 201:
+            return False, f"start {status} {body}"
+        status, body = self.client.call("GET", f"/api/v1/instances/{body['id']}")
+        tasks = [t for t in (body or {}).get("tasks") or [] if t.get("status", "open") == "open"]
+        if status != 200 or not tasks:
+            return False, f"instance {status}: no open task"
+        task = tasks[0]
+        status, body = self.client.call(
+            "POST",
+            f"/api/v1/tasks/{task.get('guid') or task.get('id')}/complete",
+            {"data": {"subject": "Счёт", "result": "Оплатят", "follow_up": False}},
+        )
+        return status == 200, f"complete {status} {body}"
+
+    def send_message(self) -> tuple[bool, str]:
+        status, _ = self.client.call(
+            "POST",
+            "/api/v1/mail/messages",
+            {"to_users": ["soak1", "soak2"], "subject": "Отчёт", "body": "<p>Готово</p>"},
+        )
+        return status == 201, f"{status}"
+
+    def read_mailbox(self) -> tuple[bool, str]:
+        status, _ = self.client.call("GET", "/api/v1/mailbox")
+        return status == 200, f"{status}"
+
+    def open_pages(self) -> tuple[bool, str]:
+        for path in ("/ui/mailbox", "/ui/organizations", "/ui/mail"):
+            status, _ = self.client.page(path)
+            if status != 200:
+                return False, f"{path} {status}"
+        return True, "200"
+
+    def background_report(self) -> tuple[bool, str]:
+        status, _ = self.client.call(
+            "POST", "/api/v1/reports/runs", {"source": "actions", "background": True}
+        )
+        return status in (200, 201, 202), f"{status}"
+
+    MIX = (
+        ("create_organization", 3),
+        ("search_organizations", 3),
+        ("call_and_complete", 3),
+        ("send_message", 2),
+        ("read_mailbox", 3),
+        ("open_pages", 2),
+        ("background_report", 0.3),  # an office asks for a report now and then
+    )
+
+    def pick(self) -> str:
+        names = [name for name, _ in self.MIX]
+        return random.choices(names, weights=[w for _, w in self.MIX])[0]
+
+
+def backlog(db: Any) -> dict[str, int]:
+    """Jobs due and not finished, by kind."""
+    due = {"status": {"$in": ["pending", "running"]}, "due_at": {"$lte": datetime.now(UTC)}}
+    kinds: dict[str, int] = defaultdict(int)
+    for job in db.jobs.find(due, {"kind": 1}):
+        kinds[job["kind"]] += 1
+    return dict(kinds)
+
+
+def say(text: str) -> None:
+    print(f"soak: {text}", file=sys.stderr, flush=True)
+
+
+def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    say(f"starting {Path(argv[0]).name} {' '.join(argv[1:3])} (log {log})")
+    with open(log, "ab") as out:
+        return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def wait_for(url: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer in {seconds:.0f} s")
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(1)  # so the `finally` below stops every process it started
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)
+    work = Path(tempfile.mkdtemp(prefix="crm-soak-"))
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    database = EmbeddedDatabase(work / "db", log_path=work / "secantusd.log").start()
+    env = {
+        **os.environ,
+        "MONGODB_URI": database.uri,
+        "CRM_DB_NAME": DB_NAME,
+        "CRM_DATA_DIR": str(work / "data"),
+        "CRM_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+        "CRM_PORT": str(free_port()),
+        "PYTHONPATH": str(ROOT),
+    }
+    redis = shutil.which("redis-server")
+    try:
+        if redis:
+            redis_port = free_port()
+            processes["redis"] = start(
+                [redis, "--port", str(redis_port), "--save", "", "--appendonly", "no"],
+                env,
+                work / "redis.log",
+            )
+            env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+        base = f"http://127.0.0.1:{env['CRM_PORT']}"
+        crm = str(BIN / "crm")
+        processes["web"] = start([crm, "serve"], env, work / "web.log")
+        wait_for(f"{base}/api/v1/health")
+        if redis:
+            celery = [str(BIN / "celery"), "-A", "webapi.worker:celery_app"]
+            processes["worker"] = start(
+                [*celery, "worker", "--pool=solo", "--loglevel=WARNING"], env, work / "worker.log"
+            )
+            processes["beat"] = start(
+                [*celery, "beat", "--loglevel=WARNING", "-s", str(work / "beat-schedule")],
+                env,
+                work / "beat.log",
+            )
+        tokens = []
+        say(f"serving on {base}; adding {CLIENTS} users")
+        # In this process: a `crm user add` is a fresh interpreter and ~20 s here.
+        webdb.connect(database.uri, DB_NAME)
+        for i in range(1, CLIENTS + 1):
+            name = f"soak{i}"
+            accounts.create_user(name, f"{name}-password", ["sales"])
+            tokens.append((name, accounts.issue_token(name, None)[0]))
+        pids = {"database": database.process.pid if database.process else 0}
+        pids.update({name: proc.pid for name, proc in processes.items()})
+        db: Any = pymongo.MongoClient(database.uri)[DB_NAME]
+        say(f"load for {SECONDS:.0f} s from {CLIENTS} clients; data in {work}")
+        return run(base, tokens, pids, db)
+    finally:
+        for proc in reversed(list(processes.values())):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        database.stop()
+        if not os.environ.get("CRM_SOAK_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run(base: str, tokens: list[tuple[str, str]], pids: dict[str, int], db: Any) -> int:
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, list[str]] = defaultdict(list)
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def loop(number: int, name: str, token: str) -> None:
+        client = Client(base, token, name, f"{name}-password")
+        client.sign_in()
+        load = Load(client, number)
+        while not stop.is_set():
+            operation = load.pick()
+            started = time.perf_counter()
+            try:
+                ok, detail = getattr(load, operation)()
+            except Exception as exc:  # a dropped connection counts as an error, not a crash
+                ok, detail = False, repr(exc)
+            with lock:
+                latencies[operation].append(time.perf_counter() - started)
+                if not ok:
+                    errors[operation].append(detail[:300])
+
+    threads = [
+        threading.Thread(target=loop, args=(i, name, token), daemon=True)
+        for i, (name, token) in enumerate(tokens, 1)
+    ]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    # Processes import lazily and fill caches and pools during the first minute.
+    warmup = 60.0 if SECONDS >= 180 else SECONDS * 0.3
+    rss_start: dict[str, int] = {}
+    samples: list[dict[str, Any]] = []
+    while time.monotonic() - began < SECONDS:
+        time.sleep(min(10.0, max(0.0, SECONDS - (time.monotonic() - began))))
+        elapsed = time.monotonic() - began
+        rss = {name: rss_kb(pid) for name, pid in pids.items()}
+        with lock:
+            done = sum(len(v) for v in latencies.values())
+        waiting = backlog(db)
+        sample = {
+            "t": round(elapsed),
+            "requests": done,
+            "backlog": sum(waiting.values()),
+            "backlog_by_kind": waiting,
+            "rss_kb": rss,
+        }
+        samples.append(sample)
+        print(json.dumps(sample), flush=True)
+        if not rss_start and elapsed >= warmup:
+            rss_start = rss
+    stop.set()
+    for thread in threads:
+        thread.join(90)
+    rss_end = samples[-1]["rss_kb"]
+    rss_start = rss_start or samples[0]["rss_kb"]
+    growth = {
+        name: round((rss_end[name] - rss_start[name]) / max(rss_start[name], 1), 3) for name in pids
+    }
+    backlogs = [s["backlog"] for s in samples]
+    half = max(1, len(backlogs) // 2)
+    operations = {
+        name: {
+            "count": len(values),
+            "errors": len(errors.get(name, [])),
+            "p50_ms": round(statistics.median(values) * 1000, 1),
+            "p95_ms": round(sorted(values)[int(len(values) * 0.95) - 1] * 1000, 1),
+        }
+        for name, values in sorted(latencies.items())
+    }
+    error_count = sum(len(v) for v in errors.values())
+    verdict = {
+        "no_errors": error_count == 0,
+        "rss_flat_within_10pct": all(abs(g) <= RSS_TOLERANCE for g in growth.values()),
+        # Not growing: the second half's peak is no higher than the first half's (or small).
+        "backlog_not_growing": max(backlogs[half:]) <= max(max(backlogs[:half]), 10),
+    }
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": SECONDS,
+        "clients": CLIENTS,
+        "requests": sum(len(v) for v in latencies.values()),
+        "requests_per_s": round(sum(len(v) for v in latencies.values()) / SECONDS, 1),
+        "errors": error_count,
+        "error_samples": {k: v[:5] for k, v in errors.items()},
+        "operations": operations,
+        "rss_kb_after_warmup": rss_start,
+        "rss_kb_end": rss_end,
+        "rss_growth": growth,
+        "backlog_max": max(backlogs),
+        "backlog_end": backlogs[-1],
+        "verdict": verdict,
+        "samples": samples,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    summary = {k: v for k, v in result.items() if k != "samples"}
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0 if all(verdict.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
