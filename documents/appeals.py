@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from mongoengine.errors import SaveConditionError
+
 from accounts.access import can_write
 from engine import autostart
 from engine import workcalendar as calendar
@@ -24,7 +26,13 @@ from engine.actor import Actor
 from engine.models import utcnow
 
 from . import cards, journals, office, repository
-from .errors import AppealNotFound, AppealStateConflict, DocumentsInvalid, NotAllowed
+from .errors import (
+    AppealChanged,
+    AppealNotFound,
+    AppealStateConflict,
+    DocumentsInvalid,
+    NotAllowed,
+)
 from .models import AppealAuthor, AppealNotice, CitizenAppeal, RegistrationCard
 
 ANSWER_DAYS = 30
@@ -232,8 +240,32 @@ def _card_executed(appeal: CitizenAppeal) -> None:
     )
 
 
+def _save(appeal: CitizenAppeal, expected_version: int | None) -> None:
+    """Write a changed appeal if nobody changed it since it was read (compare-and-set on
+    `version`): two clerks acting at once never both succeed, nor lose a notice."""
+    current = int(appeal.version or 1)
+    if expected_version is not None and expected_version != current:
+        raise AppealChanged("the appeal was changed by someone else", {"current_version": current})
+    appeal.version = current + 1
+    # Appeals stored before versions existed have no field: it reads as 1.
+    condition = {"version__in": [current, None]} if current == 1 else {"version": current}
+    try:
+        appeal.save(save_condition=condition)
+    except SaveConditionError as exc:
+        stored = CitizenAppeal.objects(id=appeal.id).only("version").first()
+        raise AppealChanged(
+            "the appeal was changed by someone else",
+            {"current_version": int(stored.version or 1) if stored else None},
+        ) from exc
+
+
 def redirect(
-    actor: Actor, appeal_id: Any, to_organization: str, reason: str, on: date | None = None
+    actor: Actor,
+    appeal_id: Any,
+    to_organization: str,
+    reason: str,
+    on: date | None = None,
+    expected_version: int | None = None,
 ) -> CitizenAppeal:
     """Send an appeal outside our competence to the competent body, notifying the authors."""
     appeal = _writable(actor, appeal_id)
@@ -251,13 +283,18 @@ def redirect(
         f"Обращение № {appeal.number} направлено в {appeal.redirected_to}: {reason}"
         + (" (позже 7 дней)" if late else ""),
     )
-    appeal.save()
+    _save(appeal, expected_version)
     _card_executed(appeal)
     return appeal
 
 
 def extend(
-    actor: Actor, appeal_id: Any, days: int, reason: str, on: date | None = None
+    actor: Actor,
+    appeal_id: Any,
+    days: int,
+    reason: str,
+    on: date | None = None,
+    expected_version: int | None = None,
 ) -> CitizenAppeal:
     """Extend the answer term once, by at most 30 days, before it runs out; notify authors."""
     appeal = _writable(actor, appeal_id)
@@ -283,14 +320,20 @@ def extend(
         f"Срок рассмотрения обращения № {appeal.number} продлён до "
         f"{appeal.deadline:%d.%m.%Y}: {reason}",
     )
-    appeal.save()
+    _save(appeal, expected_version)
     RegistrationCard.objects(id=appeal.card_id).update_one(
         set__deadline=appeal.deadline, set__updated_at=utcnow()
     )
     return appeal
 
 
-def answer(actor: Actor, appeal_id: Any, text: str, on: date | None = None) -> CitizenAppeal:
+def answer(
+    actor: Actor,
+    appeal_id: Any,
+    text: str,
+    on: date | None = None,
+    expected_version: int | None = None,
+) -> CitizenAppeal:
     """Record the answer (sent to the authors, unless the appeal is anonymous)."""
     appeal = _writable(actor, appeal_id)
     if not text.strip():
@@ -299,12 +342,14 @@ def answer(actor: Actor, appeal_id: Any, text: str, on: date | None = None) -> C
     appeal.answered_on = on or utcnow().date()
     if appeal.answer_required:
         _notice(actor, appeal, "answer", text)
-    appeal.save()
+    _save(appeal, expected_version)
     _card_executed(appeal)
     return appeal
 
 
-def send_notice(actor: Actor, appeal_id: Any, kind: str, text: str) -> CitizenAppeal:
+def send_notice(
+    actor: Actor, appeal_id: Any, kind: str, text: str, expected_version: int | None = None
+) -> CitizenAppeal:
     """Log any other notice to the authors (e.g. that the correspondence is stopped)."""
     appeal = get_appeal(actor, appeal_id)
     if not can_write(actor, appeal.access):
@@ -314,7 +359,7 @@ def send_notice(actor: Actor, appeal_id: Any, kind: str, text: str) -> CitizenAp
             "a notice needs a kind and a text", {"kind": ["is required"], "text": ["is required"]}
         )
     _notice(actor, appeal, kind, text)
-    appeal.save()
+    _save(appeal, expected_version)
     return appeal
 
 

@@ -85,6 +85,12 @@ class CardChanged(Conflict):
     code = "card_changed"
 
 
+class AppealChanged(Conflict):
+    """The appeal was changed by someone else since it was read; `errors.current_version`."""
+
+    code = "appeal_changed"
+
+
 class DocumentChanged(Conflict):
     """The document was changed by someone else since the editor loaded it."""
 

@@ -371,6 +371,7 @@ class CitizenAppeal(Document):
     notices = ListField(EmbeddedDocumentField(AppealNotice))
     access = EmbeddedDocumentField(AccessList, required=True)
     created_at = DateTimeField(default=utcnow)
+    version = IntField(default=1)  # +1 on every change, compare-and-set (appeals._save)
 
     meta = {
         "collection": "citizen_appeals",

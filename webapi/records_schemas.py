@@ -568,6 +568,7 @@ class AppealSchema(ma.Schema):
     answered_on = fields.Date(allow_none=True)
     repeated_of = fields.List(fields.String())
     notices = fields.List(fields.Nested(NoticeSchema))
+    version = fields.Integer(metadata={"description": "+1 on every change; the ETag"})
 
 
 class AppealListSchema(ma.Schema):

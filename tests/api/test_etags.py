@@ -258,3 +258,63 @@ def test_the_openapi_document_names_etag_and_if_match(client: FlaskClient) -> No
     assert "ETag" in patch["responses"]["409"]["headers"]
     get = spec["paths"]["/api/v1/organizations/{organization_id}"]["get"]
     assert "ETag" in get["responses"]["200"]["headers"]
+
+
+def _appeal(client: FlaskClient, users: Headers) -> str:
+    journal = journals.create_journal(
+        ALICE, "ОГ", "Обращения", "appeal", "{journal}-{seq}", read=("*",), write=("group:sales",)
+    )
+    body = {
+        "journal_id": str(journal.id),
+        "topic": "0003.0009",
+        "channel": "email",
+        "summary": "Яма во дворе",
+        "authors": [{"name": "Иванов И. И.", "email": "ivanov@example.org"}],
+    }
+    made = call(client, "POST", "/appeals", users["alice"], 201, json=body)
+    assert made.headers["ETag"] == '"1"' and made.get_json()["version"] == 1
+    return f"/appeals/{made.get_json()['id']}"
+
+
+def test_appeals_a_step_on_a_stale_etag_is_409_with_the_current_version(
+    client: FlaskClient, users: Headers
+) -> None:
+    url = _appeal(client, users)
+    alice, bob = users["alice"], users["bob"]
+    tag = call(client, "GET", url, bob, 200).headers["ETag"]
+    notice = {"kind": "info", "text": "Принято к рассмотрению"}
+    sent = call(client, "POST", f"{url}/notices", alice, 201, json=notice, if_match=tag)
+    assert sent.headers["ETag"] == '"2"'
+    extend = {"days": 10, "reason": "проверка"}
+    stale = call(client, "POST", f"{url}/extension", bob, 409, json=extend, if_match=tag)
+    assert stale.get_json()["code"] == "appeal_changed"
+    assert stale.get_json()["errors"] == {"current_version": 2}
+    assert stale.headers["ETag"] == '"2"'
+    extended = call(client, "POST", f"{url}/extension", bob, 200, json=extend, if_match='"2"')
+    assert extended.headers["ETag"] == '"3"'
+    assert [n["kind"] for n in extended.get_json()["notices"]] == ["info", "extension"]
+
+
+def test_appeals_two_answers_at_once_one_wins_and_no_notice_is_lost(
+    client: FlaskClient, users: Headers
+) -> None:
+    """Without If-Match too: each step is a compare-and-set on the version it read."""
+    url = _appeal(client, users)
+    barrier = threading.Barrier(4)
+
+    def act(i: int) -> int:
+        barrier.wait()
+        if i % 2:
+            body, step = {"text": f"Ответ {i}"}, "answer"
+        else:
+            body, step = {"kind": "info", "text": f"Уведомление {i}"}, "notices"
+        return client.post(f"/api/v1{url}/{step}", json=body, headers=users["alice"]).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(act, range(4)))
+    stored = call(client, "GET", url, users["alice"], 200).get_json()
+    succeeded = [s for s in statuses if s in (200, 201)]
+    assert len(succeeded) >= 1 and all(s in (200, 201, 409) for s in statuses), statuses
+    # Every success left its trace: one version and (for a notice or an answer) one notice.
+    assert stored["version"] == 1 + len(succeeded)
+    assert len(stored["notices"]) == len(succeeded)

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from documents import appeals
 from webapi.auth import current_actor
+from webapi.etags import etag_doc, if_match, tagged
 from webapi.records_schemas import (
     AnswerInput,
     AppealCreateInput,
@@ -29,12 +30,13 @@ blp = Blueprint("appeals", __name__, description="Citizens' appeals (59-FZ)")
 @blp.route("")
 class Appeals(MethodView):
     @secured(blp)
+    @etag_doc(blp, 201)
     @blp.arguments(AppealCreateInput)
     @blp.response(201, AppealSchema)
     def post(self, args: dict[str, Any]) -> Any:
         """Register an appeal: number, card, 30-day deadline, repeated-appeal check."""
         journal_id = args.pop("journal_id")
-        return appeals.register_appeal(current_actor(), journal_id, **args)
+        return tagged(appeals.register_appeal(current_actor(), journal_id, **args), 201)
 
     @secured(blp)
     @blp.arguments(AppealListQuery, location="query")
@@ -47,47 +49,58 @@ class Appeals(MethodView):
 @blp.route("/<appeal_id>")
 class Appeal(MethodView):
     @secured(blp)
+    @etag_doc(blp)
     @blp.response(200, AppealSchema)
     def get(self, appeal_id: str) -> Any:
-        """An appeal with its notices."""
-        return appeals.get_appeal(current_actor(), appeal_id)
+        """An appeal with its notices; its `ETag` is its version."""
+        return tagged(appeals.get_appeal(current_actor(), appeal_id))
 
 
 @blp.route("/<appeal_id>/redirect")
 class Redirect(MethodView):
     @secured(blp)
+    @etag_doc(blp, write=True)
     @blp.arguments(RedirectInput)
     @blp.response(200, AppealSchema)
     def post(self, args: dict[str, Any], appeal_id: str) -> Any:
         """Send the appeal to the competent body (due within 7 days), notifying authors."""
-        return appeals.redirect(current_actor(), appeal_id, **args)
+        appeal = appeals.redirect(current_actor(), appeal_id, **args, expected_version=if_match())
+        return tagged(appeal)
 
 
 @blp.route("/<appeal_id>/extension")
 class Extension(MethodView):
     @secured(blp)
+    @etag_doc(blp, write=True)
     @blp.arguments(ExtendInput)
     @blp.response(200, AppealSchema)
     def post(self, args: dict[str, Any], appeal_id: str) -> Any:
         """Extend the term once by at most 30 days, notifying the authors."""
-        return appeals.extend(current_actor(), appeal_id, **args)
+        appeal = appeals.extend(current_actor(), appeal_id, **args, expected_version=if_match())
+        return tagged(appeal)
 
 
 @blp.route("/<appeal_id>/answer")
 class Answer(MethodView):
     @secured(blp)
+    @etag_doc(blp, write=True)
     @blp.arguments(AnswerInput)
     @blp.response(200, AppealSchema)
     def post(self, args: dict[str, Any], appeal_id: str) -> Any:
         """Record the answer sent to the authors."""
-        return appeals.answer(current_actor(), appeal_id, **args)
+        appeal = appeals.answer(current_actor(), appeal_id, **args, expected_version=if_match())
+        return tagged(appeal)
 
 
 @blp.route("/<appeal_id>/notices")
 class Notices(MethodView):
     @secured(blp)
+    @etag_doc(blp, 201, write=True)
     @blp.arguments(NoticeInput)
     @blp.response(201, AppealSchema)
     def post(self, args: dict[str, Any], appeal_id: str) -> Any:
         """Log another notice sent to the authors."""
-        return appeals.send_notice(current_actor(), appeal_id, args["kind"], args["text"])
+        appeal = appeals.send_notice(
+            current_actor(), appeal_id, args["kind"], args["text"], if_match()
+        )
+        return tagged(appeal, 201)
