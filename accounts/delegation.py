@@ -279,12 +279,15 @@ def listed(actor: Actor, role: str, limit: int = 50) -> list[dict[str, Any]]:
     records = list(
         TaskDelegation.objects(**{field: actor.username}).order_by("-updated_at").limit(limit)
     )
-    states = dict(
-        HumanTask.objects(task_guid__in=[r.task_guid for r in records]).scalar(
-            "task_guid", "status"
-        )
-    )
-    return [{"delegation": r, "task_status": states.get(r.task_guid, "unknown")} for r in records]
+    # One lookup by the unique task_guid per row: an $in would scan on the embedded database.
+    return [
+        {
+            "delegation": r,
+            "task_status": HumanTask.objects(task_guid=r.task_guid).scalar("status").first()
+            or "unknown",
+        }
+        for r in records
+    ]
 
 
 def _completion_check(task: HumanTask, actor: Actor) -> dict[str, Any]:

@@ -71,6 +71,7 @@ class DelegationListQuerySchema(StrictSchema):
     role = fields.String(
         load_default="delegator", validate=validate.OneOf(("delegator", "delegate"))
     )
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
 
 
 @blp.route("/tasks/<task_id>/delegate")
@@ -150,7 +151,7 @@ class MyDelegations(MethodView):
     @blp.response(200, DelegationListSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Tasks the caller delegated (`role=delegator`) or was delegated (`delegate`)."""
-        return {"items": delegation.listed(current_actor(), args["role"])}
+        return {"items": delegation.listed(current_actor(), args["role"], args["limit"])}
 
 
 @blp.route("/tasks/<task_id>/reassign")
