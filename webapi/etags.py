@@ -2,10 +2,12 @@
 
 An object's entity tag is its version number in quotes (`"7"`): strong, because every
 change of a versioned object raises its version by one (a compare-and-set in the service).
+Office documents and registration cards have no counter; their token is `updated_at` in
+whole milliseconds (documents.office.version_of), which every change of them moves.
 A route answers an object with `tagged(obj)` and reads the version a write expects with
-`expected_version(body)`: the `If-Match` header, or the older body field `version`. A stale
-version ends in the service's 409 `version_conflict` whose body names the current version
-and whose `ETag` header is the current tag (webapi.errors).
+`expected_version(body)` (the `If-Match` header, or the older body field `version`) or
+`if_match()` (the header alone). A stale version ends in the service's 409 whose body names
+`current_version` and whose `ETag` header is the current tag (added in webapi.errors).
 """
 
 from __future__ import annotations
