@@ -12,7 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import traceback
+import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +30,6 @@ from mongoengine import (
     ObjectIdField,
     StringField,
 )
-from pymongo import ReturnDocument
 
 from .errors import Conflict, NotFound
 from .models import utcnow
@@ -52,6 +54,7 @@ class Job(Document):
     max_attempts = IntField(default=DEFAULT_MAX_ATTEMPTS)
     lease_owner = StringField(null=True)
     lease_expires_at = DateTimeField(null=True)
+    lease_token = StringField(null=True)  # which claim holds the lease (one per claim)
     dispatched_until = DateTimeField(null=True)  # Celery: queued, do not queue again before
     last_error = StringField(null=True)
     incident_id = ObjectIdField(null=True)
@@ -166,30 +169,36 @@ def cancel_keys(keys: list[str]) -> None:
 # ------------------------------------------------------------------------------- claim
 
 
-def _claimable(now: datetime) -> dict[str, Any]:
-    return {
-        "$or": [
-            {"status": "pending", "due_at": {"$lte": now}},
-            {"status": "running", "lease_expires_at": {"$lte": now}},
-        ]
-    }
+# Claimable is "pending and due" or "running with an expired lease". Each is asked apart,
+# as a flat query: the embedded database answers an `$or` (or an `$and`) by scanning the
+# whole collection, and its findAndModify scans as well; a flat update by `_id` does not.
+def _pending_due(now: datetime) -> dict[str, Any]:
+    return {"status": "pending", "due_at": {"$lte": now}}
+
+
+def _lease_expired(now: datetime) -> dict[str, Any]:
+    return {"status": "running", "lease_expires_at": {"$lte": now}}
+
+
+def _due(limit: int, now: datetime, for_dispatch: bool = False) -> list[dict[str, Any]]:
+    """Claimable jobs ({_id, status, due_at}), oldest due first."""
+    coll = Job._get_collection()
+    fields = {"_id": 1, "status": 1, "due_at": 1, "dispatched_until": 1}
+    # Jobs queued for Celery are skipped below: read more than asked for to fill the page.
+    wanted = limit * 4 if for_dispatch else limit
+    found = list(coll.find(_pending_due(now), fields).sort("due_at", 1).limit(wanted))
+    found += list(coll.find(_lease_expired(now), fields).sort("due_at", 1).limit(wanted))
+    if for_dispatch:
+        found = [j for j in found if (j.get("dispatched_until") or now) <= now]
+    found.sort(key=lambda j: j["due_at"])
+    return found[:limit]
 
 
 def due_job_ids(
     limit: int = 100, now: datetime | None = None, for_dispatch: bool = False
 ) -> list[ObjectId]:
     """Ids of jobs that may be claimed now, oldest due first."""
-    now = now or utcnow()
-    query = _claimable(now)
-    if for_dispatch:
-        query = {
-            "$and": [
-                query,
-                {"$or": [{"dispatched_until": None}, {"dispatched_until": {"$lte": now}}]},
-            ]
-        }
-    cursor = Job._get_collection().find(query, {"_id": 1}).sort("due_at", 1).limit(limit)
-    return [d["_id"] for d in cursor]
+    return [j["_id"] for j in _due(limit, now or utcnow(), for_dispatch)]
 
 
 def mark_dispatched(job_ids: list[ObjectId], seconds: float) -> None:
@@ -200,6 +209,18 @@ def mark_dispatched(job_ids: list[ObjectId], seconds: float) -> None:
     )
 
 
+def _lease(owner: str, token: str, now: datetime, lease_seconds: float) -> dict[str, Any]:
+    return {
+        "$set": {
+            "status": "running",
+            "lease_owner": owner,
+            "lease_token": token,
+            "lease_expires_at": now + timedelta(seconds=lease_seconds),
+        },
+        "$inc": {"attempts": 1},
+    }
+
+
 def claim(
     job_id: ObjectId,
     owner: str,
@@ -208,19 +229,67 @@ def claim(
 ) -> Job | None:
     """Take the job if it is still claimable; None if someone else has it or it is done."""
     now = now or utcnow()
-    doc = Job._get_collection().find_one_and_update(
-        {"$and": [{"_id": job_id}, _claimable(now)]},
-        {
-            "$set": {
-                "status": "running",
-                "lease_owner": owner,
-                "lease_expires_at": now + timedelta(seconds=lease_seconds),
-            },
-            "$inc": {"attempts": 1},
-        },
-        return_document=ReturnDocument.AFTER,
-    )
-    return Job._from_son(doc) if doc else None
+    coll = Job._get_collection()
+    token = uuid.uuid4().hex
+    for claimable in (_pending_due(now), _lease_expired(now)):
+        lease = _lease(owner, token, now, lease_seconds)
+        if coll.update_one({"_id": job_id, **claimable}, lease).modified_count:
+            doc = coll.find_one({"_id": job_id})
+            return Job._from_son(doc) if doc and doc.get("lease_token") == token else None
+    return None
+
+
+def claim_many(
+    candidates: list[dict[str, Any]],
+    owner: str,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    now: datetime | None = None,
+) -> list[Job]:
+    """Take those of `candidates` ({_id, status}) still claimable, in two writes and one
+    read whatever their number; the others are left to whoever has them."""
+    now = now or utcnow()
+    coll = Job._get_collection()
+    token = uuid.uuid4().hex
+    claimed = False
+    for status, claimable in (("pending", _pending_due(now)), ("running", _lease_expired(now))):
+        ids = [c["_id"] for c in candidates if c["status"] == status]
+        if ids:
+            result = coll.update_many(
+                {"_id": {"$in": ids}, **claimable}, _lease(owner, token, now, lease_seconds)
+            )
+            claimed = claimed or result.modified_count > 0
+    if not claimed:
+        return []
+    docs = coll.find({"_id": {"$in": [c["_id"] for c in candidates]}})
+    mine = {d["_id"]: d for d in docs if d.get("lease_token") == token}
+    return [Job._from_son(mine[c["_id"]]) for c in candidates if c["_id"] in mine]
+
+
+class _DueQueue:
+    """Claimable jobs this process read in one query, handed out in batches to its workers.
+
+    On the embedded database a query costs what it matches, whatever its limit: with
+    thousands of jobs due at once, one read of many ids instead of one per small batch.
+    """
+
+    READ = 500
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: deque[dict[str, Any]] = deque()
+
+    def take(self, n: int, now: datetime) -> list[dict[str, Any]]:
+        with self._lock:
+            if not self._queue:
+                self._queue.extend(_due(max(n, self.READ), now))
+            return [self._queue.popleft() for _ in range(min(n, len(self._queue)))]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+
+
+_DUE = _DueQueue()
 
 
 # --------------------------------------------------------------------------------- run
@@ -375,14 +444,20 @@ def _resolve_incident(job: Job) -> None:
 
 
 def run_due(owner: str, limit: int = 50, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> int:
-    """Claim and run jobs that are due now, one after another; return how many ran."""
-    ran = 0
-    for job_id in due_job_ids(limit):
-        job = claim(job_id, owner, lease_seconds)
-        if job is not None:
+    """Claim up to `limit` jobs that are due now and run them one after another; return
+    how many ran."""
+    for attempt in range(2):
+        if attempt:
+            _DUE.clear()  # others took the whole batch (or it was read elsewhere): read anew
+        candidates = _DUE.take(limit, utcnow())
+        if not candidates:
+            return 0
+        claimed = claim_many(candidates, owner, lease_seconds)
+        for job in claimed:
             run(job, owner)
-            ran += 1
-    return ran
+        if claimed:
+            return len(claimed)
+    return 0
 
 
 def run_one(
