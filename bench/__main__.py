@@ -13,7 +13,7 @@ FULL: dict[str, Callable[[], Result]] = {
     "lifecycle": lambda: scenarios.lifecycle(2000),
     "long_and_wide": lambda: scenarios.long_and_wide((1000, 3000), 300),
     "inbox": lambda: scenarios.inbox(100_000),
-    "timers": lambda: scenarios.timers(2000),
+    "timers": lambda: scenarios.timers(10_000),
     "http": lambda: scenarios.http(400),
     "timeline": lambda: scenarios.timeline(10_000),
     "reports": reports_bench.reports,
