@@ -234,9 +234,10 @@ def test_organization_import_bombs_are_refused(
             content_type="multipart/form-data",
             data={"file": (io.BytesIO(content), "orgs.xlsx"), "format": "xlsx"},
         )
-        assert refused.status_code == 422, refused.json
-        assert "the file is refused" in refused.json["message"]
-        assert refused.json["errors"]["file"]
+        body: Any = refused.json
+        assert refused.status_code == 422, body
+        assert "the file is refused" in body["message"]
+        assert body["errors"]["file"]
     assert Organization.objects.count() == 0
 
 
