@@ -4,7 +4,9 @@ The rate limit counts attempts per user name and per client address in one-minut
 The backoff counts a user name's failed sign-ins in a row (the API's and the sign-in form's
 together): from the tenth on, the name is locked for 30 s, doubling with each further
 failure up to an hour; while locked, even the right password is refused without being
-checked, and a successful sign-in clears the count. The counters live in the database, not
+checked, and a successful sign-in clears the count. An API attempt counts as a failure
+before its password is checked (take_attempt), so parallel guesses cannot all slip past
+the tenth. The counters live in the database, not
 in process memory, so every web process behind a load balancer shares them; a TTL index
 removes old ones. An unknown name counts like a known one (nothing tells them apart).
 """
@@ -21,7 +23,7 @@ from pymongo.collection import Collection
 from engine.models import utcnow
 
 from . import service
-from .errors import InvalidCredentials, SignInLocked, TooManyAttempts
+from .errors import SignInLocked, TooManyAttempts
 from .models import ApiToken
 
 WINDOW_SECONDS = 60
@@ -116,6 +118,38 @@ def record_failed_sign_in(username: str, now: datetime | None = None) -> int:
     return failures
 
 
+def take_attempt(username: str, now: datetime | None = None) -> int | None:
+    """Count a sign-in attempt as a failure *before* its password is checked (a success
+    clears the count), so that attempts running at once count too and a burst of parallel
+    guesses cannot all pass the tenth. Returns seconds to wait if the name is locked (the
+    attempt is then not counted), else None: go on and check the password."""
+    now = now or utcnow()
+    locked = locked_for(username, now)
+    if locked is not None:
+        return locked
+    key = _failures_key(username)
+    doc: dict[str, Any] | None = _windows().find_one_and_update(
+        {"_id": key},
+        {"$inc": {"count": 1}, "$set": {"expires_at": now + FAILURES_KEPT}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    failures = int(doc.get("count", 0)) if doc else 0
+    if failures > FAILURE_LIMIT:
+        # Ten attempts, failed or still running, came first; the one that reached ten has
+        # locked the name for as long as it runs (and longer if it fails).
+        locked = locked_for(username, now)
+        if locked is not None:
+            _windows().update_one({"_id": key}, {"$inc": {"count": -1}})
+            return locked
+    seconds = lock_seconds(failures)
+    if seconds:
+        _windows().update_one(
+            {"_id": key}, {"$max": {"locked_until": now + timedelta(seconds=seconds)}}
+        )
+    return None
+
+
 def clear_failures(username: str) -> None:
     """A successful sign-in: the name's failures in a row start from zero again."""
     _windows().delete_one({"_id": _failures_key(username)})
@@ -137,15 +171,12 @@ def sign_in(
     ]
     if waits:
         raise TooManyAttempts("too many sign-in attempts; wait and try again", max(waits))
-    locked = locked_for(username, now)
+    locked = take_attempt(username, now)
     if locked is not None:
         raise SignInLocked(
             f"too many failed sign-ins for this name; try again in {locked} s", locked
         )
-    try:
-        user = service.authenticate(username, password)
-    except InvalidCredentials:
-        record_failed_sign_in(username, now)
-        raise
+    # Counted as a failure already: a wrong password leaves it so, a right one clears it.
+    user = service.authenticate(username, password)
     clear_failures(username)
     return service.issue_token(user.username, ttl_seconds, name="sign-in")
