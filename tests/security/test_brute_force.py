@@ -4,8 +4,10 @@ together, other names sign in meanwhile, a success starts the count again."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from accounts import login, signin_limit
@@ -100,3 +102,21 @@ def test_guesses_running_at_once_count_before_their_passwords_are_checked(
     assert _sign_in(client, "alice", "alice-password")[0] == 429
     # The refused one was not counted: the lock after the tenth failure is the first one.
     assert login.locked_for("alice", now) == login.FIRST_LOCK_SECONDS
+
+
+def test_a_sign_in_through_the_form_clears_the_count(app: Flask, users: Headers) -> None:
+    for _ in range(login.FAILURE_LIMIT - 1):
+        login.record_failed_sign_in("alice")
+    form = app.test_client()
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', form.get("/ui/login").get_data(as_text=True)
+    )
+    assert token
+    signed = form.post(
+        "/ui/login",
+        data={"username": "alice", "password": "alice-password", "csrf_token": token[1]},
+    )
+    assert signed.status_code == 302
+    login.record_failed_sign_in("alice")  # one failure after the success: far from a lock
+    assert login.locked_for("alice") is None
+    assert signin_limit.blocked("alice", "10.0.0.1") is None
