@@ -64,7 +64,7 @@ def test_clerk_registers_a_letter_and_the_executor_completes_it(
 
     page.locator("#tab-acquaintance").click()  # the tab swaps in place
     page.locator("#f-person").fill("Иванов И. И.")
-    page.locator("#tab-panel button[type=submit]").click()
+    page.locator("#tab-panel form.inline-form button[type=submit]").click()
     expect(page.locator("#tab-panel")).to_contain_text("Иванов И. И.")
     shot("acquaintance-log")
 

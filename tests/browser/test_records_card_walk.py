@@ -88,8 +88,10 @@ def test_clerk_edits_a_card_hands_it_over_and_files_it(served: str, page: Page, 
     expect(page.locator("#tab-acquaintance")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#tab-acquaintance")).to_be_focused()
     page.locator("#f-person").fill("Иванов И. И.")
-    page.locator("#tab-panel button[type=submit]").click()
+    page.locator("#tab-panel form.inline-form button[type=submit]").click()
     expect(page.locator("#tab-panel table")).to_contain_text("Иванов И. И.")
+    page.get_by_role("button", name="Я ознакомлен(а)").click()
+    expect(page.locator("#tab-panel table")).to_contain_text("Клара Секретарь")
     shot("acquaintance")
 
     page.locator("#tab-transfers").click()

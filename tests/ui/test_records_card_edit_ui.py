@@ -133,6 +133,9 @@ def test_status_hand_over_and_filing_into_a_case(sign_in: SignIn) -> None:
     assert "Петров П. П." in text and "на подпись" in text and "01-05" in text
     assert 'action="' + base + '/file"' not in text  # filed: no more transfers
 
+    tab = client.get(f"{base}?tab=acquaintance").get_data(as_text=True)
+    me = re.search(r'id="acquaint-me">.*?name="person" value="([^"]+)"', tab, re.S)
+    assert me and me.group(1) == "Мария Менеджер"  # "I have read it" records the user
     empty = client.post(f"{base}/acquaint", data={"csrf_token": token, "person": " "})
     assert empty.status_code == 422 and 'id="f-person-errors"' in empty.get_data(as_text=True)
 
