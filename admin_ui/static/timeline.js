@@ -36,13 +36,33 @@
     if (first) { first.focus(); }
   }
 
+  /* The people and groups of the reassign dialog, fetched the first time it opens. */
+  var loaded = null;
+  function people() {
+    var select = document.getElementById("tl-reassign-to");
+    if (!loaded) {
+      loaded = fetch(select.dataset.source, { credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) { throw new Error(r.status); }
+        return r.json();
+      }).then(function (found) {
+        found.forEach(function (p) {
+          var option = document.createElement("option");
+          option.value = p.value; option.textContent = p.label;
+          select.appendChild(option);
+        });
+      }).catch(function () { loaded = null; });
+    }
+    return loaded || Promise.resolve();
+  }
+
   function run(command, source) {
     close(false);
     if (command.kind === "link") { window.location.href = command.url; }
     else if (command.kind === "post") { post(command.url); }
     else if (command.kind === "confirm") { dialog("tl-confirm", command.url); }
     else if (command.kind === "reassign") {
-      dialog("tl-reassign", command.url, source.classList.contains("bar") ? source.textContent : command.label);
+      var text = source.classList.contains("bar") ? source.textContent : command.label;
+      people().then(function () { dialog("tl-reassign", command.url, text); });
     }
   }
 

@@ -123,6 +123,12 @@ def test_properties_panel_sets_an_operator_parameter_and_deploys_it(
     assert flow.find(f"{{{BPMN}}}conditionExpression").text == "score >= 0"
     stored = definitions.find("stage_review", 2)
     assert [f["id"] for f in stored.forms["review"]["fields"]] == ["verdict", "score"]
+
+    # A new diagram starts with its procedure's settings in the panel.
+    page.goto(f"{served}/ui/procedures/new")
+    expect(page.locator("#modeler[data-loaded=true]")).to_be_visible()
+    expect(page.get_by_label("Key (process id)")).to_have_value("new_process")
+    expect(page.get_by_label("Go to an element")).to_contain_text("Start")
     assert not violations, violations
 
 

@@ -111,6 +111,12 @@ def test_timeline_menus_offer_what_state_and_rights_allow(app: Flask, sign_in: S
     )
 
 
+def test_the_reassign_dialog_lists_people_and_groups(app: Flask, sign_in: SignIn) -> None:
+    found = sign_in("designer").get("/ui/monitor/principals").get_json()
+    values = {p["value"] for p in found}
+    assert {"manager", "designer", "group:sales", "group:designers"} <= values
+
+
 def test_suspend_from_the_timeline_needs_the_csrf_token(app: Flask, sign_in: SignIn) -> None:
     iid, _ = _started()
     designer = sign_in("designer")
