@@ -7,8 +7,11 @@ of round trips, not one per instance.
 
 from __future__ import annotations
 
+import gc
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import mean
@@ -87,9 +90,28 @@ def _instance_query(window: TimelineWindow, actor: Actor) -> dict[str, Any]:
     return {**conditions, **access.instance_filter(actor)}
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # 10,000 rows are some 100,000 new dicts and lists: their allocation count sets off the
+    # cyclic collector again and again, each time walking the held copy too (measured:
+    # half of a timeline's time). They hold no cycles, so the collector waits until after.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def timeline(window: TimelineWindow, actor: Actor) -> dict[str, Any]:
     """Instances as rows and their works as bars, for a Gantt chart."""
     _check(window)
+    with _gc_paused():
+        return _timeline(window, actor)
+
+
+def _timeline(window: TimelineWindow, actor: Actor) -> dict[str, Any]:
     now = utcnow()
     held = _held_instances(window, actor, now)
     found = (
@@ -101,12 +123,15 @@ def timeline(window: TimelineWindow, actor: Actor) -> dict[str, Any]:
     truncated = len(docs) > MAX_TIMELINE_INSTANCES
     docs = docs[:MAX_TIMELINE_INSTANCES]
     ids = [d["_id"] for d in docs]
-    bars_by_instance = _window_task_bars(window, set(ids), now)
+    bars_by_instance = _window_task_bars(window, ids, now)
     incidents = _incidents(ids)
-    rows = [
-        _row(doc, bars_by_instance.get(doc["_id"], []), incidents.get(doc["_id"], []), now)
-        for doc in docs
-    ]
+    if not bars_by_instance and not incidents:  # no id hashed twice per row for nothing
+        rows = [_row(doc, [], [], now) for doc in docs]
+    else:
+        rows = [
+            _row(doc, bars_by_instance.get(doc["_id"], []), incidents.get(doc["_id"], []), now)
+            for doc in docs
+        ]
     return {
         "from": window.start,
         "to": window.end,
@@ -126,13 +151,15 @@ def timeline(window: TimelineWindow, actor: Actor) -> dict[str, Any]:
 # instance (`engine.instances`) stamps `written_at` (indexed) just before it is sent. The
 # look-back overlaps by CHANGE_MARGIN for writes still on their way; a write slower than
 # that, or a change made behind the engine's back, shows at the next full read (at most
-# HELD_MAX_AGE later). Only actors who see every instance are served from it: for
-# anyone else the visibility rule stays in the database query.
+# HELD_MAX_AGE later). A window starting before the held instances ends reads the ones
+# that ended in between once (up to HELD_REACH back). Only actors who see every instance
+# are served from it: for anyone else the visibility rule stays in the database query.
 
-HELD_HORIZON = timedelta(days=1)  # ended instances kept: windows from before go to the database
+HELD_HORIZON = timedelta(days=1)  # ended instances held at first: a day's worth
+HELD_REACH = timedelta(days=31)  # how far back a window may start and still be held
 HELD_MAX_AGE = timedelta(minutes=15)
 CHANGE_MARGIN = timedelta(seconds=30)
-HELD_LIMIT = 50_000  # more running instances than this: no copy, every read goes to the database
+HELD_LIMIT = 50_000  # more instances than this: no copy, every read goes to the database
 
 
 @dataclass
@@ -156,7 +183,7 @@ def _held_instances(
     """The held instance documents, brought up to date; None when the window or the actor
     must be answered by the database."""
     global _held
-    if not access.sees_all_instances(actor) or window.start < now - HELD_HORIZON:
+    if not access.sees_all_instances(actor) or window.start < now - HELD_REACH:
         return None
     collection = repository.instances()
     client, name = collection.database.client, collection.database.name
@@ -168,27 +195,28 @@ def _held_instances(
             or held.database != name
             or not held.read_at <= now < held.read_at + HELD_MAX_AGE
         ):
-            held = _read_all(client, name, now)
+            # A full read keeps as much of the past as the copy held before.
+            reach = max(now - held.horizon, HELD_HORIZON) if held else HELD_HORIZON
+            held = _Held(weakref.ref(client), name, now, now, now - reach, {})
+            _read(held, {"ended_at": None}, {"ended_at": {"$gte": held.horizon}})
         elif not held.overflow:
             since = held.synced_at - CHANGE_MARGIN
-            for doc in collection.find({"written_at": {"$gte": since}}, _INSTANCE_FIELDS):
-                held.docs[doc["_id"]] = doc
+            _read(held, {"written_at": {"$gte": since}})
             held.synced_at = now
+        if not held.overflow and window.start < held.horizon:
+            # An earlier window: the instances that ended before the held ones, once.
+            _read(held, {"ended_at": {"$gte": window.start, "$lt": held.horizon}})
+            held.horizon = window.start
         _held = held
-        if held.overflow or window.start < held.horizon:
-            return None
-        return list(held.docs.values())
+        return None if held.overflow else list(held.docs.values())
 
 
-def _read_all(client: MongoClient[Any], name: str, now: datetime) -> _Held:
-    horizon = now - HELD_HORIZON
-    docs: dict[ObjectId, dict[str, Any]] = {}
-    for query in ({"ended_at": None}, {"ended_at": {"$gte": horizon}}):
+def _read(held: _Held, *queries: dict[str, Any]) -> None:
+    for query in queries:
         for doc in repository.instances().find(query, _INSTANCE_FIELDS).limit(HELD_LIMIT + 1):
-            docs[doc["_id"]] = doc
-    if len(docs) > HELD_LIMIT:
-        return _Held(weakref.ref(client), name, now, now, horizon, {}, overflow=True)
-    return _Held(weakref.ref(client), name, now, now, horizon, docs)
+            held.docs[doc["_id"]] = doc
+    if len(held.docs) > HELD_LIMIT:
+        held.docs, held.overflow = {}, True
 
 
 def _shown(doc: dict[str, Any], window: TimelineWindow) -> bool:
@@ -284,15 +312,17 @@ def _bar(task: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 def _window_task_bars(
-    window: TimelineWindow, instance_ids: set[ObjectId], now: datetime
+    window: TimelineWindow, instance_ids: list[ObjectId], now: datetime
 ) -> dict[ObjectId, list[dict[str, Any]]]:
     """Bars of the closed tasks that were alive in the window: one index range, not an
     `$in` of ids (on the embedded database 22 s for 10,000 instances). Open tasks are
     drawn from the instance documents, which the timeline reads anyway."""
     query = {"completed_at": {"$gte": window.start}, "created_at": {"$lt": window.end}}
     result: dict[ObjectId, list[dict[str, Any]]] = {}
+    wanted: set[ObjectId] | None = None
     for task in HumanTask._get_collection().find(query, _TASK_FIELDS):
-        if task["instance_id"] in instance_ids:
+        wanted = set(instance_ids) if wanted is None else wanted
+        if task["instance_id"] in wanted:
             result.setdefault(task["instance_id"], []).append(_bar(task, now))
     return result
 
@@ -353,9 +383,10 @@ def _timer_bars(
 
 def _incidents(instance_ids: list[ObjectId]) -> dict[ObjectId, list[dict[str, Any]]]:
     # Open incidents are few: read them all and keep those of the rows.
-    wanted = set(instance_ids)
+    wanted: set[ObjectId] | None = None
     result: dict[ObjectId, list[dict[str, Any]]] = {}
     for incident in Incident._get_collection().find({"status": {"$in": ["open", "retrying"]}}):
+        wanted = set(instance_ids) if wanted is None else wanted
         if incident.get("instance_id") in wanted:
             result.setdefault(incident["instance_id"], []).append(
                 {

@@ -16,18 +16,18 @@ pytestmark = pytest.mark.usefixtures("db")
 ADMIN = Actor("root", is_admin=True)
 
 
-def _window(**filters: Any) -> monitor.TimelineWindow:
+def _window(back: timedelta = timedelta(hours=1), **filters: Any) -> monitor.TimelineWindow:
     now = utcnow()
-    return monitor.TimelineWindow(now - timedelta(hours=1), now + timedelta(hours=2), **filters)
+    return monitor.TimelineWindow(now - back, now + timedelta(hours=2), **filters)
 
 
 def _from_database(window: monitor.TimelineWindow) -> dict[str, Any]:
-    # An old window start sends the same question to the database.
-    held, monitor.HELD_HORIZON = monitor.HELD_HORIZON, timedelta(0)
+    # A window starting before the reach of the held copy goes to the database.
+    reach, monitor.HELD_REACH = monitor.HELD_REACH, timedelta(0)
     try:
         return monitor.timeline(window, ADMIN)
     finally:
-        monitor.HELD_HORIZON = held
+        monitor.HELD_REACH = reach
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -109,3 +109,25 @@ def test_an_incident_shows_on_its_row_as_soon_as_it_opens(alice: Actor) -> None:
     repair.skip_task(str(doc["_id"]), ADMIN, "call", {"receipt": "r"}, reason="by hand")
     [row] = monitor.timeline(_window(), ADMIN)["rows"]
     assert row["has_incident"] is False
+
+
+def test_an_earlier_window_reads_the_instances_that_ended_before_once(alice: Actor) -> None:
+    definitions.deploy(bpmn("approval.bpmn"), "a.bpmn", "d")
+    old = instances.start("approval", alice)
+    instances.complete_task(old["open_tasks"][0]["guid"], alice, {"decision": "reject"})
+    now = utcnow()
+    repository.instances().update_one(
+        {"_id": old["_id"]},
+        {"$set": {"started_at": now - timedelta(days=3), "ended_at": now - timedelta(days=2)}},
+    )
+    running = instances.start("approval", alice)
+    assert [r["instance_id"] for r in monitor.timeline(_window(), ADMIN)["rows"]] == [
+        str(running["_id"])
+    ]
+    week = _window(back=timedelta(days=7))
+    assert [r["instance_id"] for r in monitor.timeline(week, ADMIN)["rows"]] == [
+        str(old["_id"]),
+        str(running["_id"]),
+    ]
+    assert _same(monitor.timeline(week, ADMIN), _from_database(week))
+    assert len(monitor.timeline(_window(), ADMIN)["rows"]) == 1
