@@ -186,6 +186,12 @@ def test_link_attach_sign_and_verify_in_place(sign_in: SignIn) -> None:
         as_text=True
     )
 
+    reader = sign_in("designer").get(f"{base}?tab=signatures")  # English, read only
+    page = reader.get_data(as_text=True)
+    assert reader.status_code == 200 and "Acquaintance log" in page and "a.pdf" in page
+    assert "Edit the card" not in page and 'name="file_id"' not in page  # no edit, no signing
+    assert "Verify" in page
+
 
 def _appeal(client: FlaskClient) -> tuple[str, str, str]:
     journal = journals.create_journal(WRITER, "ОГ", "Обращения", "appeal", "ОГ-{seq}")
