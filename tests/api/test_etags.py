@@ -318,3 +318,18 @@ def test_appeals_two_answers_at_once_one_wins_and_no_notice_is_lost(
     # Every success left its trace: one version and (for a notice or an answer) one notice.
     assert stored["version"] == 1 + len(succeeded)
     assert len(stored["notices"]) == len(succeeded)
+
+
+def test_a_stage_move_takes_if_match_too(client: FlaskClient, users: Headers) -> None:
+    url = f"/contracts/{_contract(client, users, _organization(client, users))}"
+    alice = users["alice"]
+    moved = call(
+        client, "POST", f"{url}/stage", alice, 200, json={"stage": "approval"}, if_match='"1"'
+    )
+    assert moved.headers["ETag"] == '"2"' and moved.get_json()["stage"] == "approval"
+    stale = call(
+        client, "POST", f"{url}/stage", alice, 409, json={"stage": "signed"}, if_match='"1"'
+    )
+    assert stale.get_json()["errors"] == {"current_version": 2}
+    assert stale.headers["ETag"] == '"2"'
+    assert call(client, "GET", url, alice, 200).get_json()["stage"] == "approval"
