@@ -75,6 +75,9 @@ def test_properties_panel_sets_an_operator_parameter_and_deploys_it(
     # A user task: a new form field and another due rule.
     page.locator("#modeler .djs-element[data-element-id=review]").click()
     expect(page.get_by_label("Field id").first).to_have_value("verdict")
+    # Outside any lane: a note on who gets it instead of a lane name to edit.
+    expect(page.locator("#prop-lane")).to_be_hidden()
+    expect(page.locator("#prop-lane-none")).to_be_visible()
     page.get_by_role("button", name="Add a field").click()
     new_field = page.locator("#prop-fields fieldset").nth(1)
     new_field.get_by_label("Field id").fill("score")
