@@ -211,3 +211,27 @@ def test_timeline_context_menu_suspends_and_resumes(served: str, page: Page, sho
     page.locator("#diagram").scroll_into_view_if_needed()
     shot("instance")
     assert not violations, violations
+
+
+def test_properties_panel_renames_the_candidate_group_lane(
+    served: str, page: Page, shot: Shot
+) -> None:
+    definitions.deploy((DATA / "lane_review.bpmn").read_bytes(), "lane_review.bpmn", "designer")
+    assert definitions.find("lane_review", 1).user_tasks["check"]["lane"] == "sales"
+    sign_in(page, served, "designer")
+    page.goto(f"{served}/ui/procedures/bpmn/lane_review/1/edit")
+    expect(page.locator("#modeler[data-loaded=true]")).to_be_visible()
+    page.get_by_label("Go to an element").select_option("check")
+    lane = page.get_by_label("Candidate group (the lane's name)")
+    expect(lane).to_have_value("sales")
+    expect(page.locator("#prop-lane-none")).to_be_hidden()
+    lane.fill("legal")
+    lane.press("Tab")
+    expect(page.locator("#modeler [data-element-id=sales_lane]")).to_contain_text("legal")
+    # A pool selected: its process's settings.
+    page.get_by_label("Go to an element").select_option("office")
+    expect(page.get_by_label("Key (process id)")).to_have_value("lane_review")
+    shot("lane")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator("#modeler-status")).to_contain_text("Deployed version 2")
+    assert definitions.find("lane_review", 2).user_tasks["check"]["lane"] == "legal"
