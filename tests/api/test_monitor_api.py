@@ -3,11 +3,13 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import marshmallow as ma
 from flask.testing import FlaskClient
 
-from engine import definitions, instances, jobs
+from engine import definitions, instances, jobs, monitor
 from engine.actor import Actor
 from tests.conftest import bpmn
+from webapi.api.monitor import TimelineSchema
 
 
 def _window() -> str:
@@ -89,3 +91,31 @@ def test_migration_dry_run_then_run(client: FlaskClient, users: dict, deploy: An
         ).status_code
         == 403
     )
+
+
+def test_the_timeline_is_written_as_its_schema_says(deploy: Any) -> None:
+    deploy("parallel_sub_timer.bpmn")
+    alice = Actor("alice", frozenset({"sales"}))
+    subject = {"type": "contract", "id": "c-1", "title": "Supply"}
+    doc = instances.start("deal_review", alice, subject=subject)
+    quote = next(t for t in doc["open_tasks"] if t["bpmn_id"] == "quote")
+    instances.complete_task(quote["guid"], alice, {})
+    now = datetime.now(UTC).replace(tzinfo=None)
+    window = monitor.TimelineWindow(now - timedelta(hours=1), now + timedelta(hours=2))
+    result = monitor.timeline(window, Actor("root", is_admin=True))
+    [row] = result["rows"]
+    assert {b["kind"] for b in row["bars"]} == {"user_task", "timer"}
+    assert any(b["status"] == "completed" for b in row["bars"])
+    incident = {"id": "i1", "error": "boom", "task": None, "at": now}
+    bare = {**row["bars"][0], "candidates": None, "performer": None, "due": None}
+    result["rows"].append(
+        {**row, "subject": None, "incidents": [incident], "has_incident": True, "bars": [bare]}
+    )
+    result["rows"].append({**row, "subject": {"type": "contract", "id": "c-2", "more": 1}})
+    schema = TimelineSchema()
+    assert schema.dump(result) == ma.Schema.dump(schema, result)
+    assert schema.dump(result)["rows"][0]["subject"] == {
+        "type": "contract",
+        "id": "c-1",
+        "title": "Supply",
+    }

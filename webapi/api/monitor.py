@@ -87,6 +87,66 @@ class TimelineSchema(ma.Schema):
     rows = fields.List(fields.Nested(RowSchema))
     truncated = fields.Boolean(metadata={"description": "more than 10,000 instances"})
 
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """What the fields above make of the service's rows, written out by hand: field by
+        field, marshmallow took 6 s for 10,000 rows (tests compare the two)."""
+        if many:
+            return [self.dump(item) for item in obj]
+        return {
+            "from": _iso(obj["from"]),
+            "to": _iso(obj["to"]),
+            "now": _iso(obj["now"]),
+            "rows": [_row_out(row) for row in obj["rows"]],
+            "truncated": bool(obj["truncated"]),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    """As UtcDateTime writes it."""
+    if value is None:
+        return None
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).isoformat()
+
+
+def _row_out(row: dict[str, Any]) -> dict[str, Any]:
+    subject = row["subject"]
+    return {
+        "instance_id": row["instance_id"],
+        "process_key": row["process_key"],
+        "version": int(row["version"]),
+        "status": row["status"],
+        "subject": (
+            None
+            if subject is None
+            else {k: subject[k] for k in ("type", "id", "title") if k in subject}
+        ),
+        "started_by": row["started_by"],
+        "start": _iso(row["start"]),
+        "end": _iso(row["end"]),
+        "running": bool(row["running"]),
+        "has_incident": bool(row["has_incident"]),
+        "incidents": [
+            {"id": i["id"], "error": i["error"], "task": i["task"], "at": _iso(i["at"])}
+            for i in row["incidents"]
+        ],
+        "bars": [
+            {
+                "kind": b["kind"],
+                "id": b["id"],
+                "element": b["element"],
+                "name": b["name"],
+                "status": b["status"],
+                "performer": b["performer"],
+                "candidates": None if b["candidates"] is None else list(b["candidates"]),
+                "start": _iso(b["start"]),
+                "end": _iso(b["end"]),
+                "due": _iso(b["due"]),
+                "overdue": bool(b["overdue"]),
+            }
+            for b in row["bars"]
+        ],
+    }
+
 
 class InstanceTimelineSchema(ma.Schema):
     instance = fields.Nested(RowSchema)
