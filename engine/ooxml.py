@@ -86,6 +86,11 @@ def _xml_problem(name: str, data: bytes) -> str | None:
     return None
 
 
+def not_a_zip(kind: str) -> str:
+    """The problem of a file that is no zip at all."""
+    return f"not {'an' if kind[:1] in 'AEIOX' else 'a'} {kind} (not a zip)"
+
+
 def package_problems(
     content: bytes, limits: PackageLimits, required: tuple[str, ...] = (), kind: str = "OOXML"
 ) -> list[str]:
@@ -98,7 +103,7 @@ def package_problems(
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
-        return [f"not a {kind} (not a zip)"]
+        return [not_a_zip(kind)]
     with archive:
         entries = archive.infolist()  # the central directory only: nothing inflated yet
         problems: list[str] = []

@@ -33,7 +33,7 @@ from documents.errors import TemplateRenderError, UnsafeTemplate
 from documents.models import StoredFile
 from engine.actor import Actor
 from engine.models import utcnow
-from engine.ooxml import PackageLimits, package_problems
+from engine.ooxml import PackageLimits, not_a_zip, package_problems
 
 from . import render
 from .errors import ReportTemplateInvalid, ReportTemplateNotFound
@@ -113,7 +113,8 @@ def check_xlsx(content: bytes, label: str = "") -> None:
     problems = package_problems(content, limits, ("xl/workbook.xml",), kind="XLSX")
     if problems:
         what = f"the template {label}" if label else "the XLSX"
-        raise _invalid(f"{what} is refused: " + "; ".join(problems), "file", problems)
+        shown = ["not an XLSX"] if problems == [not_a_zip("XLSX")] else problems
+        raise _invalid(f"{what} is refused: " + "; ".join(problems), "file", shown)
 
 
 def _open_xlsx(content: bytes, label: str = "") -> Any:
