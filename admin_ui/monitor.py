@@ -136,7 +136,8 @@ def _url(endpoint: str, **values: str) -> str:
     names = tuple(sorted(values))
     pattern = cache.get((endpoint, names))
     if pattern is None:
-        pattern = url_for(endpoint, **{n: f"__{n}__" for n in names})
+        placeholders: dict[str, Any] = {n: f"__{n}__" for n in names}
+        pattern = url_for(endpoint, **placeholders)
         cache[(endpoint, names)] = pattern
     for name, value in values.items():
         pattern = pattern.replace(f"__{name}__", quote(str(value), safe=""))
