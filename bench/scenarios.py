@@ -461,6 +461,7 @@ def timeline(n: int) -> Result:
                     "process_key": f"p{i % 5}",
                     "started_at": started,
                     "updated_at": started,
+                    "written_at": started,  # not the model's: each was written when it started
                     "open_tasks": [task],
                 }
             )
