@@ -8,6 +8,7 @@ of round trips, not one per instance.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import weakref
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 from . import access, queries, repository
 from .actor import Actor
@@ -173,6 +175,7 @@ class _Held:
     overflow: bool = False  # more than HELD_LIMIT: the database answers until the next read
 
 
+log = logging.getLogger(__name__)
 _held: _Held | None = None
 _held_lock = threading.Lock()
 
@@ -188,17 +191,9 @@ def _held_instances(
     collection = repository.instances()
     client, name = collection.database.client, collection.database.name
     with _held_lock:
-        held = _held
-        if (
-            held is None
-            or held.client() is not client
-            or held.database != name
-            or not held.read_at <= now < held.read_at + HELD_MAX_AGE
-        ):
-            # A full read keeps as much of the past as the copy held before.
-            reach = max(now - held.horizon, HELD_HORIZON) if held else HELD_HORIZON
-            held = _Held(weakref.ref(client), name, now, now, now - reach, {})
-            _read(held, {"ended_at": None}, {"ended_at": {"$gte": held.horizon}})
+        held = _held if _current(_held, client, name, now) else None
+        if held is None:
+            held = _full_read(_held, client, name, now)
         elif not held.overflow:
             since = held.synced_at - CHANGE_MARGIN
             _read(held, {"written_at": {"$gte": since}})
@@ -209,6 +204,70 @@ def _held_instances(
             held.horizon = window.start
         _held = held
         return None if held.overflow else list(held.docs.values())
+
+
+def _current(held: _Held | None, client: MongoClient[Any], name: str, now: datetime) -> bool:
+    return (
+        held is not None
+        and held.client() is client
+        and held.database == name
+        and held.read_at <= now < held.read_at + HELD_MAX_AGE
+    )
+
+
+def _full_read(previous: _Held | None, client: MongoClient[Any], name: str, now: datetime) -> _Held:
+    """A new copy read in full; it keeps as much of the past as the previous one held."""
+    reach = HELD_HORIZON
+    if previous is not None and previous.client() is client and previous.database == name:
+        reach = max(now - previous.horizon, HELD_HORIZON)
+    held = _Held(weakref.ref(client), name, now, now, now - reach, {})
+    _read(held, {"ended_at": None}, {"ended_at": {"$gte": held.horizon}})
+    return held
+
+
+def refresh_held_instances() -> None:
+    """Read the held instances afresh off the request path.
+
+    `crm serve` calls this at start and then well within HELD_MAX_AGE, so no timeline
+    request pays the full read (seconds for 10,000 instances on the embedded database).
+    Writes made while it reads are caught by the next request's look-back, which starts
+    at the new copy's read time.
+    """
+    global _held
+    collection = repository.instances()
+    client, name = collection.database.client, collection.database.name
+    now = utcnow()
+    with _held_lock:
+        previous = _held
+    fresh = _full_read(previous, client, name, now)  # outside the lock: requests go on
+    with _held_lock:
+        if _held is previous or _held is None or _held.read_at < fresh.read_at:
+            _held = fresh
+
+
+class HeldInstancesKeeper:
+    """Refreshes the held instances in a daemon thread, at start and every `every`."""
+
+    def __init__(self, every: timedelta = HELD_MAX_AGE / 2) -> None:
+        self._every = every.total_seconds()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="timeline-keeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:  # a first round even when stopped at once
+            try:
+                refresh_held_instances()
+            except PyMongoError as err:  # database away: the next round, or a request, reads
+                log.warning("timeline copy not refreshed: %s", err)
+            if self._stop.wait(self._every):
+                return
 
 
 def _read(held: _Held, *queries: dict[str, Any]) -> None:

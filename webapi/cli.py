@@ -19,7 +19,7 @@ from waitress import create_server
 
 from accounts import service as accounts
 from documents import signatures
-from engine import definitions, retention
+from engine import definitions, monitor, retention
 from engine.background import EmbeddedWorker
 from engine.errors import EngineError
 
@@ -117,6 +117,8 @@ def serve(host: str | None, port: int | None) -> None:
         worker = None if settings.redis_url else EmbeddedWorker()
         if worker is not None:
             worker.start()
+        keeper = monitor.HeldInstancesKeeper()  # timelines never wait for a full read
+        keeper.start()
         server = create_server(
             app, host=host or settings.host, port=port or settings.port, threads=8
         )
@@ -136,6 +138,7 @@ def serve(host: str | None, port: int | None) -> None:
             pass
         finally:
             log.info("stopping")
+            keeper.stop()
             if worker is not None:
                 worker.stop()
 

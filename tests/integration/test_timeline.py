@@ -131,3 +131,19 @@ def test_an_earlier_window_reads_the_instances_that_ended_before_once(alice: Act
     ]
     assert _same(monitor.timeline(week, ADMIN), _from_database(week))
     assert len(monitor.timeline(_window(), ADMIN)["rows"]) == 1
+
+
+def test_the_keeper_reads_the_copy_anew_off_the_request_path(alice: Actor) -> None:
+    definitions.deploy(bpmn("approval.bpmn"), "a.bpmn", "d")
+    instances.start("approval", alice)
+    assert len(monitor.timeline(_window(), ADMIN)["rows"]) == 1
+    repository.instances().delete_many({})  # behind the engine's back: only a full read sees it
+    assert len(monitor.timeline(_window(), ADMIN)["rows"]) == 1
+    keeper = monitor.HeldInstancesKeeper(every=timedelta(hours=1))
+    keeper.start()  # its first round reads at once
+    keeper.stop()
+    assert monitor.timeline(_window(), ADMIN)["rows"] == []
+    later = instances.start("approval", alice)  # written after the keeper's read: looked back
+    assert [r["instance_id"] for r in monitor.timeline(_window(), ADMIN)["rows"]] == [
+        str(later["_id"])
+    ]
