@@ -4,26 +4,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from accounts import service as accounts
-from webapi import create_app, database
+from webapi import create_app
 from webapi.embedded_db import EmbeddedDatabase
-
-
-@pytest.fixture()
-def own_database(tmp_path: Path) -> Iterator[list[EmbeddedDatabase]]:
-    """The database process of this test, and the one it is restarted as (both stopped)."""
-    servers = [EmbeddedDatabase(tmp_path / "db", log_path=tmp_path / "secantusd.log").start()]
-    try:
-        yield servers
-    finally:
-        database.disconnect()
-        for server in servers:
-            server.stop()
 
 
 def test_database_down_is_503_and_the_app_reconnects_by_itself(

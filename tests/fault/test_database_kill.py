@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from bson import ObjectId
 from mongoengine.connection import get_db
 
 from accounts import service as accounts
-from webapi import create_app, database
+from webapi import create_app
 from webapi.embedded_db import EmbeddedDatabase
 
 pytestmark = pytest.mark.skipif(
@@ -31,17 +30,6 @@ pytestmark = pytest.mark.skipif(
 
 CLIENTS = 8
 ACKED_BEFORE_KILL = 40
-
-
-@pytest.fixture()
-def own_database(tmp_path: Path) -> Iterator[list[EmbeddedDatabase]]:
-    servers = [EmbeddedDatabase(tmp_path / "db", log_path=tmp_path / "secantusd.log").start()]
-    try:
-        yield servers
-    finally:
-        database.disconnect()
-        for server in servers:
-            server.stop()
 
 
 def test_sigkill_of_the_database_under_load_loses_no_acknowledged_write(
