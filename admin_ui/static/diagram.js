@@ -1,7 +1,12 @@
 /* Draw BPMN diagrams with the bpmn-js viewer: every element with data-diagram (the URL of
-   the XML) becomes a viewer; data-active / data-done list element ids to mark. */
+   the XML) becomes a viewer; data-active / data-done list element ids to mark. A page that
+   decorates its diagram further (data-decorated) calls CrmDiagram.show with its own step. */
 (function () {
   "use strict";
+
+  function list(el, name) {
+    try { return JSON.parse(el.dataset[name] || "[]"); } catch (e) { return []; }
+  }
 
   function mark(canvas, ids, marker) {
     ids.forEach(function (id) {
@@ -9,7 +14,7 @@
     });
   }
 
-  function show(el) {
+  function show(el, decorate) {
     var viewer = new window.BpmnJS({ container: el });
     fetch(el.dataset.diagram, { credentials: "same-origin" })
       .then(function (response) {
@@ -20,8 +25,9 @@
       .then(function () {
         var canvas = viewer.get("canvas");
         canvas.zoom("fit-viewport", "auto");
-        mark(canvas, JSON.parse(el.dataset.done || "[]"), "done-task");
-        mark(canvas, JSON.parse(el.dataset.active || "[]"), "active-task");
+        mark(canvas, list(el, "done"), "done-task");
+        mark(canvas, list(el, "active"), "active-task");
+        if (decorate) { decorate(viewer, canvas); }
         el.dataset.loaded = "true";
       })
       .catch(function (error) {
@@ -30,5 +36,10 @@
       });
   }
 
-  document.querySelectorAll("[data-diagram]").forEach(show);
+  window.CrmDiagram = { show: show, mark: mark, list: list };
+  if (window.BpmnJS) {
+    document.querySelectorAll("[data-diagram]:not([data-decorated])").forEach(function (el) {
+      show(el);
+    });
+  }
 })();

@@ -4,16 +4,6 @@
 (function () {
   "use strict";
 
-  function list(el, name) {
-    try { return JSON.parse(el.dataset[name] || "[]"); } catch (e) { return []; }
-  }
-
-  function mark(canvas, ids, marker) {
-    ids.forEach(function (id) {
-      try { canvas.addMarker(id, marker); } catch (e) { /* not drawn in this diagram */ }
-    });
-  }
-
   function badge(overlays, id, text, incident) {
     var span = document.createElement("span");
     span.className = "token-count" + (incident ? " incident" : "");
@@ -24,40 +14,25 @@
   }
 
   var el = document.getElementById("diagram");
-  if (el && window.BpmnJS) {
-    var viewer = new window.BpmnJS({ container: el });
-    fetch(el.dataset.diagram, { credentials: "same-origin" })
-      .then(function (response) {
-        if (!response.ok) { throw new Error(response.status + " " + response.statusText); }
-        return response.text();
-      })
-      .then(function (xml) { return viewer.importXML(xml); })
-      .then(function () {
-        var canvas = viewer.get("canvas");
-        var overlays = viewer.get("overlays");
-        canvas.zoom("fit-viewport", "auto");
-        // The engine names an incident's task by its name or its id: find the elements.
-        var incidents = [];
-        list(el, "incidents").forEach(function (named) {
-          viewer.get("elementRegistry").filter(function (e) {
-            return e.id === named || (e.businessObject && e.businessObject.name === named);
-          }).forEach(function (e) { if (incidents.indexOf(e.id) < 0) { incidents.push(e.id); } });
-        });
-        var tokens = {};
-        try { tokens = JSON.parse(el.dataset.tokens || "{}"); } catch (e) { tokens = {}; }
-        mark(canvas, list(el, "done"), "done-task");
-        mark(canvas, list(el, "active"), "active-task");
-        mark(canvas, incidents, "incident-task");
-        Object.keys(tokens).forEach(function (id) {
-          if (incidents.indexOf(id) >= 0) { badge(overlays, id, "!", true); }
-          else if (tokens[id].active) { badge(overlays, id, String(tokens[id].active), false); }
-        });
-        el.dataset.loaded = "true";
-      })
-      .catch(function (error) {
-        el.dataset.loaded = "error";
-        el.textContent = String(error && error.message || error);
+  if (el && window.BpmnJS && window.CrmDiagram) {
+    window.CrmDiagram.show(el, function (viewer, canvas) {
+      var list = window.CrmDiagram.list;
+      var overlays = viewer.get("overlays");
+      // The engine names an incident's task by its name or its id: find the elements.
+      var incidents = [];
+      list(el, "incidents").forEach(function (named) {
+        viewer.get("elementRegistry").filter(function (e) {
+          return e.id === named || (e.businessObject && e.businessObject.name === named);
+        }).forEach(function (e) { if (incidents.indexOf(e.id) < 0) { incidents.push(e.id); } });
       });
+      var tokens = {};
+      try { tokens = JSON.parse(el.dataset.tokens || "{}"); } catch (e) { tokens = {}; }
+      window.CrmDiagram.mark(canvas, incidents, "incident-task");
+      Object.keys(tokens).forEach(function (id) {
+        if (incidents.indexOf(id) >= 0) { badge(overlays, id, "!", true); }
+        else if (tokens[id].active) { badge(overlays, id, String(tokens[id].active), false); }
+      });
+    });
   }
 
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {

@@ -175,6 +175,8 @@ def test_tablet_width(served: str, page: Page, shot: Shot) -> None:
     sign_in(page, served, "manager")
     page.goto(f"{served}/ui/organizations")
     page.get_by_role("link", name="ООО «Ромашка»").click()
+    # The card must have loaded before the key goes to it (a loaded machine is slow).
+    expect(page.get_by_role("heading", name="ООО «Ромашка»")).to_be_visible()
     page.keyboard.press("Tab")
     expect(page.locator(".skip")).to_be_focused()
     width = page.evaluate("document.documentElement.scrollWidth")
