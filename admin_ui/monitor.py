@@ -305,7 +305,7 @@ def instance_command(instance_id: str, action: str) -> Response:
     if action not in ACTIONS:
         abort(404)
     try:
-        lifecycle.change(instance_id, current_actor(), action)
+        lifecycle.change(instance_id, current_actor(), action, request.form.get("reason", ""))
     except Conflict as exc:  # e.g. suspended meanwhile by someone else
         flash(exc.message, "error")
         return _back(instance_id)

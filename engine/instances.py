@@ -491,7 +491,9 @@ def _set_status(
     allowed_from: tuple[str, ...],
     status: str,
     event: str,
+    reason: str = "",
 ) -> dict[str, Any]:
+    why = {"reason": reason.strip()} if reason.strip() else {}
     for _ in range(MAX_ATTEMPTS):
         doc = _touch(instance_id)
         if doc["status"] == status:
@@ -500,7 +502,7 @@ def _set_status(
             raise InstanceNotActive(f"instance {doc['_id']} is {doc['status']}")
         now = utcnow()
         changes: dict[str, Any] = {"status": status, "updated_at": now}
-        events = [_event(event, actor.username, now)]
+        events = [_event(event, actor.username, now, None, **why)]
         if status == "terminated":
             changes.update(open_tasks=[], timers=[], next_timer_at=None, ended_at=now)
             events.extend(
@@ -513,20 +515,20 @@ def _set_status(
     raise VersionConflict(f"instance {instance_id} keeps changing; try again")
 
 
-def suspend(instance_id: ObjectId | str, actor: Actor) -> dict[str, Any]:
+def suspend(instance_id: ObjectId | str, actor: Actor, reason: str = "") -> dict[str, Any]:
     """Stop an active instance from advancing; its tasks cannot be completed meanwhile."""
-    return _set_status(instance_id, actor, ("active",), "suspended", "instance_suspended")
+    return _set_status(instance_id, actor, ("active",), "suspended", "instance_suspended", reason)
 
 
-def resume(instance_id: ObjectId | str, actor: Actor) -> dict[str, Any]:
+def resume(instance_id: ObjectId | str, actor: Actor, reason: str = "") -> dict[str, Any]:
     """Let a suspended instance advance again."""
-    return _set_status(instance_id, actor, ("suspended",), "active", "instance_resumed")
+    return _set_status(instance_id, actor, ("suspended",), "active", "instance_resumed", reason)
 
 
-def terminate(instance_id: ObjectId | str, actor: Actor) -> dict[str, Any]:
+def terminate(instance_id: ObjectId | str, actor: Actor, reason: str = "") -> dict[str, Any]:
     """End an active or suspended instance for good; its open tasks are cancelled."""
     return _set_status(
-        instance_id, actor, ("active", "suspended"), "terminated", "instance_terminated"
+        instance_id, actor, ("active", "suspended"), "terminated", "instance_terminated", reason
     )
 
 

@@ -138,6 +138,14 @@ class SubjectSchema(StrictSchema):
     title = fields.String(validate=validate.Length(max=500))
 
 
+class InstanceControlSchema(StrictSchema):
+    reason = fields.String(
+        load_default="",
+        validate=validate.Length(max=1000),
+        metadata={"description": "Why; recorded in the audit log with the event."},
+    )
+
+
 class StartInstanceSchema(StrictSchema):
     process_key = fields.String(required=True, validate=validate.Length(min=1, max=128))
     version = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))

@@ -241,6 +241,27 @@ def test_suspend_resume_terminate_by_starter_designer_admin_only(client, users, 
     assert conflict.status_code == 409 and conflict.get_json()["code"] == "instance_not_active"
 
 
+def test_suspend_and_resume_record_why_in_the_audit_log(client, users, deploy):
+    deploy("approval.bpmn")
+    iid = _start(client, users["alice"]).get_json()["id"]
+    base = f"/api/v1/instances/{iid}"
+    why = {"reason": "waiting for the signed original"}
+    assert client.post(f"{base}/suspend", headers=users["alice"], json=why).status_code == 200
+    assert client.post(f"{base}/resume", headers=users["alice"]).status_code == 200  # no reason
+    long = client.post(f"{base}/terminate", headers=users["alice"], json={"reason": "x" * 1001})
+    assert long.status_code == 422 and "reason" in long.get_json()["errors"]
+    events = {
+        e["type"]: e
+        for e in client.get(
+            f"/api/v1/monitor/audit?instance_id={iid}", headers=users["admin"]
+        ).get_json()["items"]
+    }
+    assert events["instance_suspended"]["actor"] == "alice"
+    assert events["instance_suspended"]["data"] == why
+    assert events["instance_resumed"]["data"] == {}
+    assert "instance_terminated" not in events
+
+
 def test_instance_endpoints_need_a_token(client, users):
     for method, path in (
         ("get", "/api/v1/instances"),

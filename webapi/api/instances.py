@@ -12,6 +12,7 @@ from engine import idempotency, lifecycle, queries, start_rights
 from webapi.auth import current_actor
 from webapi.schemas import (
     IdempotencyHeaderSchema,
+    InstanceControlSchema,
     InstanceCreatedSchema,
     InstanceDetailSchema,
     InstanceListQuerySchema,
@@ -79,10 +80,11 @@ class Instance(MethodView):
 def _control(action: str, summary: str) -> type[MethodView]:
     class Control(MethodView):
         @secured(blp)
+        @blp.arguments(InstanceControlSchema, required=False)
         @blp.response(200, InstanceSummarySchema)
         @errors(blp, 403, 404, 409)
-        def post(self, instance_id: str) -> Any:
-            return lifecycle.change(instance_id, current_actor(), action)
+        def post(self, body: dict[str, Any], instance_id: str) -> Any:
+            return lifecycle.change(instance_id, current_actor(), action, body.get("reason", ""))
 
     Control.post.__doc__ = summary
     Control.__name__ = f"Instance{action.title()}"
