@@ -63,7 +63,7 @@ def served(db_uri: str, db_name: str, tmp_path: Path) -> Iterator[str]:
         "CRM_PORT": str(port),
         "CRM_BPMN_DIR": str(bpmn_dir),
         "CRM_DATA_DIR": str(tmp_path / "var"),
-        "CRM_SECRET_KEY": "test",
+        "CRM_SECRET_KEY": "served-test-" + "k" * 24,
     }
     env.pop("REDIS_URL", None)
     with open(tmp_path / "serve.log", "wb") as log:

@@ -118,7 +118,9 @@ def test_a_cpu_burning_macro_becomes_an_incident_and_the_worker_goes_on(alice: A
     try:
         started = time.monotonic()
         burning = start_macro(alice, "while True:\n    pass")
-        incident = wait_for(lambda: jobs.list_incidents())[0]
+        # The incident is stored first, then the job and the instance are marked: wait for all.
+        wait_for(lambda: ProcessInstance.objects.get(id=burning["_id"]).incident)
+        incident = jobs.list_incidents()[0]
         assert time.monotonic() - started < 5  # one attempt, no backoff
         assert "time limit" in incident.error and incident.task == "Run the macro"
         job = jobs.Job.objects.get(id=incident.job_id)
