@@ -51,8 +51,15 @@ def write_options(uri: str) -> dict[str, Any]:
     return {} if "journal=" in uri.lower() else {"journal": True}
 
 
+_INDEXED: set[tuple[str, str, type]] = set()  # (uri, database, model) this process indexed
+
+
 def connect(uri: str, db_name: str) -> None:
-    """Connect the default MongoEngine alias and create every registered index."""
+    """Connect the default MongoEngine alias and create every registered index.
+
+    Indexes are made once per database and process: `crm serve` and every test connect
+    more than once, and each of the ~330 index commands is a round trip.
+    """
     mongoengine.disconnect()
     mongoengine.connect(
         db=db_name,
@@ -63,7 +70,9 @@ def connect(uri: str, db_name: str) -> None:
         **write_options(uri),
     )
     for model in _MODELS:
-        model.ensure_indexes()  # type: ignore[attr-defined]
+        if (uri, db_name, model) not in _INDEXED:
+            model.ensure_indexes()  # type: ignore[attr-defined]
+            _INDEXED.add((uri, db_name, model))
 
 
 def disconnect() -> None:
