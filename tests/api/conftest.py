@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from accounts import service as accounts
 from engine import definitions
 from tests.conftest import bpmn
-from webapi import create_app
+from webapi import create_app, documents_setup, mail_setup
 
 
 @pytest.fixture(autouse=True)
@@ -24,12 +24,48 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+def app_config(db_uri: str, db_name: str, **overrides: Any) -> dict[str, Any]:
+    """The settings of a test app on the test database."""
+    return {
+        "mongodb_uri": db_uri,
+        "db_name": db_name,
+        "testing": True,
+        "secret_key": "test",
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="session")
+def session_app(db_uri: str, db_name: str) -> Flask:
+    """One app for the session's database: building one costs 1-2 s (flask-smorest's
+    apispec copies every operation), and nothing a test changes lives in it."""
+    return create_app(app_config(db_uri, db_name))
+
+
 @pytest.fixture()
-def app(db: None, db_uri: str, db_name: str) -> Iterator[Flask]:
-    application = create_app(
-        {"mongodb_uri": db_uri, "db_name": db_name, "testing": True, "secret_key": "test"}
+def app(db: None, session_app: Flask, db_uri: str, db_name: str) -> Iterator[Flask]:
+    """The session's app on emptied collections (`db`). The module-level wiring
+    create_app does is redone: a test's own app (`fresh_app`) may have changed it."""
+    settings = session_app.config["SETTINGS"]
+    assert (settings.mongodb_uri, settings.db_name) == (db_uri, db_name)
+    mail_setup.configure(settings)
+    documents_setup.configure(settings)
+    config = dict(session_app.config)
+    yield session_app
+    assert dict(session_app.config) == config, (
+        "a test changed the shared app's config: give it its own app (fresh_app)"
     )
-    yield application
+
+
+@pytest.fixture()
+def fresh_app(db: None, db_uri: str, db_name: str) -> Callable[..., Flask]:
+    """A new app of its own with settings overridden (`fresh_app(max_file_bytes=1000)`),
+    for a test that needs other settings or changes the app."""
+
+    def make(**overrides: Any) -> Flask:
+        return create_app(app_config(db_uri, db_name, **overrides))
+
+    return make
 
 
 @pytest.fixture()

@@ -9,7 +9,6 @@ from flask import Flask
 from accounts import service as accounts
 from accounts.models import ApiToken
 from engine.models import utcnow
-from webapi import create_app
 
 
 def _error(response, status: int, code: str | None = None) -> dict:
@@ -90,18 +89,11 @@ def test_token_request_is_strict(client, users):
     assert set(body["errors"]) == {"username", "password"}
 
 
-def test_token_endpoint_is_rate_limited_in_the_database(db_uri, db_name, db):
+def test_token_endpoint_is_rate_limited_in_the_database(fresh_app):
     accounts.create_user("alice", "alice-password", ["sales"])
-    settings = {
-        "mongodb_uri": db_uri,
-        "db_name": db_name,
-        "testing": True,
-        "secret_key": "test",
-        "token_rate_limit_per_minute": 3,
-    }
     # Two apps stand for two web processes: the counter is shared through the database.
-    first: Flask = create_app(settings)
-    second: Flask = create_app(settings)
+    first: Flask = fresh_app(token_rate_limit_per_minute=3)
+    second: Flask = fresh_app(token_rate_limit_per_minute=3)
     bad = {"username": "alice", "password": "wrong-password"}
     assert first.test_client().post("/api/v1/auth/token", json=bad).status_code == 401
     assert second.test_client().post("/api/v1/auth/token", json=bad).status_code == 401

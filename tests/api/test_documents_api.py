@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import docx
@@ -13,7 +14,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from accounts import service as accounts
-from webapi import create_app
 
 Headers = dict[str, str]
 
@@ -72,16 +72,8 @@ def test_upload_download_and_versions(
     assert locked.json["locked_by"] == "clerk"
 
 
-def test_the_upload_cap(db_uri: str, db_name: str, db: None) -> None:
-    app = create_app(
-        {
-            "mongodb_uri": db_uri,
-            "db_name": db_name,
-            "testing": True,
-            "secret_key": "t",
-            "max_file_bytes": 1000,
-        }
-    )
+def test_the_upload_cap(fresh_app: Callable[..., Flask]) -> None:
+    app = fresh_app(secret_key="t", max_file_bytes=1000)
     accounts.create_user("clerk", "clerk-password", ["office"])
     token, _ = accounts.issue_token("clerk", 3600)
     client = app.test_client()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
+from mongoengine.connection import get_db
 
 from accounts import service as accounts
 from engine import definitions
-from webapi import create_app
+from engine.models import ProcessDefinition
+from webapi import create_app, documents_setup, mail_setup
 from webapi.config import PROJECT_ROOT
 
 BPMN_DIR = PROJECT_ROOT / "bpmn"
@@ -26,15 +30,60 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-@pytest.fixture()
-def app(db: None, db_uri: str, db_name: str) -> Iterator[Flask]:
-    application = create_app(
+@pytest.fixture(scope="session")
+def session_app(db_uri: str, db_name: str) -> Flask:
+    """One app for the session's database: building one costs 1-2 s (flask-smorest's
+    apispec copies every operation), and nothing a test changes lives in it."""
+    return create_app(
         {"mongodb_uri": db_uri, "db_name": db_name, "testing": True, "secret_key": "test"}
     )
+
+
+# The definition documents deploying bpmn/ stored, per (uri, database): each test puts
+# copies back instead of deploying again (parsing and checking every diagram).
+_DEPLOYED: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+
+def _counts() -> dict[str, int]:
+    db = get_db()
+    return {name: db[name].count_documents({}) for name in db.list_collection_names()}
+
+
+def deploy_bpmn_dir(db_uri: str, db_name: str) -> None:
+    """Deploy every diagram of bpmn/ into the emptied database: for real the first time,
+    then by inserting copies of the definition documents that deploy stored. Should a
+    deploy ever store anything besides definitions (planned timer starts), every test
+    deploys for real."""
+    collection = get_db()[ProcessDefinition._get_collection_name()]
+    stored = _DEPLOYED.get((db_uri, db_name))
+    if stored:
+        collection.insert_many(copy.deepcopy(stored))
+        return
+    before = _counts()
+    definitions.deploy_directory(BPMN_DIR, "test")
+    after = _counts()
+    changed = {name for name in after if after[name] != before.get(name, 0)}
+    if changed == {collection.name} and before.get(collection.name, 0) == 0:
+        _DEPLOYED[(db_uri, db_name)] = list(collection.find())
+
+
+@pytest.fixture()
+def app(db: None, session_app: Flask, db_uri: str, db_name: str) -> Iterator[Flask]:
+    """The session's app on emptied collections (`db`) with two users and bpmn/ deployed.
+    The module-level wiring create_app does is redone: another test's own app may have
+    changed it."""
+    settings = session_app.config["SETTINGS"]
+    assert (settings.mongodb_uri, settings.db_name) == (db_uri, db_name)
+    mail_setup.configure(settings)
+    documents_setup.configure(settings)
     accounts.create_user("manager", "manager-password", ["sales"], full_name="Мария Менеджер")
     accounts.create_user("designer", "designer-password", ["designers"], locale="en")
-    definitions.deploy_directory(BPMN_DIR, "test")
-    yield application
+    deploy_bpmn_dir(db_uri, db_name)
+    config = dict(session_app.config)
+    yield session_app
+    assert dict(session_app.config) == config, (
+        "a test changed the shared app's config: give it an app of its own"
+    )
 
 
 def csrf_of(html: str) -> str:
