@@ -15,7 +15,7 @@ from accounts.access import read_filter
 from engine.actor import Actor
 from engine.models import utcnow
 
-from . import audit, organizations
+from . import action_counts, audit, organizations
 from .common import (
     FieldErrors,
     check_length,
@@ -97,7 +97,8 @@ def create(
     )
     stamp_created(action, actor)
     try:
-        action.save(force_insert=True)
+        with action_counts.changing([action.at]):
+            action.save(force_insert=True)
     except NotUniqueError:
         found = Action.objects(source_key=source_key).first()
         if found is None:
@@ -148,7 +149,8 @@ def update(
     changed = audit.diff(before, audit.snapshot(action, AUDITED))
     if not changed:
         return action
-    save_changed(action, actor, expected_version)
+    with action_counts.changing([current["at"], action.at]):
+        save_changed(action, actor, expected_version)
     audit.record(actor, "updated", "action", action.id, action.organization, changed)
     return action
 
@@ -160,7 +162,8 @@ def archive(actor: Actor, action_id: Any) -> Action:
     if action.archived:
         return action
     action.archived, action.archived_by, action.archived_at = True, actor.username, utcnow()
-    save_changed(action, actor)
+    with action_counts.changing([action.at]):
+        save_changed(action, actor)
     audit.record(
         actor,
         "archived",

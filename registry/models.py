@@ -188,10 +188,34 @@ class Action(Tracked):
         "indexes": [
             {"fields": ["organization", "-at"]},
             {"fields": ["by", "-at"]},
+            {"fields": ["-at"]},  # periods without a manager: reports, the calls chart
             {"fields": ["access.read"]},
             {"fields": ["source_key"], "unique": True, "sparse": True},
         ],
     }
+
+
+class ActionCount(Document):
+    """How many live actions of one month share a manager, kind, result and readers
+    (registry/action_counts.py keeps these; reports over long periods read them)."""
+
+    month = DateTimeField(required=True)  # the first day, midnight UTC
+    by = StringField(required=True)
+    kind = StringField(required=True)
+    result = StringField(default="")
+    access = EmbeddedDocumentField(AccessList, default=AccessList)  # the actions' readers
+    n = IntField(required=True)
+
+    meta = {"collection": "action_counts", "indexes": [{"fields": ["month", "by"]}]}
+
+
+class StaleMonth(Document):
+    """A month whose action counts must be rebuilt before they are read."""
+
+    month = DateTimeField(primary_key=True)
+    stamp = ObjectIdField(required=True)  # changes with every mark (see action_counts)
+
+    meta = {"collection": "action_counts_stale"}
 
 
 class Product(Tracked):

@@ -12,6 +12,7 @@ from accounts.access import AccessList, principals
 from engine.actor import Actor
 from engine.models import HumanTask, ProcessInstance
 
+from . import action_counts
 from .models import (
     Action,
     AuditEvent,
@@ -36,10 +37,12 @@ def link_to_organizations(model: type[Document]) -> None:
 def copy_access(organization_id: ObjectId, access: AccessList) -> None:
     """Give every object linked to an organization the organization's access list."""
     value = access.to_mongo().to_dict()
-    for model in LINKED:
-        model._get_collection().update_many(
-            {"organization": organization_id}, {"$set": {"access": value}}
-        )
+    # The monthly action counts carry the actions' readers: those months are rebuilt.
+    with action_counts.changing(action_counts.months_of_organization(organization_id)):
+        for model in LINKED:
+            model._get_collection().update_many(
+                {"organization": organization_id}, {"$set": {"access": value}}
+            )
 
 
 def copy_sort_name(organization_id: ObjectId, sort_name: str) -> None:

@@ -24,6 +24,7 @@ from engine.actor import Actor
 from engine.models import utcnow
 from mail import repository as mail_repository
 from mail.models import EXECUTING, Assignment
+from registry import action_counts
 from registry.models import (
     CONTRACT_ROLES,
     CONTRACT_STAGES,
@@ -671,40 +672,18 @@ CALLS = ("call_in", "call_out")
 
 def actions(actor: Actor, params: dict[str, Any]) -> ReportData:
     """Calls and other actions in the period per manager, kind and result."""
-    found = list(
-        Action._get_collection().aggregate(
-            [
-                {
-                    "$match": base_match(
-                        actor,
-                        params,
-                        "at",
-                        archived=False,
-                        by=params.get("manager"),
-                        organization=params.get("organization"),
-                    )
-                },
-                {
-                    "$group": {
-                        "_id": {"by": "$by", "kind": "$kind", "result": "$result"},
-                        "n": {"$sum": 1},
-                    }
-                },
-            ]
-        )
+    period = _range(params) or {}
+    found = action_counts.counts(
+        actor,
+        period.get("$gte"),
+        period.get("$lt"),
+        by=params.get("manager") or None,
+        organization=params.get("organization") or None,
     )
-    rows = sorted(
-        (
-            {
-                "manager": g["_id"]["by"],
-                "kind": g["_id"]["kind"],
-                "result": g["_id"].get("result") or "",
-                "count": g["n"],
-            }
-            for g in found
-        ),
-        key=lambda r: (r["manager"], r["kind"], r["result"]),
-    )
+    rows: list[dict[str, Any]] = [
+        {"manager": by, "kind": kind, "result": result, "count": n}
+        for (by, kind, result), n in sorted(found.items())
+    ]
     per_manager: dict[str, dict[str, Any]] = {}
     for row in rows:
         m = per_manager.setdefault(
