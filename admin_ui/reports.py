@@ -41,6 +41,8 @@ REPORT_TITLES = {
     "assignments": _l("Assignments per executor"),
     "processes": _l("Process statistics"),
     "deal_funnel": _l("Sales funnel of a pipeline"),
+    "deal_funnel_groups": _l("Deals per source or campaign"),
+    "sales_plan_fact": _l("Sales plan versus fact"),
 }
 STAGE_LABELS = {
     "draft": _l("draft"),

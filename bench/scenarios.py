@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import json
 import random
@@ -9,12 +10,14 @@ import statistics
 import threading
 import time
 import urllib.request
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bson import ObjectId
 from lxml import etree
+from pymongo import monitoring
 from waitress import create_server
 
 from accounts import service as accounts
@@ -78,6 +81,7 @@ def lifecycle(n: int) -> Result:
         by_command = dict(sorted(ROUND_TRIPS.by_command.items()))
         last = ProcessInstance._get_collection().find_one(sort=[("_id", -1)])
         stored = len(last["state"]) + len(json.dumps(last.get("open_tasks", []), default=str))
+        floor = _database_floor(min(n, 500))
     return Result(
         "lifecycle",
         {
@@ -96,6 +100,7 @@ def lifecycle(n: int) -> Result:
             "round_trips_by_command": {k: v / n for k, v in by_command.items()},
             "stored_state_bytes_per_instance": stored,
             **{f"lifecycle_{k}": v for k, v in percentiles(samples).items()},
+            **floor,
         },
         {
             "service_instances_per_s": ">= 100",
@@ -103,6 +108,72 @@ def lifecycle(n: int) -> Result:
             "stored_state_bytes_per_instance": "<= 3072",
         },
     )
+
+
+class _Recorder(monitoring.CommandListener):
+    """The commands one lifecycle sends, to replay them without the application."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.commands: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.on:
+            self.commands.append(copy.deepcopy(dict(event.command)))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+_RECORDER = _Recorder()
+monitoring.register(_RECORDER)
+
+
+def _replayable(command: dict[str, Any]) -> dict[str, Any]:
+    """The command with fresh ids in what it inserts (unique keys stay unique)."""
+    command = {k: v for k, v in command.items() if k not in ("lsid", "$db", "$clusterTime")}
+    if "documents" in command:
+        docs = []
+        for doc in command["documents"]:
+            doc = {**doc, "_id": ObjectId()}
+            if "task_guid" in doc:
+                doc["task_guid"] = uuid.uuid4().hex
+            docs.append(doc)
+        command["documents"] = docs
+    return command
+
+
+def _database_floor(n: int) -> dict[str, float]:
+    """The lifecycle's own commands replayed n times by pymongo alone: the rate the embedded
+    database allows whatever the application does; and its writes alone, with the indexes
+    and without the non-unique ones (what those indexes cost)."""
+    _RECORDER.commands.clear()
+    _RECORDER.on = True
+    doc = instances.start("bench_lifecycle", USER)
+    instances.complete_task(doc["open_tasks"][0]["guid"], USER, {"done": True})
+    _RECORDER.on = False
+    recorded = list(_RECORDER.commands)
+    writes = [c for c in recorded if next(iter(c)) in ("insert", "update")]
+    db = ProcessInstance._get_db()
+
+    def replay(commands: list[dict[str, Any]]) -> float:
+        seconds, _ = timed(lambda: [db.command(_replayable(c)) for _ in range(n) for c in commands])
+        return n / seconds
+
+    figures = {
+        "database_floor_commands_per_lifecycle": len(recorded),
+        "database_floor_instances_per_s": replay(recorded),
+        "database_floor_writes_only_per_s": replay(writes),
+    }
+    for name in ("process_instances", "human_tasks", "process_events"):
+        for index in list(db[name].list_indexes()):
+            if index["name"] != "_id_" and not index.get("unique"):
+                db[name].drop_index(index["name"])
+    figures["database_floor_writes_without_non_unique_indexes_per_s"] = replay(writes)
+    return figures
 
 
 def long_and_wide(
