@@ -64,8 +64,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## make test-fault: the fault and security tests in full, with the slow cases `make test`
-## leaves out (SIGKILL of `crm serve` under load, the 100-branch join); docs/reliability.md
+## make test-fault: the fault and security tests alone, in full (`make test` runs them too:
+## SIGKILL of `crm serve` and of the database under load, the 100-branch join); docs/reliability.md
 test-fault: $(STAMP)
 	CRM_CRASH_TESTS=1 CRM_JOIN_BRANCHES=100 $(BIN)/pytest tests/fault tests/security
 

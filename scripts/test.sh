@@ -28,4 +28,7 @@ $BIN/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 if [ $# -eq 0 ]; then
   $BIN/python scripts/fuzz.py
 fi
+# The fault tests in full, as `make test-fault` runs them: SIGKILL of `crm serve` and of the
+# database under load, the XSS sweep of every page, the 100-branch join (about 3 minutes).
+export CRM_CRASH_TESTS="${CRM_CRASH_TESTS:-1}" CRM_JOIN_BRANCHES="${CRM_JOIN_BRANCHES:-100}"
 exec $BIN/pytest "$@"

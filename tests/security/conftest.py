@@ -1,5 +1,13 @@
-"""The API fixtures (app, client, users, deploy) for the security tests."""
+"""The API fixtures (the shared app, client, users, deploy) for the security tests."""
 
-from tests.api.conftest import app, client, deploy, fast_password_hashing, users
+from tests.api.conftest import (
+    app,
+    client,
+    deploy,
+    fast_password_hashing,
+    fresh_app,
+    session_app,
+    users,
+)
 
-__all__ = ["app", "client", "deploy", "fast_password_hashing", "users"]
+__all__ = ["app", "client", "deploy", "fast_password_hashing", "fresh_app", "session_app", "users"]

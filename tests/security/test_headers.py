@@ -4,6 +4,7 @@ to start with a placeholder secret key outside testing and debug."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -113,7 +114,11 @@ def test_scripts_are_allowed_from_this_site_only(client: FlaskClient) -> None:
     assert "unsafe-inline" not in script_src and "unsafe-eval" not in script_src
 
 
-def test_a_page_that_asks_for_a_nonce_gets_it_named_in_its_policy(app: Flask) -> None:
+def test_a_page_that_asks_for_a_nonce_gets_it_named_in_its_policy(
+    fresh_app: Callable[..., Flask],
+) -> None:
+    app = fresh_app()  # the test adds a page: not to the app the other tests share
+
     def inline() -> str:
         return render_template_string('<script nonce="{{ csp_nonce() }}">run()</script>')
 
