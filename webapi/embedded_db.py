@@ -48,6 +48,10 @@ def _port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+OPLOG_SECONDS = 120
+OPLOG_ENTRIES = 10_000
+
+
 class EmbeddedDatabase:
     """One SecantusDB server process on 127.0.0.1; `storage` is a directory or ':memory:'."""
 
@@ -98,6 +102,13 @@ class EmbeddedDatabase:
             self.storage,
             "--log-level",
             "WARNING",
+            # Nothing here reads the oplog (no change streams; retryable writes are off), and
+            # the server keeps an hour or 100,000 entries of it by default, which its memory
+            # follows: a 10-minute soak grew it by 67% (docs/reliability.md, Soak).
+            "--oplog-retention-seconds",
+            str(OPLOG_SECONDS),
+            "--oplog-max-entries",
+            str(OPLOG_ENTRIES),
         ]
         # A process group of its own: Ctrl-C in the terminal reaches us, and we stop it
         # cleanly afterwards instead of having it die mid-write.
