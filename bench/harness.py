@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import platform
@@ -31,11 +32,14 @@ class RoundTrips(monitoring.CommandListener):
         self.count = 0
         self.seconds = 0.0
         self.by_command: dict[str, int] = {}
+        self.recorded: list[dict[str, Any]] | None = None  # the commands themselves, when set
         self._lock = threading.Lock()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         with self._lock:
             self.count += 1
+            if self.recorded is not None:
+                self.recorded.append(copy.deepcopy(dict(event.command)))
             name = f"{event.command_name} {event.command.get(event.command_name, '')}"
             self.by_command[name] = self.by_command.get(name, 0) + 1
 

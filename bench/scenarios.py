@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import gc
 import json
 import random
@@ -17,7 +16,6 @@ from typing import Any
 
 from bson import ObjectId
 from lxml import etree
-from pymongo import monitoring
 from waitress import create_server
 
 from accounts import service as accounts
@@ -110,28 +108,6 @@ def lifecycle(n: int) -> Result:
     )
 
 
-class _Recorder(monitoring.CommandListener):
-    """The commands one lifecycle sends, to replay them without the application."""
-
-    def __init__(self) -> None:
-        self.on = False
-        self.commands: list[dict[str, Any]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if self.on:
-            self.commands.append(copy.deepcopy(dict(event.command)))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-_RECORDER = _Recorder()
-monitoring.register(_RECORDER)
-
-
 def _replayable(command: dict[str, Any]) -> dict[str, Any]:
     """The command with fresh ids in what it inserts (unique keys stay unique)."""
     command = {k: v for k, v in command.items() if k not in ("lsid", "$db", "$clusterTime")}
@@ -150,12 +126,10 @@ def _database_floor(n: int) -> dict[str, float]:
     """The lifecycle's own commands replayed n times by pymongo alone: the rate the embedded
     database allows whatever the application does; and its writes alone, with the indexes
     and without the non-unique ones (what those indexes cost)."""
-    _RECORDER.commands.clear()
-    _RECORDER.on = True
+    ROUND_TRIPS.recorded = recorded = []
     doc = instances.start("bench_lifecycle", USER)
     instances.complete_task(doc["open_tasks"][0]["guid"], USER, {"done": True})
-    _RECORDER.on = False
-    recorded = list(_RECORDER.commands)
+    ROUND_TRIPS.recorded = None
     writes = [c for c in recorded if next(iter(c)) in ("insert", "update")]
     db = ProcessInstance._get_db()
 
