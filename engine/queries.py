@@ -105,6 +105,16 @@ def _oid(value: Any) -> ObjectId:
         raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]}) from exc
 
 
+def _seconds(value: Any) -> timedelta:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]}) from exc
+    if not 0 < seconds <= MAX_WINDOW.total_seconds():
+        raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]})
+    return timedelta(seconds=seconds)
+
+
 def _naive_utc(value: datetime) -> datetime:
     # The database stores naive UTC; compare like with like.
     if value.tzinfo is not None:
@@ -274,10 +284,21 @@ def waiting_instance(name: str, correlation_key: str | None) -> ObjectId | None:
 # ------------------------------------------------------------------------------ tasks
 
 
-# The inbox reads each principal's tasks in a bounded due window first: the embedded
-# database's cost follows the documents an index range matches (about 45 µs each, and it
-# sorts them in memory), so a group with 1,000 open tasks cost 50 ms per page unbounded.
-INBOX_WINDOW = timedelta(days=7)
+# The inbox reads each principal's tasks in bounded due windows: the embedded database
+# fetches and sorts in memory every document an index range matches (about 150 µs each,
+# plus ~2 ms per query; `limit` does not stop it early), so a page should read little
+# more than it shows. A next page's first window is the span its previous page covered,
+# with a margin (carried in the cursor); a first page's is the span this process saw the
+# actor's last first page cover (people reload their inbox after each task), else a day;
+# a window that held too few tasks grows by the density it saw. After MAX_WINDOWS the rest
+# is read unbounded. Any window gives the same page: only the reads differ.
+FIRST_WINDOW = timedelta(days=1)
+MIN_WINDOW = timedelta(hours=1)
+MAX_WINDOW = timedelta(days=3650)
+WINDOW_MARGIN = 1.5
+MAX_WINDOWS = 3
+_first_windows: dict[str, timedelta] = {}  # inbox fingerprint → its first page's next window
+_MAX_FIRST_WINDOWS = 10_000  # then forgotten all at once: a hint, not a record
 
 
 def _task_key(task: dict[str, Any]) -> tuple[datetime, ObjectId]:
@@ -327,29 +348,56 @@ def _inbox_stream(
 
 
 def _inbox_merge(
-    queries: list[dict[str, Any]], after: tuple[datetime, ObjectId] | None, n: int, now: datetime
+    queries: list[dict[str, Any]],
+    after: tuple[datetime, ObjectId] | None,
+    n: int,
+    start: datetime,
+    window: timedelta | None = None,
 ) -> list[dict[str, Any]]:
     """The first n distinct tasks of all principals' streams, merged in order.
 
-    First each stream's window (from the cursor or now, a week on). If the merge holds n
-    tasks due before the window's end, that is the page; otherwise the streams that did
-    not fill their n read on past the window, unbounded.
+    The streams are read window by window from `start` (the cursor's due, or now):
+    `window` first (FIRST_WINDOW when None), then each stream that did not fill its n reads
+    on into a window grown by the density seen so far, until the merge holds n tasks; the
+    last read is unbounded.
     """
-    start = after[0] if after is not None else now
-    upper: datetime | None = start + INBOX_WINDOW if start < NO_DUE - INBOX_WINDOW else None
-    streams = [_inbox_stream(q, after, None, upper, n) for q in queries]
-    if upper is not None:
+    span = window or FIRST_WINDOW
+    streams: list[list[dict[str, Any]]] = [[] for _ in queries]
+    lower: datetime | None = None
+    for step in range(MAX_WINDOWS + 1):
+        bounded = step < MAX_WINDOWS and span < MAX_WINDOW and start < NO_DUE - span
+        upper = start + span if bounded else None
+        for rows, query in zip(streams, queries, strict=True):
+            if len(rows) < n:
+                rows += _inbox_stream(
+                    query, after if lower is None else None, lower, upper, n - len(rows)
+                )
         # n merged tasks are the page: all are due before `upper`, below which the streams
         # that did not fill are complete, and a stream that filled its n cannot hold back
         # one of the first n (n of its own come before any it did not read).
         merged = _distinct(heapq.merge(*streams, key=_task_key), n)
-        if len(merged) >= n:
+        if len(merged) >= n or upper is None:
             return merged
-        streams = [
-            rows if len(rows) >= n else rows + _inbox_stream(q, None, upper, None, n - len(rows))
-            for q, rows in zip(queries, streams, strict=True)
-        ]
-    return _distinct(heapq.merge(*streams, key=_task_key), n)
+        span = _grown(span, sum(1 for t in merged if _task_key(t)[0] >= start), n - len(merged))
+        lower = upper
+    raise AssertionError("the last window is unbounded")  # pragma: no cover
+
+
+def _grown(span: timedelta, seen: int, missing: int) -> timedelta:
+    """The window from the start expected to hold `missing` more tasks than the `seen` of
+    `span` did: by their density, with a margin; at least twice, at most 16 times as long."""
+    wanted = span * (1 + WINDOW_MARGIN * missing / seen) if seen else span * 16
+    return min(max(wanted, span * 2), span * 16, MAX_WINDOW)
+
+
+def _next_window(page: list[dict[str, Any]], start: datetime, full: bool) -> timedelta:
+    """The window the page after this one starts with: the due span this page covered from
+    `start`, with a margin; MAX_WINDOW (read unbounded) after a page that was not full."""
+    if not full:
+        return MAX_WINDOW
+    first, last = _task_key(page[0])[0], _task_key(page[-1])[0]
+    covered = last - max(first, start)
+    return min(max(covered * WINDOW_MARGIN, MIN_WINDOW), MAX_WINDOW)
 
 
 def _distinct(tasks: Any, n: int) -> list[dict[str, Any]]:
@@ -382,21 +430,29 @@ def inbox(
         "tasks", {**conditions, "all": where.everyone, "actor": actor.username}
     )
     after: tuple[datetime, ObjectId] | None = None
+    window: timedelta | None = None
     if cursor:
+        # [due, id] of the last task shown and the next page's first window in seconds.
         key = _decode(cursor, fingerprint)
-        if len(key) != 2:
+        if len(key) not in (2, 3):
             raise InvalidCursor("the cursor is not valid", {"cursor": ["not a cursor"]})
         after = (_time(key[0]), _oid(key[1]))
+        window = _seconds(key[2]) if len(key) == 3 else None
+    else:
+        window = _first_windows.get(fingerprint)
     size = _limit(limit)
     scopes = [{}] if where.everyone else [{"owners": p} for p in access.inbox_owners(actor)]
-    items = _inbox_merge(
-        [{**conditions, **scope} for scope in scopes], after, size + 1, utcnow_naive()
-    )
-    next_cursor = None
-    if len(items) > size:
-        items = items[:size]
-        last = items[-1]
-        next_cursor = _encode(
-            fingerprint, [(last.get("due_sort") or NO_DUE).isoformat(), str(last["_id"])]
-        )
-    return Page(items, next_cursor)
+    start = after[0] if after is not None else utcnow_naive()
+    streams = [{**conditions, **scope} for scope in scopes]
+    items = _inbox_merge(streams, after, size + 1, start, window)
+    full = len(items) > size
+    items = items[:size]
+    ahead = _next_window(items, start, full)
+    if after is None:
+        if len(_first_windows) >= _MAX_FIRST_WINDOWS:
+            _first_windows.clear()
+        _first_windows[fingerprint] = ahead
+    if not full:
+        return Page(items, None)
+    due, oid = _task_key(items[-1])
+    return Page(items, _encode(fingerprint, [due.isoformat(), str(oid), ahead.total_seconds()]))
