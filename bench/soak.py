@@ -247,7 +247,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop)
     work = Path(tempfile.mkdtemp(prefix="crm-soak-"))
     processes: dict[str, subprocess.Popen[bytes]] = {}
-    database = EmbeddedDatabase(work / "db", log_path=work / "secantusd.log").start()
+    database = EmbeddedDatabase(
+        work / "db",
+        log_path=work / "secantusd.log",
+        cache_size=os.environ.get("CRM_EMBEDDED_DB_CACHE", ""),
+    ).start()
     env = {
         **os.environ,
         "MONGODB_URI": database.uri,

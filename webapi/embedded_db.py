@@ -55,10 +55,17 @@ OPLOG_ENTRIES = 10_000
 class EmbeddedDatabase:
     """One SecantusDB server process on 127.0.0.1; `storage` is a directory or ':memory:'."""
 
-    def __init__(self, storage: str | Path, port: int | None = None, log_path: Path | None = None):
+    def __init__(
+        self,
+        storage: str | Path,
+        port: int | None = None,
+        log_path: Path | None = None,
+        cache_size: str = "",
+    ):
         self.storage = str(storage)
         self.port = port or free_port()
         self.log_path = log_path
+        self.cache_size = cache_size  # WiredTiger's cache, "256M"; empty: the server's 1G
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -110,6 +117,8 @@ class EmbeddedDatabase:
             "--oplog-max-entries",
             str(OPLOG_ENTRIES),
         ]
+        if self.cache_size:
+            argv += ["--cache-size", self.cache_size]
         # A process group of its own: Ctrl-C in the terminal reaches us, and we stop it
         # cleanly afterwards instead of having it die mid-write.
         self.process = subprocess.Popen(
