@@ -8,9 +8,10 @@ user in the task's event. Outside the period nothing of the absent user is shown
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from engine.actor import Actor
+from engine.clock import naive_utc
 from engine.models import utcnow
 
 from .errors import InvalidAccountData
@@ -19,7 +20,7 @@ from .models import Substitution, User
 
 def _naive(value: datetime) -> datetime:
     # The database stores naive UTC.
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return naive_utc(value)
 
 
 def set_substitute(

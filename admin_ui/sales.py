@@ -3,7 +3,7 @@ funnel figures, segments with a member preview, campaigns, call tasks, plan vers
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from engine.clock import naive_utc
 from engine.errors import EngineError, InvalidInput, NotFound, PermissionDenied
 from engine.models import utcnow
 from sales import analytics, campaigns, deals, pipelines, plans, segments
@@ -229,7 +230,7 @@ def _send_at(raw: str) -> datetime | None:
         return None
     zone = get_timezone()
     aware = local.replace(tzinfo=zone) if local.tzinfo is None else local
-    return aware.astimezone(UTC).replace(tzinfo=None)
+    return naive_utc(aware)
 
 
 @bp.route("/sales/campaigns", methods=["GET", "POST"])

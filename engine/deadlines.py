@@ -10,12 +10,13 @@ On a user task, one of:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from lxml import etree
 
 from . import sandbox, workcalendar
+from .clock import naive_utc
 from .durations import parse_duration
 from .errors import ProcessError
 from .xml import CRM_NS
@@ -74,7 +75,7 @@ def _moment(result: Any, now: datetime, expression: str) -> datetime | None:
     if result is None or result == "":
         return None
     if isinstance(result, datetime):
-        return result.astimezone(UTC).replace(tzinfo=None) if result.tzinfo else result
+        return naive_utc(result)
     if isinstance(result, date):
         return datetime.combine(result, time(23, 59, 59))
     if isinstance(result, timedelta):

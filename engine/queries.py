@@ -21,6 +21,7 @@ from pymongo.collection import Collection
 
 from . import access, instances, repository
 from .actor import Actor
+from .clock import naive_utc
 from .errors import InstanceNotFound, InvalidCursor, NotAllowed
 from .models import NO_DUE
 
@@ -115,13 +116,6 @@ def _seconds(value: Any) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _naive_utc(value: datetime) -> datetime:
-    # The database stores naive UTC; compare like with like.
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
 def _limit(limit: int | None) -> int:
     return max(1, min(limit or DEFAULT_LIMIT, MAX_LIMIT))
 
@@ -193,9 +187,9 @@ def list_instances(
         conditions["subject.id"] = where.subject_id
     started: dict[str, Any] = {}
     if where.started_after is not None:
-        started["$gte"] = _naive_utc(where.started_after)
+        started["$gte"] = naive_utc(where.started_after)
     if where.started_before is not None:
-        started["$lt"] = _naive_utc(where.started_before)
+        started["$lt"] = naive_utc(where.started_before)
     if started:
         conditions["started_at"] = started
     fingerprint = _fingerprint("instances", {**conditions, "actor": actor.username})

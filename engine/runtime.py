@@ -60,6 +60,7 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 from SpiffWorkflow.version import __version__ as SPIFF_VERSION
 
 from . import operators, sandbox
+from .clock import naive_utc
 from .errors import DefinitionInvalid, EngineStall, NoReceiver, ProcessError
 
 ENGINE_VERSION = f"SpiffWorkflow {SPIFF_VERSION}"
@@ -961,9 +962,7 @@ def _parse_due(value: Any) -> datetime | None:
             due = datetime.fromisoformat(value)
         except ValueError:
             return None
-        if due.tzinfo is not None:
-            due = due.astimezone(UTC).replace(tzinfo=None)
-        return due
+        return naive_utc(due)
     return None
 
 
@@ -1014,9 +1013,9 @@ def start_schedule(specs: Specs, deployed_at: datetime) -> StartSchedule | None:
             value = sandbox.evaluate(event.expression, {})
             if isinstance(event, CycleTimerEventDefinition):
                 cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
-                return StartSchedule(_naive_utc(start), duration, cycles)
+                return StartSchedule(naive_utc(start), duration, cycles)
             if isinstance(event, TimeDateEventDefinition):
-                return StartSchedule(_naive_utc(TimerEventDefinition.get_datetime(value)), None, 1)
+                return StartSchedule(naive_utc(TimerEventDefinition.get_datetime(value)), None, 1)
             duration = TimerEventDefinition.get_timedelta_from_start(
                 TimerEventDefinition.parse_iso_duration(value)
             )
@@ -1026,9 +1025,3 @@ def start_schedule(specs: Specs, deployed_at: datetime) -> StartSchedule | None:
                 f"timer start event {ts.bpmn_id}: {exc}", {"diagram": [f"{ts.bpmn_id}: {exc}"]}
             ) from exc
     return None
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment

@@ -9,7 +9,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from engine import instances, operators
+from engine import clock, instances, operators
 from engine.actor import Actor
 from engine.errors import InstanceNotActive, InstanceNotFound, ProcessError
 
@@ -18,8 +18,7 @@ from . import config, repository
 
 def naive_utc(moment: datetime) -> datetime:
     """A datetime as the database keeps it: UTC without tzinfo, milliseconds."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    moment = clock.naive_utc(moment)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 

@@ -13,6 +13,7 @@ from mongoengine.errors import NotUniqueError
 
 from accounts.access import read_filter
 from engine.actor import Actor
+from engine.clock import naive_utc
 from engine.models import utcnow
 
 from . import action_counts, audit, organizations
@@ -53,7 +54,7 @@ def clean(values: dict[str, Any], actor: Actor) -> tuple[dict[str, Any], FieldEr
     at = values.get("at") or utcnow()
     if not isinstance(at, datetime):
         errors.add("at", "must be a date and time")
-    out["at"] = at.replace(tzinfo=None) if isinstance(at, datetime) else None
+    out["at"] = naive_utc(at) if isinstance(at, datetime) else None
     follow_up = values.get("follow_up_on")
     if follow_up is not None and not isinstance(follow_up, date):
         errors.add("follow_up_on", "must be a date")
@@ -202,9 +203,9 @@ def find(
     if by:
         parts.append({"by": by})
     if since:
-        parts.append({"at": {"$gte": since.replace(tzinfo=None)}})
+        parts.append({"at": {"$gte": naive_utc(since)}})
     if until:
-        parts.append({"at": {"$lt": until.replace(tzinfo=None)}})
+        parts.append({"at": {"$lt": naive_utc(until)}})
     where = merge_filters(*parts)
     return paginate(Action, where, pick_sort(SORTS, sort, "-at"), limit, cursor)
 

@@ -31,6 +31,7 @@ from pymongo.errors import DuplicateKeyError
 from accounts.access import read_filter
 from engine import jobs
 from engine.actor import SYSTEM, Actor
+from engine.clock import naive_utc
 from engine.errors import Conflict
 from engine.models import utcnow
 from mail import notifications, smtp
@@ -539,7 +540,7 @@ def record_response(actor: Actor, campaign_id: Any, values: dict[str, Any]) -> R
         errors.add("email", "not a recipient of this campaign")
     errors.raise_if_any("the response has invalid fields")
     assert recipient is not None and isinstance(at, datetime)
-    at = at.replace(tzinfo=None)
+    at = naive_utc(at)
     digest = message_id or hashlib.sha256(f"{address}\n{content}".encode()).hexdigest()
     key = f"campaign:{campaign.id}:reply:{digest}"
     done = Response.objects(key=key).first()

@@ -3,7 +3,7 @@ log_action operator, against the real database."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -105,6 +105,17 @@ def test_actions_logged_by_readers_changed_by_authors(alice: Actor, org: Organiz
         action.id,
     ]
     assert [a.id for a in actions.find(alice, kind="call_in").items] == [action.id]
+
+
+def test_an_action_at_a_local_moment_is_kept_in_utc(alice: Actor, org: Organization) -> None:
+    moscow = timezone(timedelta(hours=3))
+    at = datetime(2026, 3, 1, 10, 0, tzinfo=moscow)
+    action = actions.create(alice, {"organization": str(org.id), "kind": "call_in", "at": at})
+    assert Action.objects.get(id=action.id).at == datetime(2026, 3, 1, 7, 0)
+    window = {"since": datetime(2026, 3, 1, 9, 30, tzinfo=moscow)}
+    assert [a.id for a in actions.find(alice, **window).items] == [action.id]
+    window = {"until": datetime(2026, 3, 1, 10, 0, tzinfo=moscow)}
+    assert actions.find(alice, **window).items == []
 
 
 def test_products_and_suppliers(alice: Actor, bob: Actor, org: Organization) -> None:

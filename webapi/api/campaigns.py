@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from flask import jsonify, render_template, request
@@ -10,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 
+from engine.clock import naive_utc
 from sales import campaigns
 from webapi.auth import current_actor
 from webapi.sales_schemas import (
@@ -51,7 +51,7 @@ class Campaigns(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """Make a draft campaign (sales and admins)."""
         if body.get("send_at") is not None:
-            body["send_at"] = body["send_at"].astimezone(UTC).replace(tzinfo=None)
+            body["send_at"] = naive_utc(body["send_at"])
         return campaigns.create(current_actor(), body)
 
 
@@ -120,7 +120,7 @@ class Responses(MethodView):
         """Attribute a reply (an inbound mail hook or a person): logged as an e-mail action
         on the contact's organization; reported again (same message_id) it counts once."""
         if body.get("at") is not None:
-            body["at"] = body["at"].astimezone(UTC).replace(tzinfo=None)
+            body["at"] = naive_utc(body["at"])
         return campaigns.record_response(current_actor(), campaign_id, body)
 
 

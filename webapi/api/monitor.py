@@ -14,6 +14,7 @@ from marshmallow import fields, validate
 
 from engine import monitor, repair, retention
 from engine.actor import Actor
+from engine.clock import naive_utc
 from engine.errors import NotAllowed
 from webapi.auth import current_actor
 from webapi.schemas import (
@@ -457,6 +458,4 @@ def _naive(value: None) -> None: ...
 
 def _naive(value: datetime | None) -> datetime | None:
     """Aware datetimes from the query string as the naive UTC the database keeps."""
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)
+    return None if value is None else naive_utc(value)
