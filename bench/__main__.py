@@ -6,7 +6,7 @@ import argparse
 import logging
 from collections.abc import Callable
 
-from . import pages_bench, reports_bench, scenarios
+from . import db_memory, pages_bench, reports_bench, scenarios
 from .harness import Result
 
 FULL: dict[str, Callable[[], Result]] = {
@@ -18,6 +18,7 @@ FULL: dict[str, Callable[[], Result]] = {
     "timeline": lambda: scenarios.timeline(10_000),
     "reports": reports_bench.reports,
     "pages": pages_bench.pages,
+    "db_memory": db_memory.db_memory,
 }
 SMOKE: dict[str, Callable[[], Result]] = {
     "lifecycle": lambda: scenarios.lifecycle(5),
@@ -28,6 +29,7 @@ SMOKE: dict[str, Callable[[], Result]] = {
     "timeline": lambda: scenarios.timeline(20),
     "reports": reports_bench.smoke,
     "pages": pages_bench.smoke,
+    "db_memory": lambda: db_memory.db_memory(500, 50, 0),
 }
 
 

@@ -6,6 +6,7 @@ import copy
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import threading
@@ -74,6 +75,19 @@ class ServerCpu:
         except OSError:  # not Linux, or the process is gone
             return 0.0
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in KB (0 once it is gone)."""
+    total = 0
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        found = re.search(r"VmRSS:\s+(\d+)", status)
+        total += int(found.group(1)) if found else 0
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return total
+    return total + sum(rss_kb(int(child)) for child in children)
 
 
 @contextmanager

@@ -45,11 +45,15 @@ def _database(settings: Settings) -> Iterator[Settings]:
         yield settings
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    server = EmbeddedDatabase(
-        settings.data_dir / "db",
-        port=settings.embedded_db_port,
-        log_path=settings.data_dir / "secantusd.log",
-    )
+    try:
+        server = EmbeddedDatabase(
+            settings.data_dir / "db",
+            port=settings.embedded_db_port,
+            log_path=settings.data_dir / "secantusd.log",
+            cache_size=settings.embedded_db_cache,
+        )
+    except EmbeddedDatabaseError as exc:
+        fail(str(exc))
     if server.answers():
         # `crm serve` is running its embedded database: use that one.
         yield settings.with_overrides({"mongodb_uri": server.uri})

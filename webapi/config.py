@@ -24,6 +24,7 @@ class Settings:
     db_name: str = "crm"
     data_dir: Path = PROJECT_ROOT / "var"
     embedded_db_port: int = 27018
+    embedded_db_cache: str = ""  # WiredTiger cache of the embedded database; empty: its 1G
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str = ""
@@ -52,6 +53,7 @@ class Settings:
             db_name=_env("CRM_DB_NAME", "crm"),
             data_dir=Path(_env("CRM_DATA_DIR", str(PROJECT_ROOT / "var"))),
             embedded_db_port=int(_env("CRM_EMBEDDED_DB_PORT", "27018")),
+            embedded_db_cache=_env("CRM_EMBEDDED_DB_CACHE", ""),
             host=_env("CRM_HOST", "127.0.0.1"),
             port=int(_env("CRM_PORT", "8000")),
             secret_key=_env("CRM_SECRET_KEY", ""),

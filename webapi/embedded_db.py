@@ -7,6 +7,7 @@ SecantusDB is GPL-licensed: we only ever run its `secantusd-py` executable, inst
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -48,6 +49,19 @@ def _port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+MIN_CACHE_MB = 32  # with 8M the server stopped answering after its first write
+
+
+def _checked_cache_size(size: str) -> str:
+    """A WiredTiger cache size such as "256M" or "1G" ("" keeps the server's 1G)."""
+    found = re.fullmatch(r"(\d+)([MG])", size.strip().upper())
+    if size and (found is None or int(found[1]) * (1024 if found[2] == "G" else 1) < MIN_CACHE_MB):
+        raise EmbeddedDatabaseError(
+            f"CRM_EMBEDDED_DB_CACHE={size!r}: give a size like 256M or 1G, at least {MIN_CACHE_MB}M"
+        )
+    return size.strip().upper()
+
+
 OPLOG_SECONDS = 120
 OPLOG_ENTRIES = 10_000
 
@@ -65,7 +79,7 @@ class EmbeddedDatabase:
         self.storage = str(storage)
         self.port = port or free_port()
         self.log_path = log_path
-        self.cache_size = cache_size  # WiredTiger's cache, "256M"; empty: the server's 1G
+        self.cache_size = _checked_cache_size(cache_size)
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 

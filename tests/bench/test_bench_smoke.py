@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench import scenarios
+from bench import db_memory, scenarios
 
 pytestmark = pytest.mark.slow
 
@@ -33,3 +33,10 @@ def test_http_round_without_errors() -> None:
 
 def test_timeline_rows() -> None:
     assert scenarios.timeline(12).figures["rows"] == 12
+
+
+def test_db_memory_reads_the_server_memory() -> None:
+    figures = db_memory.db_memory(300, 20, 0).figures
+    assert isinstance(figures["rss_bytes_per_document_6_indexes"], int)
+    kinds = ("update", "insert_then_delete", "read", "session", "transaction")
+    assert {f"rss_bytes_per_{k}_when_warm" for k in kinds} <= figures.keys()

@@ -4,6 +4,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from engine import definitions, instances, repository, runtime
 from engine.actor import Actor
@@ -11,7 +12,8 @@ from engine.errors import TaskNotActive, VersionConflict
 from engine.models import HumanTask, ProcessEvent, ProcessInstance
 from tests.conftest import bpmn
 from webapi import database
-from webapi.embedded_db import EmbeddedDatabase
+from webapi.cli import main
+from webapi.embedded_db import EmbeddedDatabase, EmbeddedDatabaseError
 
 
 def _race(monkeypatch: pytest.MonkeyPatch, calls: list, parties: int) -> list:
@@ -158,3 +160,16 @@ def test_database_restart_loses_nothing(tmp_path: Path, alice: Actor) -> None:
     finally:
         database.disconnect()
         server.stop()
+
+
+def test_a_bad_embedded_database_cache_size_is_a_clear_error(tmp_path: Path) -> None:
+    for size in ("lots", "8M", "-1G"):
+        with pytest.raises(EmbeddedDatabaseError, match="256M"):
+            EmbeddedDatabase(tmp_path / "db", cache_size=size)
+    assert EmbeddedDatabase(tmp_path / "db", cache_size="64m").cache_size == "64M"
+    diagram = tmp_path / "approval.bpmn"
+    diagram.write_bytes(bpmn("approval.bpmn"))
+    env = {"MONGODB_URI": "", "CRM_DATA_DIR": str(tmp_path), "CRM_EMBEDDED_DB_CACHE": "lots"}
+    result = CliRunner().invoke(main, ["deploy", str(diagram)], env=env)
+    assert result.exit_code == 2
+    assert "crm: error: CRM_EMBEDDED_DB_CACHE='lots'" in result.output
