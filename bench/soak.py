@@ -63,7 +63,7 @@ RSS_TOLERANCE = 0.10
 # RSS the database may gain per KB of data and indexes it gained. A bare SecantusDB server
 # keeps ~4.4 KB per KB stored (`python -m bench db_memory`: 1.9 KB per 250-byte document
 # with six indexes) and nothing once warm per update, read or session; the soak's own runs
-# gained 5.6–7 KB per KB (larger documents, more indexes). A leak would show above 10.
+# gained 5.6–7.6 KB per KB (larger documents, more indexes). A leak would show above 10.
 DATABASE_RSS_PER_DATA = 10
 BIN = Path(sys.executable).parent
 
