@@ -117,10 +117,17 @@ def test_100_timers_with_2_workers_each_fire_exactly_once(
     celery("beat")
     celery("worker", "one")
     celery("worker", "two")
-    wait_for(
-        lambda: ProcessInstance.objects(id__in=ids, status="completed").count() == 100, timeout=90
-    )
     fired = ProcessEvent.objects(instance_id__in=ids, type="timer_fired")
+    # An instance's events are copied to the history right after its own write: wait for
+    # both, then give a timer fired twice the time to show.
+    wait_for(
+        lambda: (
+            ProcessInstance.objects(id__in=ids, status="completed").count() == 100
+            and fired.count() >= 100
+        ),
+        timeout=90,
+    )
+    time.sleep(2)
     assert fired.count() == 100
     assert len({e.instance_id for e in fired}) == 100
     assert all(instances.variables(instances.get(i))["fired"] for i in ids[:5])
