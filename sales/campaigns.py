@@ -227,7 +227,7 @@ def create(actor: Actor, values: dict[str, Any]) -> Campaign:
         channel=channel,
         subject=subject,
         template=template,
-        send_at=send_at,
+        send_at=naive_utc(send_at) if send_at is not None else None,
     )
     stamp_created(campaign, actor)
     campaign.save(force_insert=True)

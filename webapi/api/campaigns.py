@@ -9,7 +9,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 
-from engine.clock import naive_utc
 from sales import campaigns
 from webapi.auth import current_actor
 from webapi.sales_schemas import (
@@ -50,8 +49,6 @@ class Campaigns(MethodView):
     @errors(blp, 422)
     def post(self, body: dict[str, Any]) -> Any:
         """Make a draft campaign (sales and admins)."""
-        if body.get("send_at") is not None:
-            body["send_at"] = naive_utc(body["send_at"])
         return campaigns.create(current_actor(), body)
 
 
@@ -119,8 +116,6 @@ class Responses(MethodView):
     def post(self, body: dict[str, Any], campaign_id: str) -> Any:
         """Attribute a reply (an inbound mail hook or a person): logged as an e-mail action
         on the contact's organization; reported again (same message_id) it counts once."""
-        if body.get("at") is not None:
-            body["at"] = naive_utc(body["at"])
         return campaigns.record_response(current_actor(), campaign_id, body)
 
 
