@@ -256,7 +256,7 @@ def inbox(tasks: int, users: int = 500, groups: int = 50, pages: int = 20) -> Re
         for _ in range(20):
             # Cold: the process has not seen this inbox yet; warm: a reload, which starts
             # from the window the last first page covered.
-            queries._first_windows.clear()
+            queries.forget_inbox_windows()
             seconds, page = timed(lambda: queries.inbox(actor, queries.TaskFilter(), 50))
             cold.append(seconds)
             seconds, page = timed(lambda: queries.inbox(actor, queries.TaskFilter(), 50))

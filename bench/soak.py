@@ -49,6 +49,7 @@ import pymongo
 
 from accounts import service as accounts
 from webapi import database as webdb
+from webapi.config import Settings
 from webapi.embedded_db import EmbeddedDatabase, free_port
 
 from .harness import rss_kb
@@ -246,7 +247,7 @@ def main() -> int:
     database = EmbeddedDatabase(
         work / "db",
         log_path=work / "secantusd.log",
-        cache_size=os.environ.get("CRM_EMBEDDED_DB_CACHE", ""),
+        cache_size=Settings.from_env().embedded_db_cache,
     ).start()
     env = {
         **os.environ,

@@ -295,6 +295,11 @@ _first_windows: dict[str, timedelta] = {}  # inbox fingerprint → its first pag
 _MAX_FIRST_WINDOWS = 10_000  # then forgotten all at once: a hint, not a record
 
 
+def forget_inbox_windows() -> None:
+    """Drop the first-page windows this process remembers (benchmarks and tests)."""
+    _first_windows.clear()
+
+
 def _task_key(task: dict[str, Any]) -> tuple[datetime, ObjectId]:
     return (task.get("due_sort") or NO_DUE, task["_id"])
 

@@ -54,12 +54,14 @@ MIN_CACHE_MB = 32  # with 8M the server stopped answering after its first write
 
 def _checked_cache_size(size: str) -> str:
     """A WiredTiger cache size such as "256M" or "1G" ("" keeps the server's 1G)."""
-    found = re.fullmatch(r"(\d+)([MG])", size.strip().upper())
-    if size and (found is None or int(found[1]) * (1024 if found[2] == "G" else 1) < MIN_CACHE_MB):
+    normal = size.strip().upper()
+    found = re.fullmatch(r"(\d+)([MG])", normal)
+    megabytes = int(found[1]) * (1024 if found[2] == "G" else 1) if found else 0
+    if normal and megabytes < MIN_CACHE_MB:
         raise EmbeddedDatabaseError(
             f"CRM_EMBEDDED_DB_CACHE={size!r}: give a size like 256M or 1G, at least {MIN_CACHE_MB}M"
         )
-    return size.strip().upper()
+    return normal
 
 
 OPLOG_SECONDS = 120

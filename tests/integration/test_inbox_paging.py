@@ -18,7 +18,7 @@ from engine.models import NO_DUE, HumanTask, utcnow
 @pytest.fixture(autouse=True)
 def _no_window_hints() -> None:
     # The first-page window a process remembers per actor would carry between tests.
-    queries._first_windows.clear()
+    queries.forget_inbox_windows()
 
 
 def _insert(rng: random.Random, count: int, owners_choices: list[list[str]]) -> None:
